@@ -1,0 +1,342 @@
+"""Table-set specifications: tables, panels, rows, columns, identities and variants.
+
+A spec is declared once in ``templates/<set>/tables.yaml`` and loaded into frozen objects.
+A bad spec fails at load time with a message that names the file and the offending entry.
+"""
+from __future__ import annotations
+
+import functools
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+
+__all__ = [
+    "Column", "Row", "Panel", "Table", "Identity", "Variant", "TableSet", "SpecError",
+    "load_set", "templates_dir", "available_sets",
+]
+
+
+class SpecError(ValueError):
+    """A table-set specification is malformed."""
+
+
+@dataclass(frozen=True)
+class Column:
+    key: str
+    label: tuple[str, ...]          # header path, top level first
+    number: int                     # 栏次
+    input: bool = True              # False when some identity derives every cell of it
+
+    def label_text(self, year: int | None = None) -> tuple[str, ...]:
+        return tuple(_fill_year(x, year) for x in self.label)
+
+
+@dataclass(frozen=True)
+class Row:
+    key: str | None                 # None for blank filler rows
+    label: str
+    lineno: int | None = None       # 行次
+    style: str = "normal"           # normal | total | class | blank
+    count: bool = False             # a count (辆, 台) rather than money
+
+
+@dataclass(frozen=True)
+class Panel:
+    id: str
+    columns: tuple[Column, ...]
+    rows: tuple[Row, ...] = ()      # fixed rows (empty for detail panels)
+    detail: str | None = None       # "functional" | "economic" for code-keyed rows
+    classes: tuple[str, ...] = ()   # economic panels: which 类 live in this panel
+    footer: tuple[Row, ...] = ()
+    header: str = ""
+    item_header: str = "项目"
+    lineno: bool = False            # has a 行次 column
+
+    @property
+    def is_detail(self) -> bool:
+        return self.detail is not None
+
+    def column(self, key: str) -> Column | None:
+        for c in self.columns:
+            if c.key == key:
+                return c
+        return None
+
+    @property
+    def width(self) -> int:
+        """Columns this panel occupies on the sheet."""
+        if self.is_detail:
+            return 2 + len(self.columns)          # 科目编码, 科目名称, values
+        return 1 + (1 if self.lineno else 0) + len(self.columns)
+
+
+@dataclass(frozen=True)
+class Table:
+    id: str
+    number: str
+    title: str
+    panels: tuple[Panel, ...]
+    note: str = ""
+    optional: bool = False
+
+    @property
+    def is_detail(self) -> bool:
+        return any(p.is_detail for p in self.panels)
+
+    @property
+    def detail_kind(self) -> str | None:
+        for p in self.panels:
+            if p.detail:
+                return p.detail
+        return None
+
+    def columns(self) -> list[str]:
+        seen: list[str] = []
+        for p in self.panels:
+            for c in p.columns:
+                if c.key not in seen:
+                    seen.append(c.key)
+        return seen
+
+    def fixed_rows(self) -> list[tuple[Panel, Row]]:
+        return [(p, r) for p in self.panels for r in (*p.rows, *p.footer) if r.key]
+
+    def panel_of_row(self, key: str) -> Panel | None:
+        for p in self.panels:
+            for r in (*p.rows, *p.footer):
+                if r.key == key:
+                    return p
+        return None
+
+    def sheet_name(self) -> str:
+        # Excel sheet names: at most 31 characters, none of []:*?/\
+        name = re.sub(r"[\[\]:*?/\\]", "", self.title)
+        return name[:31]
+
+
+@dataclass(frozen=True)
+class Identity:
+    code: str
+    target: str
+    terms: tuple[str, ...] = ()     # for kind "sum": signed references ("-" prefix subtracts)
+    kind: str = "sum"               # sum | at_most | at_least
+    level: str = "error"
+    message: str = ""
+    derive: bool = False
+    each: tuple[tuple[str, str], ...] = ()   # (variable, expression)
+
+    def tables(self) -> set[str]:
+        refs = [self.target, *self.terms]
+        return {r.lstrip("-").split("!", 1)[0] for r in refs}
+
+
+@dataclass(frozen=True)
+class Variant:
+    id: str
+    label: str
+    amount_unit: str
+    order: tuple[str, ...]
+    hierarchy: bool = False
+    total_position: str = "top"
+
+
+@dataclass(frozen=True)
+class TableSet:
+    id: str
+    title: str
+    kind_label: str
+    tables: dict[str, Table]
+    identities: tuple[Identity, ...]
+    variants: dict[str, Variant]
+    source: Path = field(default=Path("."), compare=False)
+
+    def variant(self, name: str | None) -> Variant:
+        if name is None:
+            return next(iter(self.variants.values()))
+        try:
+            return self.variants[name]
+        except KeyError:
+            raise SpecError(
+                f"报表“{self.title}”没有版式“{name}”；可用版式：{'、'.join(self.variants)}") from None
+
+    def tables_for(self, variant: Variant) -> list[Table]:
+        return [self.tables[t] for t in variant.order]
+
+    def identities_for(self, variant: Variant) -> list[Identity]:
+        present = set(variant.order)
+        return [i for i in self.identities if i.tables() <= present]
+
+
+# ---------------------------------------------------------------- loading
+
+def templates_dir() -> Path:
+    """The folder holding ``<set>/tables.yaml`` (installed package data, or the repo checkout)."""
+    try:
+        from importlib.resources import files
+        p = Path(str(files("xltools") / "templates"))
+        if (p / "final_accounts").is_dir():
+            return p
+    except Exception:  # pragma: no cover - resources not available
+        pass
+    return Path(__file__).resolve().parents[2] / "templates"
+
+
+def available_sets() -> list[str]:
+    return sorted(p.name for p in templates_dir().iterdir() if (p / "tables.yaml").is_file())
+
+
+@functools.lru_cache(maxsize=None)
+def load_set(set_id: str) -> TableSet:
+    import yaml  # deferred: the add-in's start-up path does not need it until a spec is used
+
+    path = templates_dir() / set_id / "tables.yaml"
+    if not path.is_file():
+        raise SpecError(f"找不到报表集“{set_id}”（{path}）；可用：{'、'.join(available_sets())}")
+    with path.open(encoding="utf-8") as fh:
+        doc = yaml.safe_load(fh)
+    return _parse_set(doc, path)
+
+
+def _fail(path: Path, where: str, msg: str) -> SpecError:
+    return SpecError(f"{path.name}：{where}：{msg}")
+
+
+def _label_tuple(value) -> tuple[str, ...]:
+    if isinstance(value, (list, tuple)):
+        return tuple(str(v) for v in value)
+    return (str(value),)
+
+
+def _fill_year(text: str, year: int | None) -> str:
+    return text.replace("{year}", str(year) if year else "    ")
+
+
+def _parse_set(doc: dict, path: Path) -> TableSet:
+    from xltools import catalog
+
+    tables: dict[str, Table] = {}
+    for t in doc.get("tables", []):
+        tid = t.get("id")
+        if not tid:
+            raise _fail(path, "tables", "表缺少 id")
+        panels = []
+        for p in t.get("panels", []):
+            where = f"{tid}.{p.get('id')}"
+            cols = []
+            for n, c in enumerate(p.get("columns", []), start=1):
+                if "key" not in c or "label" not in c:
+                    raise _fail(path, where, f"第 {n} 栏缺少 key 或 label")
+                cols.append(Column(key=str(c["key"]), label=_label_tuple(c["label"]), number=n))
+            rows: list[Row] = []
+            for r in p.get("rows", []):
+                if "blank" in r:
+                    lo, hi = r["blank"]
+                    rows.extend(Row(key=None, label="", lineno=i, style="blank") for i in range(lo, hi + 1))
+                elif "classes" in r:
+                    rows.extend(_class_rows(r, path, where, catalog))
+                else:
+                    if "key" not in r:
+                        raise _fail(path, where, f"行缺少 key：{r}")
+                    rows.append(Row(key=str(r["key"]), label=str(r.get("label", "")), lineno=r.get("lineno"),
+                                    style=r.get("style", "normal"), count=bool(r.get("count", False))))
+            footer = tuple(Row(key=str(r["key"]), label=str(r["label"]), style=r.get("style", "total"))
+                           for r in p.get("footer", []))
+            detail = p.get("detail")
+            if detail not in (None, "functional", "economic"):
+                raise _fail(path, where, f"detail 只能是 functional 或 economic，而不是 {detail!r}")
+            panels.append(Panel(
+                id=str(p.get("id", "main")), columns=tuple(cols), rows=tuple(rows), detail=detail,
+                classes=tuple(str(x) for x in p.get("classes", [])), footer=footer,
+                header=str(p.get("header", "")), item_header=str(p.get("item_header", "项目")),
+                lineno=bool(p.get("lineno", False))))
+        keys = [r.key for p in panels for r in (*p.rows, *p.footer) if r.key]
+        dup = {k for k in keys if keys.count(k) > 1}
+        if dup:
+            raise _fail(path, tid, f"行 key 重复：{'、'.join(sorted(dup))}")
+        tables[tid] = Table(id=tid, number=str(t.get("number", "")), title=str(t["title"]),
+                            panels=tuple(panels), note=str(t.get("note", "")),
+                            optional=bool(t.get("optional", False)))
+
+    identities = []
+    for n, i in enumerate(doc.get("identities", []), start=1):
+        where = f"identities 第 {n} 条（{i.get('code', '?')}）"
+        kind = "sum"
+        terms: tuple[str, ...] = ()
+        if "sum" in i:
+            terms = tuple(str(x) for x in i["sum"])
+        elif "at_most" in i:
+            kind, terms = "at_most", (str(i["at_most"]),)
+        elif "at_least" in i:
+            kind, terms = "at_least", (str(i["at_least"]),)
+        else:
+            raise _fail(path, where, "需要 sum、at_most 或 at_least")
+        if i.get("level", "error") not in ("error", "warning", "info"):
+            raise _fail(path, where, f"level 只能是 error/warning/info")
+        ident = Identity(code=str(i["code"]), target=str(i["target"]), terms=terms, kind=kind,
+                         level=i.get("level", "error"), message=str(i.get("message", "")),
+                         derive=bool(i.get("derive", False)),
+                         each=tuple((str(k), str(v) if not isinstance(v, list) else repr([str(x) for x in v]))
+                                    for k, v in (i.get("each") or {}).items()))
+        for t in ident.tables():
+            if t not in tables:
+                raise _fail(path, where, f"引用了不存在的表 {t}")
+        identities.append(ident)
+    codes = [i.code for i in identities]
+    dup = {c for c in codes if codes.count(c) > 1}
+    if dup:
+        raise _fail(path, "identities", f"规则编号重复：{'、'.join(sorted(dup))}")
+
+    variants = {}
+    for vid, v in (doc.get("variants") or {}).items():
+        order = tuple(v.get("order", list(tables)))
+        for t in order:
+            if t not in tables:
+                raise _fail(path, f"variants.{vid}", f"order 中的表 {t} 不存在")
+        if v.get("amount_unit", "元") not in ("元", "万元"):
+            raise _fail(path, f"variants.{vid}", "amount_unit 只能是 元 或 万元")
+        variants[vid] = Variant(id=vid, label=str(v.get("label", vid)), amount_unit=v.get("amount_unit", "元"),
+                                order=order, hierarchy=bool(v.get("hierarchy", False)),
+                                total_position=v.get("total_position", "top"))
+    if not variants:
+        variants["default"] = Variant(id="default", label="默认", amount_unit="元", order=tuple(tables))
+    return TableSet(id=str(doc.get("set", path.parent.name)), title=str(doc.get("title", "")),
+                    kind_label=str(doc.get("kind_label", "")), tables=tables,
+                    identities=tuple(identities), variants=variants, source=path)
+
+
+_CN_NUM = "一二三四五六七八九十"
+
+
+def _cn_ordinal(n: int) -> str:
+    if n <= 10:
+        return _CN_NUM[n - 1]
+    if n < 20:
+        return "十" + _CN_NUM[n - 11]
+    tens, ones = divmod(n, 10)
+    return _CN_NUM[tens - 1] + "十" + (_CN_NUM[ones - 1] if ones else "")
+
+
+# The 26 功能分类 类 lines that 收入支出决算总表 and 财政拨款收入支出决算总表 print.
+CLASS_LINES = ("201", "202", "203", "204", "205", "206", "207", "208", "210", "211", "212", "213", "214",
+               "215", "216", "217", "219", "220", "221", "222", "223", "224", "229", "231", "232", "234")
+
+
+def _class_rows(r: dict, path: Path, where: str, catalog) -> list[Row]:
+    codes = r.get("codes") or CLASS_LINES
+    start = r.get("lineno")
+    if isinstance(start, list):
+        linenos = list(start)
+    elif start is None:
+        linenos = [None] * len(codes)
+    else:
+        linenos = list(range(int(start), int(start) + len(codes)))
+    if len(linenos) != len(codes):
+        raise _fail(path, where, "行次个数与类级科目个数不符")
+    cat = catalog.functional()
+    rows = []
+    for n, (code, ln) in enumerate(zip(codes, linenos), start=1):
+        name = cat.name(code)
+        if not name:
+            raise _fail(path, where, f"科目目录中没有类级科目 {code}")
+        rows.append(Row(key=code, label=f"{_cn_ordinal(n)}、{name}", lineno=ln, style="class"))
+    return rows

@@ -1,0 +1,153 @@
+"""Read a data folder (a sample, or one unit's data) into a Report.
+
+Layout of a data folder::
+
+    meta.yaml        set, variant, unit (公开部门), year, amount_unit, source
+    F01.csv …        one CSV per table: header `key,name,<column keys…>`; one row per table row.
+                     key = the row key of a fixed row (see templates/<set>/tables.yaml), a 科目编码
+                     for detail tables, or `total` for the 合计 row. Amounts as published
+                     ("1,951,859.05" or "1951859.05"); an empty field is an empty cell.
+    notes.yaml       optional: 说明事项 for the narrative (prior-year figures, reasons, counts)
+
+Every problem raises DataError naming the file and the line.
+"""
+from __future__ import annotations
+
+import csv
+from pathlib import Path
+
+from xltools.model import Report, RowData, TableData, Value, parse_amount
+
+__all__ = ["DataError", "load_data", "load_meta"]
+
+
+class DataError(ValueError):
+    """A data file is malformed; the message names the file and line."""
+
+
+def load_meta(folder: Path) -> dict:
+    import yaml
+
+    path = Path(folder) / "meta.yaml"
+    if not path.is_file():
+        raise DataError(f"数据文件夹 {folder} 中没有 meta.yaml")
+    try:
+        meta = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+    except yaml.YAMLError as exc:
+        raise DataError(f"{path}：YAML 格式错误：{exc}") from None
+    for key in ("set", "unit", "year"):
+        if key not in meta:
+            raise DataError(f"{path}：缺少“{key}”")
+    return meta
+
+
+def load_data(folder: str | Path, *, catalogs=None) -> Report:
+    """Load a data folder. ``catalogs`` maps 'functional'/'economic' to xltools.catalog.Catalog."""
+    import yaml
+
+    from xltools import catalog as cat_mod
+    from xltools.spec import load_set
+
+    folder = Path(folder)
+    meta = load_meta(folder)
+    tset = load_set(str(meta["set"]))
+    variant = tset.variant(meta.get("variant"))
+    report = Report(set_id=tset.id, variant=variant.id, unit=str(meta["unit"]), year=int(meta["year"]),
+                    amount_unit=str(meta.get("amount_unit", variant.amount_unit)), origin=str(folder))
+    if report.amount_unit not in ("元", "万元"):
+        raise DataError(f"{folder / 'meta.yaml'}：amount_unit 只能是 元 或 万元")
+    catalogs = catalogs or {"functional": cat_mod.functional(report.year),
+                            "economic": cat_mod.economic(report.year)}
+    known = {t.id for t in tset.tables_for(variant)}
+    for path in sorted(folder.glob("*.csv")):
+        tid = path.stem
+        if tid not in tset.tables:
+            raise DataError(f"{path}：没有编号为 {tid} 的表（可用：{'、'.join(sorted(known))}）")
+        if tid not in known:
+            raise DataError(f"{path}：版式“{variant.id}”不含表 {tid}")
+        report.tables[tid] = _load_table(path, tset.tables[tid], catalogs)
+    notes = folder / "notes.yaml"
+    if notes.is_file():
+        try:
+            report.notes = yaml.safe_load(notes.read_text(encoding="utf-8")) or {}
+        except yaml.YAMLError as exc:
+            raise DataError(f"{notes}：YAML 格式错误：{exc}") from None
+    return report
+
+
+def _load_table(path: Path, table, catalogs) -> TableData:
+    from xltools.catalog import normalize_code
+
+    data = TableData(table.id)
+    cols = table.columns()
+    fixed = {r.key: (p, r) for p, r in table.fixed_rows()}
+    with path.open(encoding="utf-8-sig", newline="") as fh:
+        reader = csv.reader(fh)
+        try:
+            header = next(reader)
+        except StopIteration:
+            raise DataError(f"{path}：文件为空") from None
+        header = [h.strip() for h in header]
+        if header[:2] != ["key", "name"]:
+            raise DataError(f"{path} 第 1 行：表头应以 key,name 开始，而不是 {','.join(header[:2])}")
+        for h in header[2:]:
+            if h not in cols:
+                raise DataError(f"{path} 第 1 行：表 {table.id} 没有栏目“{h}”（可用：{', '.join(cols)}）")
+        for fields in reader:
+            line = reader.line_num
+            if not fields or all(not f.strip() for f in fields):
+                continue
+            if len(fields) > len(header):
+                raise DataError(f"{path} 第 {line} 行：有 {len(fields)} 栏，多于表头的 {len(header)} 栏")
+            key = fields[0].strip()
+            name = fields[1].strip() if len(fields) > 1 else ""
+            src = f"{path.name}:{line}"
+            if key in fixed:
+                panel, row = fixed[key]
+                kind = "footer" if row in panel.footer else ("total" if row.style == "total" else "fixed")
+                rd = RowData(key=key, label=name or row.label, panel=panel.id, source=src, kind=kind)
+            elif key == "total" and table.is_detail:
+                rd = RowData(key="total", label=name or "合计", panel=table.panels[0].id, source=src, kind="total")
+            elif table.is_detail:
+                code = normalize_code(key)
+                kind_name = table.detail_kind
+                cat = catalogs[kind_name]
+                if code is None or cat.get(code) is None:
+                    raise DataError(f"{path} 第 {line} 行：科目编码“{key}”不在{_KIND_CN[kind_name]}科目目录中")
+                panel = _panel_for_code(table, code)
+                if panel is None:
+                    raise DataError(f"{path} 第 {line} 行：科目 {code} 不属于表 {table.id} 的任何区块")
+                level = cat.get(code).level
+                rd = RowData(key=code, label=name, panel=panel.id, source=src,
+                             kind="detail" if _is_leaf(kind_name, code) else "class")
+                del level
+            else:
+                raise DataError(f"{path} 第 {line} 行：表 {table.id} 没有行“{key}”"
+                                f"（可用：{', '.join(list(fixed)[:12])}…）")
+            for h, raw in zip(header[2:], fields[2:]):
+                amount, problem = parse_amount(raw)
+                if problem == "nan":
+                    raise DataError(f"{path} 第 {line} 行 栏目 {h}：“{raw}”不是数字")
+                if amount is not None or raw.strip():
+                    rd.values[h] = Value(amount, source=f"{src}:{h}", raw=raw.strip() if problem else None)
+            if rd.key in data.rows:
+                data.duplicates.append(rd)
+            else:
+                data.rows[rd.key] = rd
+    return data
+
+
+_KIND_CN = {"functional": "支出功能分类", "economic": "支出经济分类"}
+
+
+def _is_leaf(kind: str, code: str) -> bool:
+    return len(code) == (7 if kind == "functional" else 5)
+
+
+def _panel_for_code(table, code: str):
+    for p in table.panels:
+        if not p.is_detail:
+            continue
+        if not p.classes or code[:3] in p.classes:
+            return p
+    return None
