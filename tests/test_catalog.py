@@ -230,6 +230,27 @@ def test_reference_codes_are_in_the_catalog_and_names_fit():
     assert bad == []
 
 
+_CLASS_LINE_RE = re.compile(r"(?:^|\s)[一二三四五六七八九十]+、([^\s\d：:]+?支出)(?=\s+\d)", re.M)
+
+
+@needs_seeds
+def test_class_names_of_the_summary_tables_are_catalog_classes():
+    """公开01 收入支出决算总表 lists the 类 by name only (“十九、住房保障支出 49 …”): each must be a 类."""
+    fc = catalog.functional()
+    checked = 0
+    classes = set()
+    for path in SEEDS + REFERENCES:
+        text = path.read_text(encoding="utf-8")
+        if "一、一般公共服务支出" not in text:
+            continue  # not a 决算 with a 收入支出总表
+        for name in set(_CLASS_LINE_RE.findall(text)):
+            found = fc.find_by_name(name, level="类")
+            assert len(found) == 1, (path.name, name, found)
+            checked += 1
+            classes.add(found[0].code)
+    assert checked >= 50 and len(classes) >= 24
+
+
 @needs_seeds
 def test_truncated_printed_names_match_by_prefix():
     fc = catalog.functional()
