@@ -35,8 +35,9 @@ __all__ = [
     "default_macros_dir",
     "collect_modules",
     "xlwings_modules",
+    "package_parts",
     "PROJECT_NAME",
-    "CONFIG_NAME",
+    "VBA_PROJECT_NAME",
 ]
 
 #: Name of the VBA project inside the add-in (must differ from every module name).
@@ -118,9 +119,13 @@ def xlwings_modules() -> list[Module]:
 
 
 def collect_modules(
-    macros_dir: Path, extra_modules: Iterable[Module] = ()
+    macros_dir: Path, extra_modules: Iterable[Module] = (), include_xlwings: bool = True
 ) -> list[Module]:
-    """All modules of the add-in's VBA project, in project order."""
+    """All modules of the add-in's VBA project, in project order.
+
+    ``include_xlwings=False`` leaves out xlwings' modules: only for test workbooks
+    (LibreOffice Basic cannot compile their ``#If`` blocks and then runs nothing).
+    """
     ours = [
         module_from_file(p)
         for p in sorted(macros_dir.iterdir())
@@ -129,7 +134,8 @@ def collect_modules(
     if not ours:
         raise FileNotFoundError(f"{macros_dir} 中没有 .bas/.cls 模块")
     docs = [document_module("ThisWorkbook", "workbook"), document_module("Sheet1", "worksheet")]
-    return docs + ours + xlwings_modules() + list(extra_modules)
+    xlw = xlwings_modules() if include_xlwings else []
+    return docs + ours + xlw + list(extra_modules)
 
 
 # --------------------------------------------------------------------------------------
@@ -235,11 +241,12 @@ def package_parts(
     addin: bool,
     macros_dir: Path | None = None,
     extra_modules: Iterable[Module] = (),
+    include_xlwings: bool = True,
 ) -> dict[str, bytes]:
     """Every part of the package, by zip member name, in writing order."""
     mdir = Path(macros_dir) if macros_dir is not None else default_macros_dir()
     ribbon = (mdir / "ribbon.xml").read_bytes()
-    modules = collect_modules(mdir, extra_modules)
+    modules = collect_modules(mdir, extra_modules, include_xlwings)
     vba = build_vba_project(modules, project_name=VBA_PROJECT_NAME)
     parts: dict[str, str | bytes] = {
         "[Content_Types].xml": _content_types(_CT_ADDIN if addin else _CT_XLSM),
@@ -302,6 +309,9 @@ def build_xlsm(
     out_path: Path,
     macros_dir: Path | None = None,
     extra_modules: Iterable[Module] = (),
+    *,
+    include_xlwings: bool = True,
 ) -> Path:
     """The same content as a normal macro-enabled workbook (.xlsm), e.g. for LibreOffice."""
-    return _write_zip(Path(out_path), package_parts(False, macros_dir, extra_modules))
+    parts = package_parts(False, macros_dir, extra_modules, include_xlwings)
+    return _write_zip(Path(out_path), parts)

@@ -1,0 +1,155 @@
+"""Reconciliation: every identity of a set evaluated on a Report, plus value, formula and code rules.
+
+``check_report(report)`` returns a list of Finding; "no findings" is ``[]``.
+
+Rule codes:
+  R-…  within a table (declared in templates/<set>/tables.yaml)
+  X-…  across tables (declared there too); X-…-00 code presence rules
+  H-…  类/款 subtotal rows = Σ 项 by code (generated for every subtotal row present)
+  W-…  soft checks (warnings)
+  V-01 a number typed as text (read anyway)      V-02 not a number
+  V-03 negative amount                            F-01 a derived cell's formula replaced by a constant
+  C-01 unknown 科目编码                           C-02 科目名称 does not match the catalog
+  C-03 a 项 under the wrong 类 row                C-04 a 项 whose 类/款 row is missing (hierarchy variants)
+  C-05 duplicated 科目编码                         C-06 amounts in a row without a 科目编码
+  S-01 a table's sheet is missing
+"""
+from __future__ import annotations
+
+from xltools.model import ZERO, Report
+from xltools.rules.engine import Check, Finding, all_checks, evaluate, fmt
+
+__all__ = ["Finding", "check_report", "derived_cells"]
+
+
+def derived_cells(report: Report, checks: list[Check] | None = None) -> dict[tuple[str, str, str], Check]:
+    from xltools.spec import load_set
+
+    tset = load_set(report.set_id)
+    variant = tset.variant(report.variant)
+    checks = checks if checks is not None else all_checks(tset, variant, report)
+    out = {}
+    for c in checks:
+        if c.derive:
+            out.setdefault((c.target.table, c.target.row, c.target.col), c)
+    return out
+
+
+def check_report(report: Report, *, catalogs=None) -> list[Finding]:
+    from xltools import catalog as cat_mod
+    from xltools.spec import load_set
+
+    tset = load_set(report.set_id)
+    variant = tset.variant(report.variant)
+    catalogs = catalogs or {"functional": cat_mod.functional(report.year), "economic": cat_mod.economic(report.year)}
+    findings: list[Finding] = []
+    for prob in report.problems:
+        if isinstance(prob, Finding):
+            findings.append(prob)
+        elif isinstance(prob, tuple) and prob[0] == "missing_sheet":
+            findings.append(Finding("S-01", "error", prob[1], prob[2], f"缺少表页“{prob[2]}”"))
+    checks = all_checks(tset, variant, report)
+    findings += _value_rules(report, tset, checks)
+    findings += _code_rules(report, tset, variant, catalogs)
+    findings += _presence_rules(report, tset, variant)
+    findings += evaluate(report, tset, checks)
+    return findings
+
+
+def _value_rules(report: Report, tset, checks) -> list[Finding]:
+    out = []
+    derived = derived_cells(report, checks)
+    for tid, td in report.tables.items():
+        table = tset.tables.get(tid)
+        for row in td.rows.values():
+            for col, v in row.values.items():
+                if v.problem == "text":
+                    out.append(Finding("V-01", "warning", tid, v.source,
+                                       f"{v.source} 的“{v.raw}”是文本格式的数字，已按 {fmt(v.value)} 读取；请改为数值",
+                                       actual=str(v.raw)))
+                elif v.problem == "nan":
+                    out.append(Finding("V-02", "error", tid, v.source,
+                                       f"{v.source} 应填金额，而不是“{v.raw}”", actual=str(v.raw)))
+                if v.amount is not None and v.amount < ZERO:
+                    out.append(Finding("V-03", "warning", tid, v.source,
+                                       f"{v.source} 为负数 {fmt(v.amount)}，请确认", actual=str(v.amount)))
+                check = derived.get((tid, row.key, col))
+                if check is not None and v.formula is False:
+                    out.append(Finding("F-01", "warning", tid, v.source,
+                                       f"{v.source} 应为公式（{check.message}），现为手工录入的常数 {fmt(v.value)}",
+                                       actual=str(v.value)))
+        del table
+    return out
+
+
+def _code_rules(report: Report, tset, variant, catalogs) -> list[Finding]:
+    out = []
+    for tid, td in report.tables.items():
+        table = tset.tables.get(tid)
+        if table is None or not table.is_detail:
+            continue
+        kind = table.detail_kind
+        cat = catalogs[kind]
+        kind_cn = "功能分类" if kind == "functional" else "经济分类"
+        for rd in td.duplicates:
+            if rd.kind in ("detail", "class"):
+                first = td.rows[rd.key]
+                out.append(Finding("C-05", "error", tid, rd.source,
+                                   f"科目编码 {rd.key} 重复出现（{first.source} 与 {rd.source}），合计只计一次会出错"))
+        for rd in td.bad_codes:
+            out.append(Finding("C-01", "warning", tid, rd.source, f"{rd.source} 的科目编码不是有效编码"))
+        ordered = sorted(td.rows.values(), key=lambda r: _sheet_row(r.source))
+        current_class = None
+        for rd in ordered:
+            if rd.kind == "spare":
+                if any(v.value != ZERO for v in rd.values.values()):
+                    out.append(Finding("C-06", "error", tid, rd.source, f"{rd.source} 所在行有金额但没有科目编码"))
+                continue
+            if rd.kind not in ("detail", "class"):
+                continue
+            subj = cat.get(rd.key)
+            if subj is None:
+                out.append(Finding("C-01", "warning", tid, rd.source,
+                                   f"{kind_cn}科目编码 {rd.key} 不在 {report.year or ''} 年科目目录中（目录可能滞后于当年修订，请核对）"))
+            elif rd.label and not cat.matches_name(rd.key, rd.label):
+                out.append(Finding("C-02", "warning", tid, rd.source,
+                                   f"科目 {rd.key} 的名称“{rd.label}”与科目目录“{subj.name}”不一致",
+                                   expected=subj.name, actual=rd.label))
+            if kind == "functional" and variant.hierarchy:
+                if len(rd.key) == 3:
+                    current_class = rd.key
+                elif current_class is not None and rd.key[:3] != current_class:
+                    out.append(Finding("C-03", "error", tid, rd.source,
+                                       f"科目 {rd.key} 列在类级科目 {current_class} 之下，但它属于 {rd.key[:3]} 类"))
+                if len(rd.key) == 7:
+                    for pre in (rd.key[:3], rd.key[:5]):
+                        if pre not in td.rows:
+                            out.append(Finding("C-04", "error", tid, rd.source,
+                                               f"项级科目 {rd.key} 缺少上级科目 {pre} 的小计行"))
+    return out
+
+
+def _presence_rules(report: Report, tset, variant) -> list[Finding]:
+    out = []
+    for p in tset.presence_for(variant):
+        src, dst = report.tables.get(p.table), report.tables.get(p.within)
+        if src is None or dst is None:
+            continue
+        for rd in src.rows.values():
+            if rd.kind != "detail":
+                continue
+            if not any(v.value != ZERO for v in rd.values.values()):
+                continue
+            if rd.key not in dst.rows:
+                sheet = dst.sheet or p.within
+                out.append(Finding(p.code, p.level, p.table, rd.source,
+                                   f"{p.message}：科目 {rd.key} {rd.label}（{rd.source}）不在“{sheet}”中"))
+    return out
+
+
+def _sheet_row(source: str) -> tuple[str, int]:
+    """Sort key for a cell address like 'Sheet!B12' or a data-file 'F03.csv:12'."""
+    import re
+
+    m = re.search(r"(\d+)(?::[^:]*)?$", source)
+    return (source.split("!")[0], int(m.group(1)) if m else 0)

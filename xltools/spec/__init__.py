@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 __all__ = [
-    "Column", "Row", "Panel", "Table", "Identity", "Variant", "TableSet", "SpecError",
+    "Column", "Row", "Panel", "Table", "Identity", "Presence", "Variant", "TableSet", "SpecError",
     "load_set", "templates_dir", "available_sets",
 ]
 
@@ -131,6 +131,16 @@ class Identity:
 
 
 @dataclass(frozen=True)
+class Presence:
+    """Every 科目 with an amount in ``table`` must also stand in ``within``."""
+    code: str
+    table: str
+    within: str
+    level: str = "error"
+    message: str = ""
+
+
+@dataclass(frozen=True)
 class Variant:
     id: str
     label: str
@@ -148,6 +158,7 @@ class TableSet:
     tables: dict[str, Table]
     identities: tuple[Identity, ...]
     variants: dict[str, Variant]
+    presence: tuple[Presence, ...] = ()
     source: Path = field(default=Path("."), compare=False)
 
     def variant(self, name: str | None) -> Variant:
@@ -165,6 +176,10 @@ class TableSet:
     def identities_for(self, variant: Variant) -> list[Identity]:
         present = set(variant.order)
         return [i for i in self.identities if i.tables() <= present]
+
+    def presence_for(self, variant: Variant) -> list[Presence]:
+        present = set(variant.order)
+        return [p for p in self.presence if p.table in present and p.within in present]
 
 
 # ---------------------------------------------------------------- loading
@@ -299,9 +314,15 @@ def _parse_set(doc: dict, path: Path) -> TableSet:
                                 total_position=v.get("total_position", "top"))
     if not variants:
         variants["default"] = Variant(id="default", label="默认", amount_unit="元", order=tuple(tables))
+    presence = []
+    for n, p in enumerate(doc.get("presence", []) or [], start=1):
+        if p.get("table") not in tables or p.get("within") not in tables:
+            raise _fail(path, f"presence 第 {n} 条", "table/within 须为已定义的表")
+        presence.append(Presence(code=str(p["code"]), table=str(p["table"]), within=str(p["within"]),
+                                 level=str(p.get("level", "error")), message=str(p.get("message", ""))))
     return TableSet(id=str(doc.get("set", path.parent.name)), title=str(doc.get("title", "")),
                     kind_label=str(doc.get("kind_label", "")), tables=tables,
-                    identities=tuple(identities), variants=variants, source=path)
+                    identities=tuple(identities), variants=variants, presence=tuple(presence), source=path)
 
 
 _CN_NUM = "一二三四五六七八九十"

@@ -1,0 +1,246 @@
+"""`xltools …` — the command line. User-facing text is Chinese."""
+from __future__ import annotations
+
+import argparse
+import importlib
+import json
+import sys
+from pathlib import Path
+
+__all__ = ["main"]
+
+# feature modules that add their own subcommands: module.register(subparsers)
+_PLUGINS = ("xltools.narrative.cli", "xltools.addin.cli", "xltools.bulk.cli")
+
+
+def _parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="xltools", description="部门决算/预算公开表：生成、校验、情况说明。")
+    from xltools import __version__
+    p.add_argument("--version", action="version", version=f"xltools {__version__}")
+    sub = p.add_subparsers(dest="command", metavar="命令")
+
+    n = sub.add_parser("new", help="新建空白公开表工作簿")
+    n.add_argument("--set", default="final_accounts", help="报表集：final_accounts（决算）、budget（预算）、performance（绩效）")
+    n.add_argument("--variant", help="版式（地区），不写则列出可用版式")
+    n.add_argument("--unit", help="公开部门（单位名称）")
+    n.add_argument("--year", type=int, help="年度")
+    n.add_argument("--amount-unit", choices=["元", "万元"], help="金额单位（默认随版式）")
+    n.add_argument("-o", "--output", help="输出文件 .xlsx")
+    n.set_defaults(func=cmd_new)
+
+    g = sub.add_parser("generate", help="由数据文件夹生成已填好的工作簿")
+    g.add_argument("data", nargs="*", help="数据文件夹（含 meta.yaml 与各表 CSV），如 samples/ningxia-sbj-2022-final")
+    g.add_argument("-o", "--output", required=True, help="输出文件夹或 .xlsx 文件")
+    g.add_argument("--units", help="单位清单 .xlsx/.csv：每个单位生成一个工作簿")
+    g.add_argument("--jobs", type=int, default=0, help="并行进程数（默认用全部 CPU）")
+    g.set_defaults(func=cmd_generate)
+
+    c = sub.add_parser("check", help="校验工作簿：表内、表间勾稽关系")
+    c.add_argument("paths", nargs="+", help="工作簿或文件夹")
+    c.add_argument("--json", action="store_true", help="以 JSON 输出")
+    c.add_argument("--write", action="store_true", help="在工作簿中写入“校验结果”页并标记单元格（原文件保留为 .bak.xlsx）")
+    c.add_argument("--summary", help="汇总工作簿路径（检查文件夹时默认写入 文件夹/校验汇总.xlsx）")
+    c.add_argument("--level", choices=["error", "warning", "info"], default="info", help="显示的最低级别")
+    c.set_defaults(func=cmd_check)
+
+    for mod in _PLUGINS:
+        try:
+            m = importlib.import_module(mod)
+        except ImportError as exc:
+            if exc.name and mod.startswith(exc.name):
+                continue
+            raise
+        m.register(sub)
+    return p
+
+
+def main(argv: list[str] | None = None) -> int:
+    p = _parser()
+    args = p.parse_args(argv)
+    if not getattr(args, "func", None):
+        p.print_help()
+        return 0
+    try:
+        return int(args.func(args) or 0)
+    except KeyboardInterrupt:
+        print("已中断。", file=sys.stderr)
+        return 130
+    except BrokenPipeError:  # output piped into `head` and the like
+        return 0
+    except UserError as exc:
+        print(f"错误：{exc}", file=sys.stderr)
+        return 2
+
+
+class UserError(Exception):
+    """A problem the user can fix; printed without a traceback."""
+
+
+def _user_errors():
+    from xltools.read.datafile import DataError
+    from xltools.read.workbook import ReadError
+    from xltools.spec import SpecError
+    return (DataError, ReadError, SpecError, OSError)
+
+
+# ---------------------------------------------------------------- new
+
+def cmd_new(args) -> int:
+    from xltools.build.writer import build_workbook, empty_report
+    from xltools.spec import load_set
+
+    try:
+        tset = load_set(args.set)
+    except _user_errors() as exc:
+        raise UserError(str(exc)) from None
+    if not args.variant and not args.output:
+        print(f"报表集 {tset.id}（{tset.title}）可用版式：")
+        for v in tset.variants.values():
+            print(f"  {v.id:10s} {v.label}（{v.amount_unit}；表：{'、'.join(v.order)}）")
+        return 0
+    if not args.output:
+        raise UserError("请用 -o 指定输出文件，例如 -o 某某局2024决算公开.xlsx")
+    try:
+        rep = empty_report(tset.id, args.variant, args.unit or "", args.year, args.amount_unit)
+        res = build_workbook(rep, args.output, extra_sheets=_extra_sheets())
+    except _user_errors() as exc:
+        raise UserError(str(exc)) from None
+    print(f"已生成 {res.path}（{len(res.sheets)} 张表，{res.formulas} 个公式）")
+    return 0
+
+
+def _extra_sheets():
+    from xltools.narrative.inputs import write_notes_sheet
+    return [write_notes_sheet]
+
+
+# ---------------------------------------------------------------- generate
+
+def cmd_generate(args) -> int:
+    if args.units:
+        from xltools.bulk import generate_units  # issue: bulk generation
+        return generate_units(args.units, args.output, jobs=args.jobs)
+    if not args.data:
+        raise UserError("请给出数据文件夹，或用 --units 指定单位清单")
+    from xltools.build.writer import build_workbook
+    from xltools.read.datafile import load_data
+
+    out = Path(args.output)
+    failed = 0
+    for d in args.data:
+        d = Path(d)
+        try:
+            rep = load_data(d)
+            target = out if out.suffix.lower() == ".xlsx" and len(args.data) == 1 else out / f"{d.name}.xlsx"
+            res = build_workbook(rep, target, extra_sheets=_extra_sheets())
+        except _user_errors() as exc:
+            print(f"错误：{exc}", file=sys.stderr)
+            failed += 1
+            continue
+        extra = f"；{len(res.overrides)} 个合计单元格按数据保留为常数" if res.overrides else ""
+        print(f"已生成 {res.path}（{res.formulas} 个公式{extra}）")
+    return 2 if failed else 0
+
+
+# ---------------------------------------------------------------- check
+
+_LEVEL_ORDER = {"error": 0, "warning": 1, "info": 2}
+_LEVEL_CN = {"error": "错误", "warning": "警告", "info": "提示"}
+
+
+def _expand_paths(paths: list[str]) -> list[tuple[Path, bool]]:
+    out = []
+    for p in paths:
+        p = Path(p)
+        if p.is_dir():
+            files = sorted(x for x in p.rglob("*.xls[xm]") if not x.name.startswith(("~$", ".")) and
+                           ".bak." not in x.name and x.name != "校验汇总.xlsx")
+            out.extend((f, True) for f in files)
+        else:
+            out.append((p, False))
+    return out
+
+
+def check_file(path: Path) -> tuple[list, str | None]:
+    """(findings, read error message or None)."""
+    from xltools.read.workbook import read_workbook
+    from xltools.rules import check_report
+
+    try:
+        rep = read_workbook(path)
+    except _user_errors() as exc:
+        return [], str(exc)
+    return check_report(rep), None
+
+
+def cmd_check(args) -> int:
+    items = _expand_paths(args.paths)
+    if not items:
+        raise UserError("没有找到要校验的工作簿")
+    min_level = _LEVEL_ORDER[args.level]
+    results = []
+    unreadable = False
+    from_folder = any(f for _, f in items)
+    progress = _progress(len(items)) if len(items) > 20 and not args.json else None
+    for path, _ in items:
+        findings, err = check_file(path)
+        if err:
+            unreadable = True
+        results.append((path, findings, err))
+        if progress:
+            progress.update(1)
+    if progress:
+        progress.close()
+    if args.write:
+        from xltools.rules.report import write_findings
+        for path, findings, err in results:
+            if not err:
+                out = write_findings(path, findings)
+                if not args.json:
+                    print(f"已写入“校验结果”页：{out}（原文件保留为 {out.with_name(out.stem + '.bak' + out.suffix).name}）")
+    if from_folder or args.summary:
+        from xltools.rules.report import write_summary
+        summary = Path(args.summary) if args.summary else (Path(args.paths[0]) / "校验汇总.xlsx")
+        write_summary(summary, results)
+        if not args.json:
+            print(f"汇总工作簿：{summary}")
+    if args.json:
+        doc = {"files": [{"file": str(p), **({"error": e} if e else {}),
+                          "findings": [f.as_dict() for f in fs if _LEVEL_ORDER[f.level] <= min_level]}
+                         for p, fs, e in results]}
+        json.dump(doc, sys.stdout, ensure_ascii=False, indent=1)
+        print()
+    else:
+        _print_table(results, min_level)
+    if unreadable:
+        return 2
+    return 1 if any(f.level == "error" for _, fs, _ in results for f in fs) else 0
+
+
+def _progress(total: int):
+    try:
+        from tqdm import tqdm
+        return tqdm(total=total, unit="个", desc="校验", file=sys.stderr)
+    except ImportError:  # pragma: no cover
+        return None
+
+
+def _print_table(results, min_level: int) -> None:
+    for path, findings, err in results:
+        if err:
+            print(f"\n{path}：无法读取 —— {err}")
+            continue
+        shown = sorted((f for f in findings if _LEVEL_ORDER[f.level] <= min_level),
+                       key=lambda f: (_LEVEL_ORDER[f.level], f.table, f.rule))
+        n_err = sum(f.level == "error" for f in findings)
+        n_warn = sum(f.level == "warning" for f in findings)
+        print(f"\n{path}：{n_err} 个错误，{n_warn} 个警告")
+        for f in shown:
+            print(f"  [{_LEVEL_CN[f.level]}] {f.rule:10s} {f.cell}")
+            print(f"      {f.message}")
+    total = sum(len(fs) for _, fs, _ in results)
+    print(f"\n共 {len(results)} 个文件，{total} 条结果。")
+
+
+if __name__ == "__main__":
+    sys.exit(main())

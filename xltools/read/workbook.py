@@ -1,0 +1,226 @@
+"""Read a filled workbook into a Report.
+
+Values come from python-calamine (fast, no formula engine needed because we write cached values);
+which cells hold formulas comes from a scan of the sheet XML. Rows are found by their 科目编码 (detail
+tables) or their 行次/label (fixed tables), so inserted, deleted and re-ordered rows read correctly.
+"""
+from __future__ import annotations
+
+import re
+import zipfile
+from pathlib import Path
+from xml.etree import ElementTree as ET
+
+from xltools.build.layout import a1, layout_table
+from xltools.model import Report, RowData, TableData, Value, parse_amount
+
+__all__ = ["ReadError", "read_workbook", "formula_cells", "META_SHEET"]
+
+META_SHEET = "_xltools"
+_NS = {"m": "http://schemas.openxmlformats.org/spreadsheetml/2006/main",
+       "r": "http://schemas.openxmlformats.org/officeDocument/2006/relationships",
+       "rel": "http://schemas.openxmlformats.org/package/2006/relationships"}
+_CELL_RE = re.compile(rb'<c r="([A-Z]+[0-9]+)"[^>]*?(?:/>|>(.*?)</c>)', re.S)
+_WS_RE = re.compile(r"\s+")
+
+
+class ReadError(ValueError):
+    """A workbook cannot be read; the message names the file (and sheet/cell where it can)."""
+
+
+def formula_cells(path: str | Path) -> dict[str, set[str]]:
+    """Sheet name → the cells (A1) that hold a formula."""
+    out: dict[str, set[str]] = {}
+    with zipfile.ZipFile(path) as z:
+        wb = ET.fromstring(z.read("xl/workbook.xml"))
+        rels = ET.fromstring(z.read("xl/_rels/workbook.xml.rels"))
+        target = {r.get("Id"): r.get("Target") for r in rels.findall("rel:Relationship", _NS)}
+        for s in wb.findall("m:sheets/m:sheet", _NS):
+            rid = s.get(f"{{{_NS['r']}}}id")
+            t = target.get(rid, "")
+            part = t.lstrip("/") if t.startswith("/") else "xl/" + t
+            try:
+                data = z.read(part)
+            except KeyError:
+                continue
+            cells = set()
+            for m in _CELL_RE.finditer(data):
+                body = m.group(2)
+                if body and (b"<f>" in body or b"<f " in body or b"<f/>" in body):
+                    cells.add(m.group(1).decode())
+            out[s.get("name")] = cells
+    return out
+
+
+def _norm(text) -> str:
+    return _WS_RE.sub("", str(text or "")).replace("（", "(").replace("）", ")")
+
+
+def _open(path: Path):
+    from python_calamine import CalamineWorkbook
+
+    if not path.exists():
+        raise ReadError(f"找不到文件：{path}")
+    if path.suffix.lower() not in (".xlsx", ".xlsm", ".xlam"):
+        raise ReadError(f"{path.name}：只能读取 .xlsx/.xlsm 工作簿")
+    try:
+        return CalamineWorkbook.from_path(str(path))
+    except Exception as exc:  # calamine raises several error types for damaged files
+        raise ReadError(f"{path.name}：无法打开工作簿（{exc}）") from None
+
+
+def _grid(wb, name: str) -> list[list]:
+    sh = wb.get_sheet_by_name(name)
+    rows = sh.to_python(skip_empty_area=False)
+    r0, c0 = sh.start if sh.start else (0, 0)
+    if r0 or c0:
+        rows = [[""] * 0 for _ in range(r0)] + [[""] * c0 + list(r) for r in rows]
+    return rows
+
+
+def _meta(wb, path: Path) -> dict[str, str]:
+    if META_SHEET in wb.sheet_names:
+        return {str(r[0]): str(r[1]) for r in _grid(wb, META_SHEET) if len(r) >= 2 and r[0]}
+    # not made by xltools: recognise a set by its sheet titles
+    from xltools.spec import available_sets, load_set
+
+    names = set(wb.sheet_names)
+    for sid in available_sets():
+        tset = load_set(sid)
+        for var in tset.variants.values():
+            sheets = [tset.tables[t].sheet_name() for t in var.order]
+            if sum(s in names for s in sheets) >= max(3, len(sheets) - 2):
+                meta = {"set": sid, "variant": var.id, "unit": "", "year": "", "amount_unit": var.amount_unit,
+                        "guessed": "1"}
+                meta.update({f"table:{t}": tset.tables[t].sheet_name() for t in var.order})
+                return meta
+    raise ReadError(f"{path.name}：不是 xltools 的公开表工作簿（没有隐藏页 {META_SHEET}，也没有可识别的表页）")
+
+
+def read_workbook(path: str | Path, *, with_formulas: bool = True) -> Report:
+    from xltools.catalog import normalize_code
+    from xltools.spec import SpecError, load_set
+
+    path = Path(path)
+    wb = _open(path)
+    meta = _meta(wb, path)
+    try:
+        tset = load_set(meta.get("set", "final_accounts"))
+        variant = tset.variant(meta.get("variant") or None)
+    except SpecError as exc:
+        raise ReadError(f"{path.name}：{exc}") from None
+    year = meta.get("year", "")
+    report = Report(set_id=tset.id, variant=variant.id, unit=meta.get("unit", ""),
+                    year=int(year) if year.isdigit() else None, amount_unit=meta.get("amount_unit", "元"),
+                    origin=str(path))
+    try:
+        fcells = formula_cells(path) if with_formulas else {}
+    except (zipfile.BadZipFile, KeyError, ET.ParseError) as exc:
+        raise ReadError(f"{path.name}：工作簿结构损坏（{exc}）") from None
+    for t in tset.tables_for(variant):
+        sheet = meta.get(f"table:{t.id}", t.sheet_name())
+        if sheet not in wb.sheet_names:
+            report.problems.append(("missing_sheet", t.id, sheet))
+            continue
+        grid = _grid(wb, sheet)
+        report.tables[t.id] = _read_table(t, variant, grid, sheet, fcells.get(sheet) if with_formulas else None,
+                                          normalize_code)
+    # 说明事项 (narrative inputs) when the workbook has them
+    from xltools.narrative.inputs import NOTES_SHEET, read_notes_grid
+    if NOTES_SHEET in wb.sheet_names:
+        report.notes = read_notes_grid(_grid(wb, NOTES_SHEET), NOTES_SHEET)
+    return report
+
+
+def _cell(grid, r, c):
+    if r < len(grid) and c < len(grid[r]):
+        return grid[r][c]
+    return None
+
+
+def _read_table(t, variant, grid, sheet, fcells, normalize_code) -> TableData:
+    lay = layout_table(t, None, variant, spare=0)
+    td = TableData(t.id, sheet=sheet)
+    first_col = lay.panels[0].label_col if lay.panels[0].label_col is not None else lay.panels[0].code_col
+    # find the 栏次 row (users may have inserted rows above; we do not rely on a fixed position)
+    start = lay.data_first
+    for r in range(min(len(grid), 40)):
+        if _norm(_cell(grid, r, first_col)) == "栏次":
+            start = r + 1
+            break
+    labels = {}
+    for pl in lay.panels:
+        if not pl.panel.is_detail:
+            for row in (*pl.panel.rows, *pl.panel.footer):
+                if row.key:
+                    labels.setdefault(pl.panel.id, []).append(row)
+    footers = {_norm(f.label): f for pl in lay.panels for f in pl.panel.footer}
+    for r in range(start, len(grid)):
+        head = _norm(_cell(grid, r, first_col))
+        if head.startswith("注："):
+            break
+        for pl in lay.panels:
+            p = pl.panel
+            if p.is_detail:
+                raw_code = _cell(grid, r, pl.code_col)
+                name = str(_cell(grid, r, pl.name_col) or "").strip()
+                code_text = _norm(raw_code)
+                if code_text in ("合计", "总计") or (not code_text and _norm(name) in ("合计", "总计")):
+                    key, kind, label = "total", "total", "合计"
+                elif code_text in footers:
+                    key, kind, label = footers[code_text].key, "footer", footers[code_text].label
+                else:
+                    code = normalize_code(raw_code) if code_text else None
+                    if code is None:
+                        vals = [_cell(grid, r, c) for c in pl.value_cols.values()]
+                        if not code_text and all(v in (None, "", 0) for v in vals):
+                            continue
+                        key, kind, label = f"#{a1(r, pl.code_col)}", "spare", name
+                    else:
+                        leaf = 7 if p.detail == "functional" else 5
+                        key, label = code, name
+                        kind = "detail" if len(code) == leaf else "class"
+                rd = RowData(key=key, label=label, panel=p.id, source=f"{sheet}!{a1(r, pl.code_col)}", kind=kind)
+                if kind == "spare" and code_text:
+                    td.bad_codes.append(rd)
+            else:
+                label = _norm(_cell(grid, r, pl.label_col))
+                ln = _cell(grid, r, pl.lineno_col) if pl.lineno_col is not None else None
+                row = _match_fixed(labels.get(p.id, []), label, ln)
+                if row is None:
+                    continue
+                kind = "footer" if row in p.footer else ("total" if row.style == "total" else "fixed")
+                rd = RowData(key=row.key, label=label, panel=p.id, source=f"{sheet}!{a1(r, pl.label_col)}", kind=kind)
+            for ckey, c in pl.value_cols.items():
+                raw = _cell(grid, r, c)
+                amount, problem = parse_amount(raw if raw != "" else None)
+                ref = a1(r, c)
+                if amount is None and problem is None and (fcells is None or ref not in fcells):
+                    continue
+                rd.values[ckey] = Value(amount, source=f"{sheet}!{ref}", raw=raw if problem else None,
+                                        problem=problem, formula=(ref in fcells) if fcells is not None else None)
+            if rd.key in td.rows:
+                if rd.kind in ("spare",):
+                    continue
+                td.duplicates.append(rd)
+            else:
+                td.rows[rd.key] = rd
+    return td
+
+
+def _match_fixed(rows, label: str, lineno):
+    if not label and lineno in (None, ""):
+        return None
+    if lineno not in (None, ""):
+        try:
+            n = int(float(lineno))
+        except (TypeError, ValueError):
+            n = None
+        if n is not None:
+            for row in rows:
+                if row.lineno == n:
+                    return row
+    for row in rows:
+        if _norm(row.label) == label:
+            return row
+    return None

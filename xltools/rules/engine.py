@@ -1,0 +1,278 @@
+"""Identities → concrete checks → findings.
+
+An identity in a spec is a template (``F03!{row}.total = F03!{row}.basic + …`` for each row); expanded
+against a Report's row sets it becomes concrete Checks over cells. The builder compiles the
+``derive`` checks to formulas; the checker evaluates every check on the values a user typed.
+
+Rounding (as Arelle does for XBRL Calculations 1.1): a value reported in a coarser unit than the
+ledger stands for an interval. An amount in 元 is exact (the ledger is kept in 分); an amount in
+万元 shown to d decimals stands for [v − ½·10⁻ᵈ, v + ½·10⁻ᵈ]. A sum fails only when the target's
+interval and the interval of the sum of its parts cannot meet.
+"""
+from __future__ import annotations
+
+import ast
+import itertools
+from dataclasses import dataclass
+from decimal import Decimal
+
+from xltools.model import ZERO, Report, Value
+from xltools.spec import Identity, TableSet, Variant
+
+__all__ = ["Ref", "Check", "Finding", "expand", "hierarchy_checks", "evaluate", "half_width", "leaf_len"]
+
+
+@dataclass(frozen=True)
+class Ref:
+    table: str
+    row: str                  # a row key, or the prefix of a pattern
+    col: str
+    sign: int = 1
+    pattern: str | None = None   # None: one cell; "leaf": leaf rows whose code starts with `row`; "classes"
+
+    def __str__(self) -> str:
+        s = "-" if self.sign < 0 else ""
+        if self.pattern == "leaf":
+            return f"{s}{self.table}!{self.row}*.{self.col}"
+        return f"{s}{self.table}!{self.row}.{self.col}"
+
+
+@dataclass(frozen=True)
+class Check:
+    code: str
+    level: str
+    message: str
+    kind: str                 # sum | at_most | at_least
+    target: Ref
+    terms: tuple[Ref, ...]
+    derive: bool = False
+
+
+@dataclass(frozen=True)
+class Finding:
+    """One failure. ``cell`` is where to look: "收入支出决算总表!D8" (or a data file line)."""
+    rule: str
+    level: str
+    table: str
+    cell: str
+    message: str
+    expected: str | None = None
+    actual: str | None = None
+    difference: str | None = None
+    cells: tuple[str, ...] = ()   # every cell involved
+
+    def as_dict(self) -> dict:
+        return {"rule": self.rule, "level": self.level, "table": self.table, "cell": self.cell,
+                "message": self.message, "expected": self.expected, "actual": self.actual,
+                "difference": self.difference}
+
+
+def leaf_len(kind: str | None) -> int:
+    return 5 if kind == "economic" else 7
+
+
+def parse_ref(text: str) -> Ref:
+    sign = 1
+    text = text.strip()
+    if text.startswith("-"):
+        sign, text = -1, text[1:]
+    table, rest = text.split("!", 1)
+    row, col = rest.rsplit(".", 1)
+    if row == "classes":
+        return Ref(table, "", col, sign, "classes")
+    if row.endswith("*"):
+        return Ref(table, row[:-1], col, sign, "leaf")
+    return Ref(table, row, col, sign)
+
+
+def _values_of(expr: str, tset: TableSet, report: Report) -> list[str]:
+    out: list[str] = []
+    for part in _split_plus(expr):
+        part = part.strip()
+        if part.startswith("["):
+            try:
+                items = ast.literal_eval(part)
+            except (ValueError, SyntaxError):
+                items = [x.strip() for x in part.strip("[]").split(",") if x.strip()]
+            out.extend(str(x) for x in items)
+        elif part.startswith("rows(") and part.endswith(")"):
+            tid = part[5:-1]
+            td = report.tables.get(tid)
+            out.extend(td.rows.keys() if td else [])
+        elif part.startswith("cols(") and part.endswith(")"):
+            out.extend(tset.tables[part[5:-1]].columns())
+        elif part.startswith("classes(") and part.endswith(")"):
+            tid, pid = part[8:-1].split(".")
+            panel = next(p for p in tset.tables[tid].panels if p.id == pid)
+            out.extend(r.key for r in panel.rows if r.style == "class")
+        else:
+            raise ValueError(f"无法理解的展开式：{part}")
+    return out
+
+
+def _split_plus(expr: str) -> list[str]:
+    parts, depth, cur = [], 0, ""
+    for ch in expr:
+        if ch == "[":
+            depth += 1
+        elif ch == "]":
+            depth -= 1
+        if ch == "+" and depth == 0:
+            parts.append(cur)
+            cur = ""
+        else:
+            cur += ch
+    parts.append(cur)
+    return parts
+
+
+def expand(identity: Identity, tset: TableSet, report: Report) -> list[Check]:
+    names = [k for k, _ in identity.each]
+    domains = [_values_of(v, tset, report) for _, v in identity.each]
+    checks = []
+    for combo in itertools.product(*domains) if names else [()]:
+        subst = dict(zip(names, combo))
+
+        def fill(s: str) -> str:
+            for k, v in subst.items():
+                s = s.replace("{" + k + "}", v)
+            return s
+
+        target = parse_ref(fill(identity.target))
+        terms = tuple(parse_ref(fill(t)) for t in identity.terms)
+        if target.col not in tset.tables[target.table].columns():
+            continue  # e.g. each over cols(T) meets a column that this check does not apply to
+        if any(t.col not in tset.tables[t.table].columns() for t in terms):
+            continue
+        if any(t.pattern is None and t.row == target.row and t.table == target.table and t.col == target.col
+               for t in terms):
+            continue
+        # a per-column total check never applies to the "合计" column of a row-total identity twice
+        checks.append(Check(identity.code, identity.level, identity.message, identity.kind, target, terms,
+                            identity.derive))
+    return checks
+
+
+def hierarchy_checks(tset: TableSet, report: Report) -> list[Check]:
+    """类 = Σ项 and 款 = Σ项 for the subtotal rows present in detail tables (by code, not by position)."""
+    out = []
+    for tid, td in report.tables.items():
+        table = tset.tables.get(tid)
+        if table is None or not table.is_detail:
+            continue
+        for key, row in td.rows.items():
+            if row.kind != "class":
+                continue
+            for col in table.columns():
+                panel = next((p for p in table.panels if p.id == row.panel), None)
+                if panel is not None and panel.column(col) is None:
+                    continue
+                out.append(Check(f"H-{tid}-01", "error", f"{_LEVEL_NAME[len(key)]}级科目 {key} 应等于其下各{_LEAF_NAME[table.detail_kind]}级科目之和",
+                                 "sum", Ref(tid, key, col), (Ref(tid, key, col, 1, "leaf"),), True))
+    return out
+
+
+_LEVEL_NAME = {3: "类", 5: "款", 7: "项"}
+_LEAF_NAME = {"functional": "项", "economic": "款"}
+
+
+def all_checks(tset: TableSet, variant: Variant, report: Report) -> list[Check]:
+    checks = hierarchy_checks(tset, report)
+    for ident in tset.identities_for(variant):
+        checks.extend(expand(ident, tset, report))
+    return checks
+
+
+# ---------------------------------------------------------------- evaluation
+
+def half_width(v: Value | None, unit: str) -> Decimal:
+    """Half the width of the interval a reported value stands for."""
+    if unit != "万元" or v is None or v.amount is None:
+        return ZERO
+    exp = v.amount.as_tuple().exponent
+    decimals = max(2, -exp if isinstance(exp, int) else 2)
+    return Decimal(1).scaleb(-decimals) / 2
+
+
+def leaves(report: Report, tset: TableSet, ref: Ref) -> list[str]:
+    td = report.tables.get(ref.table)
+    if td is None:
+        return []
+    table = tset.tables[ref.table]
+    if ref.pattern == "classes":
+        panel_rows = [r.key for p in table.panels for r in p.rows if r.style == "class"]
+        return [k for k in panel_rows if k in td.rows]
+    n = leaf_len(table.detail_kind)
+    return [k for k, r in td.rows.items() if len(k) == n and k.isdigit() and k.startswith(ref.row)
+            and r.kind in ("detail",)]
+
+
+def term_value(report: Report, tset: TableSet, ref: Ref) -> tuple[Decimal, Decimal, list[Value], bool]:
+    """(value, half-width, values involved, whether any cell of it exists)."""
+    unit = report.amount_unit
+    td = report.tables.get(ref.table)
+    if ref.pattern:
+        total, hw, vals = ZERO, ZERO, []
+        for k in leaves(report, tset, ref):
+            v = td.rows[k].values.get(ref.col)
+            if v is not None:
+                vals.append(v)
+                total += v.value
+                hw += half_width(v, unit)
+        return ref.sign * total, hw, vals, bool(vals) or (td is not None)
+    v = td.get(ref.row, ref.col) if td else None
+    exists = td is not None and ref.row in td.rows
+    if v is None:
+        return ZERO, ZERO, [], exists
+    return ref.sign * v.value, half_width(v, unit), [v], exists
+
+
+def fmt(d: Decimal) -> str:
+    return f"{d:,.2f}"
+
+
+def evaluate(report: Report, tset: TableSet, checks: list[Check], sheet_of=None) -> list[Finding]:
+    """Evaluate checks on a report's values; every failure is collected (none stops the run)."""
+    findings = []
+    for c in checks:
+        tv, thw, tvals, texists = term_value(report, tset, c.target)
+        total, hw, vals, any_exists = ZERO, ZERO, [], False
+        for t in c.terms:
+            v, h, vs, ex = term_value(report, tset, t)
+            total += v
+            hw += h
+            vals.extend(vs)
+            any_exists = any_exists or ex
+        if c.kind != "sum":
+            # comparisons only where both sides exist (code presence is its own rule)
+            if not texists or not all(term_value(report, tset, t)[3] for t in c.terms):
+                continue
+        elif not texists and not vals:
+            continue
+        tol = thw + hw
+        diff = tv - total
+        failed = (c.kind == "sum" and abs(diff) > tol) or \
+                 (c.kind == "at_most" and diff > tol) or \
+                 (c.kind == "at_least" and -diff > tol)
+        if not failed:
+            continue
+        cell = tvals[0].source if tvals else _missing_cell(report, c.target)
+        rel = {"sum": "应为", "at_most": "不应大于", "at_least": "不应小于"}[c.kind]
+        findings.append(Finding(
+            rule=c.code, level=c.level, table=c.target.table, cell=cell,
+            message=f"{c.message}：{cell} 为 {fmt(tv)}，{rel} {fmt(total)}（{' '.join(_term_text(t) for t in c.terms)}），相差 {fmt(diff)}",
+            expected=str(total), actual=str(tv), difference=str(diff),
+            cells=tuple(dict.fromkeys([cell, *(v.source for v in vals if v.source)]))))
+    return findings
+
+
+def _term_text(ref: Ref) -> str:
+    return str(ref)
+
+
+def _missing_cell(report: Report, ref: Ref) -> str:
+    td = report.tables.get(ref.table)
+    row = td.rows.get(ref.row) if td else None
+    if row is not None:
+        return f"{row.source}（{ref.col} 栏为空）"
+    return f"{ref.table}!{ref.row}.{ref.col}（缺少此行）"
