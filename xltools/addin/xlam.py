@@ -45,7 +45,6 @@ VBA_PROJECT_NAME = "XltoolsAddin"
 #: xlwings' PROJECT_NAME in our copy of its VBA: config sheet "xltools.conf", config
 #: file ~/.xltools/xltools.conf (Windows) or …/Data/xltools.conf (macOS sandbox).
 PROJECT_NAME = "xltools"
-CONFIG_NAME = PROJECT_NAME + ".conf"
 
 _CT_ADDIN = "application/vnd.ms-excel.addin.macroEnabled.main+xml"
 _CT_XLSM = "application/vnd.ms-excel.sheet.macroEnabled.main+xml"
