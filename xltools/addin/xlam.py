@@ -79,11 +79,22 @@ SHEET_NOTE = "xltools 公开表工具加载项：功能在“公开表”选项�
 
 
 def default_macros_dir() -> Path:
-    """``macros/`` of a repository checkout, else the copy shipped as package data."""
+    """``macros/`` of a repository checkout, else the copy a wheel installs.
+
+    A wheel carries ``macros/`` as data files under ``<prefix>/share/xltools/macros``
+    (pyproject ``[tool.setuptools.data-files]``); ``pip install --user`` puts them
+    under the user base instead.
+    """
+    import site
+    import sys
+
     here = Path(__file__).resolve().parent
+    share = Path("share") / "xltools" / "macros"
     candidates = [
         here.parent.parent / "macros",  # repo checkout / editable install
-        here / "macros",  # wheel: package data (see the pyproject notes)
+        here / "macros",  # package data, if it is ever shipped that way
+        Path(sys.prefix) / share,
+        Path(site.getuserbase()) / share,
     ]
     for cand in candidates:
         if (cand / "ribbon.xml").is_file():
