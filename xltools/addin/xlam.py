@@ -134,7 +134,7 @@ def collect_modules(
     """All modules of the add-in's VBA project, in project order.
 
     ``include_xlwings=False`` leaves out xlwings' modules: only for test workbooks
-    (LibreOffice Basic cannot compile their ``#If`` blocks and then runs nothing).
+    (LibreOffice Basic cannot compile them, and then runs nothing from the project).
     """
     ours = [
         module_from_file(p)
