@@ -5,7 +5,8 @@ Run with the Python that has LibreOffice's UNO bridge (Debian: /usr/bin/python3 
     /usr/bin/python3 -m xltools.lo_recalc OUT_DIR FILE.xlsx [FILE.xlsx …]
     /usr/bin/python3 xltools/lo_recalc.py OUT_DIR FILE.xlsx …
 
-Also converts to PDF with ``--pdf``. This file imports nothing from xltools so that it runs under the
+Also converts to PDF with ``--pdf``; ``--ops OPS.json`` ({file: [{"op": "insert_rows"|"delete_rows"|"set",
+"sheet": …, "row": …, "cell": …, "value": …}]}) edits each file as a user would before recalculating. This file imports nothing from xltools so that it runs under the
 system interpreter, which need not have xltools' dependencies.
 """
 from __future__ import annotations
@@ -42,7 +43,32 @@ def _prop(name, value):
     return p
 
 
-def recalc(out_dir: str, files: list[str], pdf: bool = False) -> list[str]:
+def _apply(doc, ops: list) -> None:
+    """Edit a document as a user would in the spreadsheet: insert/delete rows, type values."""
+    sheets = doc.Sheets
+    for op in ops:
+        sheet = sheets.getByName(op["sheet"])
+        if sheet.isProtected():
+            sheet.unprotect("")
+        kind = op["op"]
+        if kind == "insert_rows":
+            sheet.Rows.insertByIndex(op["row"], op.get("count", 1))
+        elif kind == "delete_rows":
+            sheet.Rows.removeByIndex(op["row"], op.get("count", 1))
+        elif kind == "set":
+            cell = sheet.getCellRangeByName(op["cell"])
+            v = op["value"]
+            if isinstance(v, (int, float)):
+                cell.setValue(v)
+            elif isinstance(v, str) and v.startswith("="):
+                cell.setFormula(v)
+            else:
+                cell.setString(v)
+        else:
+            raise ValueError(f"unknown op {kind}")
+
+
+def recalc(out_dir: str, files: list[str], pdf: bool = False, ops: dict | None = None) -> list[str]:
     import uno  # type: ignore
 
     pipe = "xltools_" + uuid.uuid4().hex[:8]
@@ -60,6 +86,8 @@ def recalc(out_dir: str, files: list[str], pdf: bool = False) -> list[str]:
             url = uno.systemPathToFileUrl(os.path.abspath(f))
             doc = desktop.loadComponentFromURL(url, "_blank", 0, (_prop("Hidden", True),))
             try:
+                if ops and f in ops:
+                    _apply(doc, ops[f])
                 doc.calculateAll()
                 base = os.path.splitext(os.path.basename(f))[0]
                 if pdf:
@@ -86,12 +114,20 @@ def recalc(out_dir: str, files: list[str], pdf: bool = False) -> list[str]:
 
 
 def main(argv: list[str]) -> int:
+    import json
+
     pdf = "--pdf" in argv
+    ops = None
+    if "--ops" in argv:
+        i = argv.index("--ops")
+        with open(argv[i + 1], encoding="utf-8") as fh:
+            ops = json.load(fh)
+        argv = argv[:i] + argv[i + 2:]
     args = [a for a in argv if a != "--pdf"]
     if len(args) < 2:
         print(__doc__)
         return 2
-    for p in recalc(args[0], args[1:], pdf=pdf):
+    for p in recalc(args[0], args[1:], pdf=pdf, ops=ops):
         print(p)
     return 0
 

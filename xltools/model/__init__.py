@@ -64,6 +64,7 @@ class Report:
     notes: dict = field(default_factory=dict)       # 说明事项: prior-year figures, reasons, counts
     origin: str = ""                                # file or folder it was read from
     problems: list = field(default_factory=list)    # read-time findings (xltools.rules.Finding)
+    as_published: bool = False   # a transcription: an empty printed total stays empty (not a formula)
 
     def table(self, tid: str) -> TableData:
         return self.tables.setdefault(tid, TableData(tid))

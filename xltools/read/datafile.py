@@ -2,7 +2,9 @@
 
 Layout of a data folder::
 
-    meta.yaml        set, variant, unit (公开部门), year, amount_unit, source
+    meta.yaml        set, variant, unit (公开部门), year, amount_unit, source; `as_published: true`
+                     for a transcription of a published document: a total printed empty stays
+                     empty instead of becoming a formula (the empty total is an error to find)
     F01.csv …        one CSV per table: header `key,name,<column keys…>`; one row per table row.
                      key = the row key of a fixed row (see templates/<set>/tables.yaml), a 科目编码
                      for detail tables, or `total` for the 合计 row. Amounts as published
@@ -53,7 +55,8 @@ def load_data(folder: str | Path, *, catalogs=None) -> Report:
     tset = load_set(str(meta["set"]))
     variant = tset.variant(meta.get("variant"))
     report = Report(set_id=tset.id, variant=variant.id, unit=str(meta["unit"]), year=int(meta["year"]),
-                    amount_unit=str(meta.get("amount_unit", variant.amount_unit)), origin=str(folder))
+                    amount_unit=str(meta.get("amount_unit", variant.amount_unit)), origin=str(folder),
+                    as_published=bool(meta.get("as_published", False)))
     if report.amount_unit not in ("元", "万元"):
         raise DataError(f"{folder / 'meta.yaml'}：amount_unit 只能是 元 或 万元")
     catalogs = catalogs or {"functional": cat_mod.functional(report.year),

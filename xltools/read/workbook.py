@@ -195,8 +195,6 @@ def _read_table(t, variant, grid, sheet, fcells, normalize_code) -> TableData:
                 raw = _cell(grid, r, c)
                 amount, problem = parse_amount(raw if raw != "" else None)
                 ref = a1(r, c)
-                if amount is None and problem is None and (fcells is None or ref not in fcells):
-                    continue
                 rd.values[ckey] = Value(amount, source=f"{sheet}!{ref}", raw=raw if problem else None,
                                         problem=problem, formula=(ref in fcells) if fcells is not None else None)
             if rd.key in td.rows:

@@ -75,9 +75,10 @@ def _value_rules(report: Report, tset, checks) -> list[Finding]:
                                        f"{v.source} 为负数 {fmt(v.amount)}，请确认", actual=str(v.amount)))
                 check = derived.get((tid, row.key, col))
                 if check is not None and v.formula is False:
+                    now = f"手工录入的常数 {fmt(v.value)}" if v.amount is not None else "空白"
                     out.append(Finding("F-01", "warning", tid, v.source,
-                                       f"{v.source} 应为公式（{check.message}），现为手工录入的常数 {fmt(v.value)}",
-                                       actual=str(v.value)))
+                                       f"{v.source} 应为公式（{check.message}），现为{now}",
+                                       actual=str(v.amount) if v.amount is not None else None))
         del table
     return out
 
