@@ -67,8 +67,8 @@ class _Formats:
     def lineno(self):
         return self.get(border=1, align="center")
 
-    def value(self, derived: bool, count: bool = False, bold: bool = False):
-        return self.get(border=1, num_format="#,##0" if count else self.money, locked=derived,
+    def value(self, derived: bool, count: bool = False, bold: bool = False, percent: bool = False):
+        return self.get(border=1, num_format="#,##0" if count else ("0.00" if percent else self.money), locked=derived,
                         bg_color=FORMULA_FILL if derived else INPUT_FILL, bold=bold)
 
     def code(self):
@@ -114,12 +114,15 @@ def _with_hierarchy_and_spare(report: Report, tset: TableSet, variant: Variant, 
     for t in tset.tables_for(variant):
         src = report.tables.get(t.id) or TableData(t.id)
         td = TableData(t.id, rows=dict(src.rows), duplicates=src.duplicates, sheet=src.sheet)
-        if t.is_detail and t.detail_kind == "functional" and variant.hierarchy:
+        if t.is_detail and t.detail_kind == "functional" and variant.hierarchy and not report.as_published:
+            # a transcription keeps the subtotal rows it printed (a missing 类 row is a finding, not a fix)
             for key in list(td.rows):
                 if len(key) == 7 and key.isdigit():
                     for pre in (key[:3], key[:5]):
                         if pre not in td.rows:
                             td.rows[pre] = RowData(pre, func.name(pre) or "", td.rows[key].panel, kind="class")
+        if t.is_detail and not any(p.footer for p in t.panels) and "total" not in td.rows:
+            td.rows["total"] = RowData("total", "合计", t.panels[0].id, kind="total")
         if t.is_detail:
             for p in t.panels:
                 if p.is_detail:
@@ -141,7 +144,8 @@ def build_workbook(report: Report, out: str | Path, *, spare: int = SPARE_ROWS, 
     variant = tset.variant(report.variant)
     work = _with_hierarchy_and_spare(report, tset, variant, spare)
     tables = tset.tables_for(variant)
-    layouts = {t.id: layout_table(t, work.tables.get(t.id), variant, spare=0) for t in tables}
+    layouts = {t.id: layout_table(t, work.tables.get(t.id), variant, spare=0, keep_order=report.as_published)
+               for t in tables}
     deriv = Derivation(tset, variant, work, layouts)
     out = Path(out)
     result = BuildResult(path=out)
@@ -199,6 +203,8 @@ def _write_meta_sheet(wb, report: Report, tset: TableSet, variant: Variant, layo
     ws = wb.add_worksheet(META_SHEET)
     rows = [("generator", GENERATOR), ("version", __version__), ("set", tset.id), ("variant", variant.id),
             ("unit", report.unit), ("year", str(report.year or "")), ("amount_unit", report.amount_unit)]
+    if getattr(report, "unit_code", ""):
+        rows.append(("unit_code", report.unit_code))
     rows += [(f"table:{tid}", lay.sheet) for tid, lay in layouts.items()]
     for i, (k, v) in enumerate(rows):
         ws.write_string(i, 0, k)
@@ -253,7 +259,12 @@ def _write_table(ws, fm: _Formats, t, lay: TableLayout, data: TableData | None, 
             for key, r in pl.rows.items():
                 row = rows_info.get(key)
                 footer = next((f for f in p.footer if f.key == key), None)
-                if key == "total" and footer is None:
+                if key == "total" and footer is None and t.total_label == "unit":
+                    # 预算表 as published: the 合计 row is the unit's own row (单位编码, 单位名称)
+                    ws.write_string(r, pl.code_col, getattr(report, "unit_code", "") or "", fm.label("total"))
+                    ws.write_string(r, pl.name_col, report.unit or "合计", fm.label("total"))
+                    style = "total"
+                elif key == "total" and footer is None:
                     ws.merge_range(r, pl.code_col, r, pl.name_col, "合计", fm.label("total"))
                     style = "total"
                 elif footer is not None:
@@ -264,7 +275,7 @@ def _write_table(ws, fm: _Formats, t, lay: TableLayout, data: TableData | None, 
                     _write_code_and_name(ws, fm, pl, r, key, row, cat, cat_ranges[p.detail], t)
                 for col in p.columns:
                     _write_value(ws, fm, t.id, key, col.key, r, pl.value_cols[col.key], deriv, result,
-                                 bold=style == "total")
+                                 bold=style == "total", percent=col.percent)
             # footer cells of other panels on the footer row stay bordered
         else:
             for row in (*p.rows, *p.footer):
@@ -280,7 +291,7 @@ def _write_table(ws, fm: _Formats, t, lay: TableLayout, data: TableData | None, 
                         ws.write_blank(r, pl.lineno_col, None, fm.lineno())
                 for col in p.columns:
                     _write_value(ws, fm, t.id, row.key, col.key, r, pl.value_cols[col.key], deriv, result,
-                                 count=row.count, bold=row.style == "total")
+                                 count=row.count, bold=row.style == "total", percent=col.percent)
             for r, row in pl.blank_rows:
                 ws.write_blank(r, pl.label_col, None, fm.blank())
                 if pl.lineno_col is not None:
@@ -398,22 +409,24 @@ def _write_code_and_name(ws, fm, pl, r, key, row: RowData | None, cat, valid_ran
         "input_title": "科目编码", "input_message": "填写或选择科目编码，科目名称自动带出"})
 
 
-def _write_value(ws, fm, tid, row, col, r, c, deriv: Derivation, result: BuildResult, count=False, bold=False):
+def _write_value(ws, fm, tid, row, col, r, c, deriv: Derivation, result: BuildResult, count=False, bold=False,
+                 percent=False):
     cell = (tid, row, col)
     check = deriv.derived.get(cell)
     if check is not None:
         value = deriv.value(cell)
         if cell in deriv.overrides:
             if deriv.given(cell) is None:
-                ws.write_blank(r, c, None, fm.value(True, count, bold))
+                ws.write_blank(r, c, None, fm.value(True, count, bold, percent))
             else:
-                ws.write_number(r, c, _num(value), fm.value(True, count, bold))
+                ws.write_number(r, c, _num(value), fm.value(True, count, bold, percent))
         else:
-            ws.write_formula(r, c, deriv.formula(check), fm.value(True, count, bold), _num(value))
+            cached = "" if cell in deriv.blank else _num(value)
+            ws.write_formula(r, c, deriv.formula(check), fm.value(True, count, bold, percent), cached)
             result.formulas += 1
         return
     given = deriv.given(cell)
     if given is None:
-        ws.write_blank(r, c, None, fm.value(False, count, bold))
+        ws.write_blank(r, c, None, fm.value(False, count, bold, percent))
     else:
-        ws.write_number(r, c, _num(given), fm.value(False, count, bold))
+        ws.write_number(r, c, _num(given), fm.value(False, count, bold, percent))

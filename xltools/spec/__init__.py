@@ -26,6 +26,7 @@ class Column:
     label: tuple[str, ...]          # header path, top level first
     number: int                     # 栏次
     input: bool = True              # False when some identity derives every cell of it
+    percent: bool = False           # a percentage (增减%), not money: no 类/款 subtotals, shown as 0.00
 
     def label_text(self, year: int | None = None) -> tuple[str, ...]:
         return tuple(_fill_year(x, year) for x in self.label)
@@ -78,6 +79,7 @@ class Table:
     panels: tuple[Panel, ...]
     note: str = ""
     optional: bool = False
+    total_label: str = ""           # "unit": the 合计 row shows the unit's code and name (预算表 as published)
 
     @property
     def is_detail(self) -> bool:
@@ -119,11 +121,12 @@ class Identity:
     code: str
     target: str
     terms: tuple[str, ...] = ()     # for kind "sum": signed references ("-" prefix subtracts)
-    kind: str = "sum"               # sum | at_most | at_least
+    kind: str = "sum"               # sum | at_most | at_least | ratio (terms = numerator, denominator)
     level: str = "error"
     message: str = ""
     derive: bool = False
     each: tuple[tuple[str, str], ...] = ()   # (variable, expression)
+    scale: int = 1                  # ratio: target = numerator / denominator × scale, rounded to 2 decimals
 
     def tables(self) -> set[str]:
         refs = [self.target, *self.terms]
@@ -185,15 +188,23 @@ class TableSet:
 # ---------------------------------------------------------------- loading
 
 def templates_dir() -> Path:
-    """The folder holding ``<set>/tables.yaml`` (installed package data, or the repo checkout)."""
-    try:
-        from importlib.resources import files
-        p = Path(str(files("xltools") / "templates"))
-        if (p / "final_accounts").is_dir():
+    """The folder holding ``<set>/tables.yaml``: $XLTOOLS_TEMPLATES, the repository checkout, or
+    ``<prefix>/share/xltools/templates`` of an installed xltools."""
+    import os
+    import site
+    import sys
+
+    candidates = []
+    if os.environ.get("XLTOOLS_TEMPLATES"):
+        candidates.append(Path(os.environ["XLTOOLS_TEMPLATES"]))
+    candidates.append(Path(__file__).resolve().parents[2] / "templates")
+    for base in (sys.prefix, sys.base_prefix, getattr(site, "USER_BASE", None) or ""):
+        if base:
+            candidates.append(Path(base) / "share" / "xltools" / "templates")
+    for p in candidates:
+        if (p / "final_accounts" / "tables.yaml").is_file():
             return p
-    except Exception:  # pragma: no cover - resources not available
-        pass
-    return Path(__file__).resolve().parents[2] / "templates"
+    raise SpecError("找不到报表模板文件夹 templates/（请从源码目录安装：pip install .）")
 
 
 def available_sets() -> list[str]:
@@ -223,7 +234,8 @@ def _label_tuple(value) -> tuple[str, ...]:
 
 
 def _fill_year(text: str, year: int | None) -> str:
-    return text.replace("{year}", str(year) if year else "    ")
+    return (text.replace("{year}", str(year) if year else "    ")
+            .replace("{prev}", str(year - 1) if year else "    "))
 
 
 def _parse_set(doc: dict, path: Path) -> TableSet:
@@ -241,7 +253,8 @@ def _parse_set(doc: dict, path: Path) -> TableSet:
             for n, c in enumerate(p.get("columns", []), start=1):
                 if "key" not in c or "label" not in c:
                     raise _fail(path, where, f"第 {n} 栏缺少 key 或 label")
-                cols.append(Column(key=str(c["key"]), label=_label_tuple(c["label"]), number=n))
+                cols.append(Column(key=str(c["key"]), label=_label_tuple(c["label"]), number=n,
+                                   percent=bool(c.get("percent", False))))
             rows: list[Row] = []
             for r in p.get("rows", []):
                 if "blank" in r:
@@ -270,7 +283,8 @@ def _parse_set(doc: dict, path: Path) -> TableSet:
             raise _fail(path, tid, f"行 key 重复：{'、'.join(sorted(dup))}")
         tables[tid] = Table(id=tid, number=str(t.get("number", "")), title=str(t["title"]),
                             panels=tuple(panels), note=str(t.get("note", "")),
-                            optional=bool(t.get("optional", False)))
+                            optional=bool(t.get("optional", False)),
+                            total_label=str(t.get("total_label", "")))
 
     identities = []
     for n, i in enumerate(doc.get("identities", []), start=1):
@@ -283,13 +297,17 @@ def _parse_set(doc: dict, path: Path) -> TableSet:
             kind, terms = "at_most", (str(i["at_most"]),)
         elif "at_least" in i:
             kind, terms = "at_least", (str(i["at_least"]),)
+        elif "ratio" in i:
+            if not isinstance(i["ratio"], list) or len(i["ratio"]) != 2:
+                raise _fail(path, where, "ratio 须为 [分子, 分母]")
+            kind, terms = "ratio", tuple(str(x) for x in i["ratio"])
         else:
-            raise _fail(path, where, "需要 sum、at_most 或 at_least")
+            raise _fail(path, where, "需要 sum、at_most、at_least 或 ratio")
         if i.get("level", "error") not in ("error", "warning", "info"):
             raise _fail(path, where, f"level 只能是 error/warning/info")
         ident = Identity(code=str(i["code"]), target=str(i["target"]), terms=terms, kind=kind,
                          level=i.get("level", "error"), message=str(i.get("message", "")),
-                         derive=bool(i.get("derive", False)),
+                         derive=bool(i.get("derive", False)), scale=int(i.get("scale", 1)),
                          each=tuple((str(k), str(v) if not isinstance(v, list) else repr([str(x) for x in v]))
                                     for k, v in (i.get("each") or {}).items()))
         for t in ident.tables():
@@ -359,5 +377,6 @@ def _class_rows(r: dict, path: Path, where: str, catalog) -> list[Row]:
         name = cat.name(code)
         if not name:
             raise _fail(path, where, f"科目目录中没有类级科目 {code}")
-        rows.append(Row(key=code, label=f"{_cn_ordinal(n)}、{name}", lineno=ln, style="class"))
+        label = f"（{_cn_ordinal(n)}）{name}" if r.get("numbering") == "paren" else f"{_cn_ordinal(n)}、{name}"
+        rows.append(Row(key=code, label=label, lineno=ln, style="class"))
     return rows

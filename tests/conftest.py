@@ -1,0 +1,97 @@
+"""Shared test helpers: sample folders, LibreOffice recalculation, reading cached formula values."""
+from __future__ import annotations
+
+import json
+import re
+import shutil
+import subprocess
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+SAMPLES = ROOT / "samples"
+CLEAN_UNIT = ROOT / "tests" / "data" / "clean-unit"
+LO_SCRIPT = ROOT / "xltools" / "lo_recalc.py"
+
+
+def final_samples() -> list[Path]:
+    import yaml
+
+    out = []
+    for p in sorted(SAMPLES.iterdir()):
+        meta = p / "meta.yaml"
+        if meta.is_file() and (yaml.safe_load(meta.read_text(encoding="utf-8")) or {}).get("set") == "final_accounts":
+            out.append(p)
+    return out
+
+
+def uno_python() -> str | None:
+    """A Python interpreter with LibreOffice's UNO bridge, when LibreOffice is installed."""
+    if not shutil.which("soffice"):
+        return None
+    for py in ("/usr/bin/python3", "/usr/lib/libreoffice/program/python"):
+        if Path(py).exists():
+            r = subprocess.run([py, "-c", "import uno"], capture_output=True)
+            if r.returncode == 0:
+                return py
+    return None
+
+
+def lo_recalc(files: list[Path], out_dir: Path, ops: dict | None = None, pdf: bool = False) -> list[Path]:
+    py = uno_python()
+    if py is None:
+        pytest.skip("LibreOffice (soffice + python3-uno) 未安装")
+    args = [py, str(LO_SCRIPT), str(out_dir), *map(str, files)]
+    if pdf:
+        args.append("--pdf")
+    if ops:
+        opsfile = out_dir.parent / f"ops-{out_dir.name}.json"
+        opsfile.write_text(json.dumps({str(k): v for k, v in ops.items()}, ensure_ascii=False), encoding="utf-8")
+        args += ["--ops", str(opsfile)]
+    r = subprocess.run(args, capture_output=True, text=True, timeout=600)
+    assert r.returncode == 0, r.stderr
+    return [Path(x) for x in r.stdout.split("\n") if x.strip()]
+
+
+def _col(letters: str) -> int:
+    n = 0
+    for ch in letters:
+        n = n * 26 + ord(ch) - 64
+    return n - 1
+
+
+def formula_values(path: Path) -> dict[tuple[str, str], object]:
+    """(sheet, A1) → the cached value of every formula cell, as a reader without an engine sees it."""
+    from python_calamine import CalamineWorkbook
+
+    from xltools.read.workbook import formula_cells
+
+    wb = CalamineWorkbook.from_path(str(path))
+    out = {}
+    for sheet, cells in formula_cells(path).items():
+        grid = wb.get_sheet_by_name(sheet).to_python(skip_empty_area=False)
+        for ref in cells:
+            m = re.match(r"([A-Z]+)(\d+)$", ref)
+            r, c = int(m.group(2)) - 1, _col(m.group(1))
+            out[(sheet, ref)] = grid[r][c] if r < len(grid) and c < len(grid[r]) else None
+    return out
+
+
+@pytest.fixture(scope="session")
+def generated(tmp_path_factory) -> dict[str, Path]:
+    """Every final-accounts sample, the clean unit, and an empty workbook of each variant, generated once."""
+    from xltools.build.writer import build_workbook, empty_report
+    from xltools.cli import _extra_sheets
+    from xltools.read.datafile import load_data
+    from xltools.spec import load_set
+
+    out = tmp_path_factory.mktemp("generated")
+    made = {}
+    for folder in [*final_samples(), CLEAN_UNIT]:
+        made[folder.name] = build_workbook(load_data(folder), out / f"{folder.name}.xlsx",
+                                           extra_sheets=_extra_sheets()).path
+    for vid in load_set("final_accounts").variants:
+        rep = empty_report("final_accounts", vid, "某某局", 2024)
+        made[f"new-{vid}"] = build_workbook(rep, out / f"new-{vid}.xlsx", extra_sheets=_extra_sheets()).path
+    return made

@@ -1,0 +1,222 @@
+"""Checking: published samples against FINDINGS.md, every rule violated and satisfied, rounding, CLI."""
+from __future__ import annotations
+
+import json
+import re
+import shutil
+from decimal import Decimal
+from pathlib import Path
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from conftest import final_samples, lo_recalc
+from xltools.cli import main
+from xltools.model import Report, RowData, TableData, Value, parse_amount, to_wan
+from xltools.read.workbook import read_workbook
+from xltools.rules import check_report
+from xltools.rules.engine import Check, Ref, evaluate
+from xltools.spec import load_set
+
+
+def _pairs(findings) -> set[tuple[str, str]]:
+    return {(f.rule, f.cell) for f in findings}
+
+
+# ---------------------------------------------------------------- published samples
+
+@pytest.mark.parametrize("folder", final_samples(), ids=lambda p: p.name)
+def test_sample_findings_are_those_listed_in_FINDINGS_md(folder, generated):
+    text = (folder / "FINDINGS.md").read_text(encoding="utf-8")
+    block = text.split("<!-- tables:start -->")[1].split("<!-- tables:end -->")[0]
+    listed = {(m.group(1), m.group(2)) for m in re.finditer(r"^\| (\S+) \| \w+ \| (\S+) \|", block, re.M)
+              if m.group(1) != "rule" and not m.group(1).startswith("-")}
+    findings = check_report(read_workbook(generated[folder.name]))
+    assert _pairs(findings) == listed
+
+
+def test_published_errors_are_found_with_their_differences(generated):
+    by_rule = {}
+    for f in check_report(read_workbook(generated["ningxia-sbj-2022-final"])):
+        by_rule.setdefault(f.rule, []).append(f)
+    # 2080502 事业单位离退休 is in 公开05 but missing from 公开03
+    assert any("2080502" in f.message for f in by_rule["X-F05-00"])
+    assert {Decimal(f.difference) for f in by_rule["X-F01-07"]} == {Decimal("43860.95")}
+    # 2089999 printed in the 基本支出 column of 公开03
+    assert Decimal("128589187.47") in {Decimal(f.difference) for f in by_rule["R-F03-02"]}
+    # 公开06 合计 printed as 2,639,239.99
+    assert {f.actual for f in by_rule["X-F06-01"]} == {"2639239.99"}
+
+
+def test_clean_unit_has_no_findings(generated):
+    assert check_report(read_workbook(generated["clean-unit"])) == []
+
+
+# ---------------------------------------------------------------- every rule, violated (edits in LibreOffice)
+
+F02, F03, F05, F07 = "收入决算表", "支出决算表", "一般公共预算财政拨款支出决算表", "财政拨款“三公”经费支出决算表"
+F01 = "收入支出决算总表"
+
+_INSERT = [{"op": "insert_rows", "sheet": F02, "row": 8}, {"op": "set", "sheet": F02, "cell": "A9", "value": "2080199"},
+           {"op": "set", "sheet": F02, "cell": "J9", "value": 5},
+           {"op": "insert_rows", "sheet": F03, "row": 8}, {"op": "set", "sheet": F03, "cell": "A9", "value": "2080199"},
+           {"op": "set", "sheet": F03, "cell": "D9", "value": 5}]
+
+CASES = {
+    # a user inserts a row inside the detail blocks of 公开02 and 公开03 and copies the row's 合计 formula
+    # down, as the table's note asks: every total, in every table, stays right
+    "insert_row": (_INSERT + [{"op": "set", "sheet": F02, "cell": "C9", "value": "=SUM(D9;E9;F9;H9;I9;J9)"},
+                              {"op": "set", "sheet": F03, "cell": "C9", "value": "=SUM(D9;E9;F9;G9;H9)"}], set()),
+    # … and without copying it: the new row's empty 合计 is flagged, and so is everything that sums the
+    # 合计 column (it misses the 5.00), while the sums of the input columns stayed right
+    "insert_row_no_formula": (_INSERT, {("F-01", f"{F02}!C9"), ("R-F02-01", f"{F02}!C9"),
+                                        ("F-01", f"{F03}!C9"), ("R-F03-01", f"{F03}!C9"),
+                                        ("R-F02-02", f"{F02}!C7"), ("R-F03-02", f"{F03}!C7"),
+                                        ("X-F01-08", f"{F03}!C7"), ("R-F01-05", f"{F01}!F36")}),
+    # rows re-ordered (moved to the end of the block): sums are by code, nothing changes
+    "reorder": ([{"op": "set", "sheet": F03, "cell": "A10", "value": "2210201"}, {"op": "set", "sheet": F03, "cell": "D10", "value": 20},
+                 {"op": "set", "sheet": F03, "cell": "A9", "value": ""}, {"op": "set", "sheet": F03, "cell": "D9", "value": ""}], set()),
+    # a total typed over with a constant
+    "typed_over": ([{"op": "set", "sheet": F03, "cell": "D7", "value": 999}],
+                   {("F-01", f"{F03}!D7"), ("R-F03-02", f"{F03}!D7"), ("R-F03-02", f"{F03}!C7"), ("X-F01-08", f"{F03}!C7")}),
+    "text_number": ([{"op": "set", "sheet": F03, "cell": "F8", "value": " 0.00 "}], {("V-01", f"{F03}!F8")}),
+    "not_a_number": ([{"op": "set", "sheet": F03, "cell": "G8", "value": "abc"}], {("V-02", f"{F03}!G8")}),
+    "negative": ([{"op": "set", "sheet": F07, "cell": "C8", "value": -100}],
+                 {("V-03", f"{F07}!C8"), ("V-03", f"{F07}!B8"), ("W-F07-05", f"{F07}!I8")}),
+    "wrong_name": ([{"op": "set", "sheet": F03, "cell": "B8", "value": "行政运营"}], {("C-02", f"{F03}!A8")}),
+    "unknown_code": ([{"op": "set", "sheet": F03, "cell": "A9", "value": "2219998"}],
+                     {("C-01", f"{F03}!A9"), ("X-F05-00", f"{F05}!A9"), ("X-F03-00", f"{F03}!A9")}),
+    # an amount typed in a spare row without a code: counted nowhere, and flagged
+    "amount_without_code": ([{"op": "set", "sheet": F03, "cell": "D10", "value": 7}], {("C-06", f"{F03}!A10")}),
+    # a total typed over with a constant
+}
+
+
+@pytest.fixture(scope="module")
+def edited(generated, tmp_path_factory):
+    base = generated["clean-unit"]
+    work = tmp_path_factory.mktemp("cases")
+    files, ops = [], {}
+    for name, (case_ops, _) in CASES.items():
+        f = work / f"{name}.xlsx"
+        shutil.copy(base, f)
+        files.append(f)
+        ops[str(f)] = case_ops
+    outs = lo_recalc(files, work / "out", ops=ops)
+    return {Path(p).stem: Path(p) for p in outs}
+
+
+@pytest.mark.libreoffice
+@pytest.mark.parametrize("case", list(CASES))
+def test_rule_violations_give_exact_findings(case, edited):
+    findings = check_report(read_workbook(edited[case]))
+    assert _pairs(findings) == CASES[case][1], [f.message for f in findings]
+
+
+# ---------------------------------------------------------------- rounding (interval arithmetic)
+
+def _report(unit: str, parts: list[str], total: str) -> Report:
+    rep = Report("final_accounts", "ningxia", "u", 2024, amount_unit=unit)
+    td = TableData("F05")
+    for i, p in enumerate(parts):
+        td.rows[f"2080{i:03d}"] = RowData(f"2080{i:03d}", "", "main", {"basic": Value(Decimal(p), f"c{i}")}, kind="detail")
+    td.rows["total"] = RowData("total", "合计", "main", {"basic": Value(Decimal(total), "T")}, kind="total")
+    rep.tables["F05"] = td
+    return rep
+
+
+_SUM = [Check("R", "error", "合计", "sum", Ref("F05", "total", "basic"), (Ref("F05", "", "basic", 1, "leaf"),))]
+
+
+def test_wan_table_rounded_separately_raises_no_false_error():
+    tset = load_set("final_accounts")
+    # 3 × 3,333.33 元 = 9,999.99 元 → parts 0.33 万元 each, total 1.00 万元
+    assert evaluate(_report("万元", ["0.33", "0.33", "0.33"], "1.00"), tset, _SUM) == []
+    # but a real difference in 万元 is still found
+    assert len(evaluate(_report("万元", ["0.33", "0.33", "0.33"], "1.02"), tset, _SUM)) == 1
+
+
+def test_wrong_cent_in_yuan_table_is_an_error():
+    tset = load_set("final_accounts")
+    assert evaluate(_report("元", ["3333.33", "3333.33", "3333.34"], "10000.00"), tset, _SUM) == []
+    found = evaluate(_report("元", ["3333.33", "3333.33", "3333.33"], "10000.00"), tset, _SUM)
+    assert [f.difference for f in found] == ["0.01"]
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.lists(st.integers(min_value=0, max_value=10**11), min_size=1, max_size=30))
+def test_any_cent_amounts_rounded_to_wan_never_raise_false_errors(cents):
+    tset = load_set("final_accounts")
+    yuan = [Decimal(c) / 100 for c in cents]
+    parts = [str(to_wan(y, "元")) for y in yuan]
+    total = str(to_wan(sum(yuan), "元"))
+    assert evaluate(_report("万元", parts, total), tset, _SUM) == []
+    # and in 元 the exact amounts agree, while one cent off is always found
+    exact = [str(y) for y in yuan]
+    assert evaluate(_report("元", exact, str(sum(yuan))), tset, _SUM) == []
+    assert len(evaluate(_report("元", exact, str(sum(yuan) + Decimal("0.01"))), tset, _SUM)) == 1
+
+
+def test_parse_amount_reads_what_users_type():
+    assert parse_amount("1,234.56") == (Decimal("1234.56"), "text")
+    assert parse_amount("１２３") == (Decimal("123"), "text")
+    assert parse_amount(" 0.00 ") == (Decimal("0.00"), "text")
+    assert parse_amount("—") == (None, "text")
+    assert parse_amount("abc") == (None, "nan")
+    assert parse_amount(1951859.05) == (Decimal("1951859.05"), None)
+    assert parse_amount(None) == (None, None)
+
+
+# ---------------------------------------------------------------- CLI
+
+def test_check_cli_exit_codes_and_json(generated, tmp_path, capsys):
+    assert main(["check", str(generated["clean-unit"])]) == 0
+    assert main(["check", str(generated["ningxia-sbj-2022-final"]), "--json"]) == 1
+    doc = json.loads(capsys.readouterr().out.split("\n", 0)[0] if False else capsys.readouterr().out or "{}") if False else None
+    capsys.readouterr()
+    main(["check", str(generated["ningxia-sbj-2022-final"]), "--json"])
+    doc = json.loads(capsys.readouterr().out)
+    f = doc["files"][0]["findings"][0]
+    assert set(f) == {"rule", "level", "table", "cell", "message", "expected", "actual", "difference"}
+    bad = tmp_path / "坏文件.xlsx"
+    bad.write_bytes(b"not a zip")
+    assert main(["check", str(bad)]) == 2
+    assert "坏文件.xlsx" in capsys.readouterr().out
+
+
+def test_check_write_adds_results_and_changes_no_value(generated, tmp_path):
+    from python_calamine import CalamineWorkbook
+
+    f = tmp_path / "s.xlsx"
+    shutil.copy(generated["ningxia-sbj-2022-final"], f)
+    before = CalamineWorkbook.from_path(str(f))
+    grids = {n: before.get_sheet_by_name(n).to_python() for n in before.sheet_names}
+    assert main(["check", "--write", str(f)]) == 1
+    assert (tmp_path / "s.bak.xlsx").is_file()
+    after = CalamineWorkbook.from_path(str(f))
+    assert after.sheet_names[0] == "校验结果"
+    for n, g in grids.items():
+        if n != "_xltools":          # our hidden sheet records the marks (to undo them next time)
+            assert after.get_sheet_by_name(n).to_python() == g, n
+    rows = after.get_sheet_by_name("校验结果").to_python()
+    assert len(rows) - 1 == len(check_report(read_workbook(generated["ningxia-sbj-2022-final"])))
+    # a second run replaces the sheet and gives the same findings
+    assert main(["check", "--write", str(f)]) == 1
+    assert len(CalamineWorkbook.from_path(str(f)).get_sheet_by_name("校验结果").to_python()) == len(rows)
+    import openpyxl
+    ws = openpyxl.load_workbook(f)["支出决算表"]
+    assert ws["D7"].comment is not None and ws["D7"].comment.author == "xltools"
+
+
+def test_check_folder_writes_summary(generated, tmp_path):
+    from python_calamine import CalamineWorkbook
+
+    for name in ("clean-unit", "ningxia-rst-2023-final"):
+        shutil.copy(generated[name], tmp_path / f"{name}.xlsx")
+    assert main(["check", str(tmp_path)]) == 1
+    summary = CalamineWorkbook.from_path(str(tmp_path / "校验汇总.xlsx"))
+    rows = summary.get_sheet_by_name("汇总").to_python()
+    status = {Path(r[0]).name: (r[1], r[4]) for r in rows[1:]}
+    assert status["clean-unit.xlsx"] == (0, "通过")
+    assert status["ningxia-rst-2023-final.xlsx"][0] == 2
