@@ -32,6 +32,7 @@ class Derivation:
                         layouts[c.target.table].cell(c.target.row, c.target.col):
                     self.derived[key] = c
         self._memo: dict[Cell, Decimal] = {}
+        self.blank: set[Cell] = set()      # ratio cells whose formula yields "" (a zero base)
         self.overrides: set[Cell] = set()
         self._busy: set[Cell] = set()
 
@@ -54,6 +55,15 @@ class Derivation:
             computed = self.formula_value(check)
             self._busy.discard(cell)
             given = self.given(cell)
+            if computed is None:          # a ratio over a zero base: the formula shows ""
+                computed = ZERO
+                if given is None:
+                    self.blank.add(cell)
+                    self._memo[cell] = ZERO
+                    return ZERO
+                self.overrides.add(cell)      # a number where the formula would show "": kept as given
+                self._memo[cell] = given
+                return given
             if given is not None and given != computed:
                 self.overrides.add(cell)
                 result = given
@@ -109,7 +119,12 @@ class Derivation:
                         and k.startswith(t.row))
         return keys
 
-    def formula_value(self, check: Check) -> Decimal:
+    def formula_value(self, check: Check) -> Decimal | None:
+        if check.kind == "ratio":
+            from xltools.rules.engine import ratio_value
+
+            num, den = (self.value((t.table, t.row, t.col)) * t.sign for t in check.terms)
+            return ratio_value(num, den, check.scale)
         total = ZERO
         for t in check.terms:
             if t.pattern == "leaf":
@@ -128,6 +143,9 @@ class Derivation:
     # -------------------------------------------------------------- formulas
     def formula(self, check: Check) -> str:
         here = check.target.table
+        if check.kind == "ratio":
+            num, den = (self._term(t, here, check.target) for t in check.terms)
+            return f'=IF({den}=0,"",ROUND({num}/{den}*{check.scale},2))'
         plus = [self._term(t, here, check.target) for t in check.terms if t.sign > 0]
         minus = [self._term(t, here, check.target) for t in check.terms if t.sign < 0]
         # SUM() of references ignores text in a cell, in Excel, WPS and LibreOffice alike

@@ -83,19 +83,22 @@ def header_depth(table: Table) -> int:
     return depth
 
 
-def ordered_detail_rows(panel: Panel, data: TableData | None, variant: Variant) -> list[str]:
-    """Row keys of a detail panel in sheet order (the 合计 row is placed separately)."""
+def ordered_detail_rows(panel: Panel, data: TableData | None, variant: Variant, keep_order: bool = False) -> list[str]:
+    """Row keys of a detail panel in sheet order (the 合计 row is placed separately).
+
+    ``keep_order``: rows stay in the data's order (a transcription keeps the published order)."""
     if data is None:
         return []
     keys = [k for k, r in data.rows.items() if r.panel == panel.id and r.kind in ("detail", "class", "spare")]
-    if variant.hierarchy:
+    if variant.hierarchy and not keep_order:
         # 类 before its 款 before its 项, by code; rows without a code keep their place at the end
         coded = sorted((k for k in keys if k.isdigit()), key=lambda k: (k[:3], k[:5], len(k), k))
         keys = coded + [k for k in keys if not k.isdigit()]
     return keys
 
 
-def layout_table(table: Table, data: TableData | None, variant: Variant, spare: int = SPARE_ROWS) -> TableLayout:
+def layout_table(table: Table, data: TableData | None, variant: Variant, spare: int = SPARE_ROWS,
+                 keep_order: bool = False) -> TableLayout:
     depth = header_depth(table)
     header_first = TITLE_ROWS
     colno_row = header_first + depth
@@ -131,7 +134,7 @@ def layout_table(table: Table, data: TableData | None, variant: Variant, spare: 
         for pl in panels:
             if not pl.panel.is_detail:
                 continue
-            keys = ordered_detail_rows(pl.panel, data, variant)
+            keys = ordered_detail_rows(pl.panel, data, variant, keep_order)
             for i, k in enumerate(keys):
                 pl.rows[k] = start + i
             pl.spare = [start + len(keys) + i for i in range(spare)]

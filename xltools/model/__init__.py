@@ -65,6 +65,8 @@ class Report:
     origin: str = ""                                # file or folder it was read from
     problems: list = field(default_factory=list)    # read-time findings (xltools.rules.Finding)
     as_published: bool = False   # a transcription: an empty printed total stays empty (not a formula)
+    unit_code: str = ""          # 单位编码, where a table prints it (预算表 total row)
+    blocks: dict = field(default_factory=dict)   # block-structured tables (绩效目标表, 自评表): xltools.perf
 
     def table(self, tid: str) -> TableData:
         return self.tables.setdefault(tid, TableData(tid))

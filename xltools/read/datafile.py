@@ -56,7 +56,8 @@ def load_data(folder: str | Path, *, catalogs=None) -> Report:
     variant = tset.variant(meta.get("variant"))
     report = Report(set_id=tset.id, variant=variant.id, unit=str(meta["unit"]), year=int(meta["year"]),
                     amount_unit=str(meta.get("amount_unit", variant.amount_unit)), origin=str(folder),
-                    as_published=bool(meta.get("as_published", False)))
+                    as_published=bool(meta.get("as_published", False)),
+                    unit_code=str(meta.get("unit_code", "") or ""))
     if report.amount_unit not in ("元", "万元"):
         raise DataError(f"{folder / 'meta.yaml'}：amount_unit 只能是 元 或 万元")
     catalogs = catalogs or {"functional": cat_mod.functional(report.year),

@@ -112,7 +112,7 @@ def read_workbook(path: str | Path, *, with_formulas: bool = True) -> Report:
     year = meta.get("year", "")
     report = Report(set_id=tset.id, variant=variant.id, unit=meta.get("unit", ""),
                     year=int(year) if year.isdigit() else None, amount_unit=meta.get("amount_unit", "元"),
-                    origin=str(path))
+                    origin=str(path), unit_code=meta.get("unit_code", ""))
     try:
         fcells = formula_cells(path) if with_formulas else {}
     except (zipfile.BadZipFile, KeyError, ET.ParseError) as exc:
@@ -155,8 +155,12 @@ def _read_table(t, variant, grid, sheet, fcells, normalize_code) -> TableData:
                 if row.key:
                     labels.setdefault(pl.panel.id, []).append(row)
     footers = {_norm(f.label): f for pl in lay.panels for f in pl.panel.footer}
+    at_offset = {pl.panel.id: {sr - lay.data_first: row for row in (*pl.panel.rows, *pl.panel.footer)
+                               if row.key and (sr := pl.rows.get(row.key)) is not None}
+                 for pl in lay.panels if not pl.panel.is_detail}
     for r in range(start, len(grid)):
         head = _norm(_cell(grid, r, first_col))
+        unit_total = t.total_label == "unit" and r == start and variant.total_position == "top"
         if head.startswith("注："):
             break
         for pl in lay.panels:
@@ -165,7 +169,7 @@ def _read_table(t, variant, grid, sheet, fcells, normalize_code) -> TableData:
                 raw_code = _cell(grid, r, pl.code_col)
                 name = str(_cell(grid, r, pl.name_col) or "").strip()
                 code_text = _norm(raw_code)
-                if code_text in ("合计", "总计") or (not code_text and _norm(name) in ("合计", "总计")):
+                if unit_total or code_text in ("合计", "总计") or (not code_text and _norm(name) in ("合计", "总计")):
                     key, kind, label = "total", "total", "合计"
                 elif code_text in footers:
                     key, kind, label = footers[code_text].key, "footer", footers[code_text].label
@@ -186,7 +190,13 @@ def _read_table(t, variant, grid, sheet, fcells, normalize_code) -> TableData:
             else:
                 label = _norm(_cell(grid, r, pl.label_col))
                 ln = _cell(grid, r, pl.lineno_col) if pl.lineno_col is not None else None
-                row = _match_fixed(labels.get(p.id, []), label, ln)
+                # a label printed twice in one panel (部门收支预算总表: 本级安排, 其中：财政拨款支出 …) is told
+                # apart by its place: the row laid out at this offset wins when its label matches
+                expected = at_offset.get(p.id, {}).get(r - start)
+                if expected is not None and _norm(expected.label) == label and ln in (None, ""):
+                    row = expected
+                else:
+                    row = _match_fixed(labels.get(p.id, []), label, ln)
                 if row is None:
                     continue
                 kind = "footer" if row in p.footer else ("total" if row.style == "total" else "fixed")

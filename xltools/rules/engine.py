@@ -42,10 +42,11 @@ class Check:
     code: str
     level: str
     message: str
-    kind: str                 # sum | at_most | at_least
+    kind: str                 # sum | at_most | at_least | ratio
     target: Ref
     terms: tuple[Ref, ...]
     derive: bool = False
+    scale: int = 1            # ratio: target = terms[0] / terms[1] × scale
 
 
 @dataclass(frozen=True)
@@ -107,7 +108,7 @@ def _values_of(expr: str, tset: TableSet, report: Report) -> list[str]:
             out.extend(r.key for r in panel.rows if r.style == "class")
         else:
             raise ValueError(f"无法理解的展开式：{part}")
-    return out
+    return list(dict.fromkeys(out))   # `rows(T) + [total]` names the 合计 row once
 
 
 def _split_plus(expr: str) -> list[str]:
@@ -149,7 +150,7 @@ def expand(identity: Identity, tset: TableSet, report: Report) -> list[Check]:
             continue
         # a per-column total check never applies to the "合计" column of a row-total identity twice
         checks.append(Check(identity.code, identity.level, identity.message, identity.kind, target, terms,
-                            identity.derive))
+                            identity.derive, identity.scale))
     return checks
 
 
@@ -167,6 +168,9 @@ def hierarchy_checks(tset: TableSet, report: Report) -> list[Check]:
                 panel = next((p for p in table.panels if p.id == row.panel), None)
                 if panel is not None and panel.column(col) is None:
                     continue
+                column = panel.column(col) if panel is not None else None
+                if column is not None and column.percent:
+                    continue   # a percentage of a 类 is not the sum of its 项' percentages
                 out.append(Check(f"H-{tid}-01", "error", f"{_LEVEL_NAME[len(key)]}级科目 {key} 应等于其下各{_LEAF_NAME[table.detail_kind]}级科目之和",
                                  "sum", Ref(tid, key, col), (Ref(tid, key, col, 1, "leaf"),), True))
     return out
@@ -235,6 +239,11 @@ def evaluate(report: Report, tset: TableSet, checks: list[Check], sheet_of=None)
     """Evaluate checks on a report's values; every failure is collected (none stops the run)."""
     findings = []
     for c in checks:
+        if c.kind == "ratio":
+            f = _evaluate_ratio(report, tset, c)
+            if f is not None:
+                findings.append(f)
+            continue
         tv, thw, tvals, texists = term_value(report, tset, c.target)
         total, hw, vals, any_exists = ZERO, ZERO, [], False
         for t in c.terms:
@@ -264,6 +273,55 @@ def evaluate(report: Report, tset: TableSet, checks: list[Check], sheet_of=None)
             expected=str(total), actual=str(tv), difference=str(diff),
             cells=tuple(dict.fromkeys([cell, *(v.source for v in vals if v.source)]))))
     return findings
+
+
+def ratio_value(num: Decimal, den: Decimal, scale: int) -> Decimal | None:
+    """numerator / denominator × scale, half-up to 2 decimals (as the formula's ROUND does); None for /0."""
+    from xltools.model import quantize2
+
+    if den == ZERO:
+        return None
+    return quantize2(num / den * scale)
+
+
+def _evaluate_ratio(report: Report, tset: TableSet, c: Check) -> Finding | None:
+    """A printed percentage against the interval its rounded numerator and denominator allow."""
+    tv, _, tvals, texists = term_value(report, tset, c.target)
+    (n, nh, nvals, _), (d, dh, dvals, _) = (term_value(report, tset, t) for t in c.terms)
+    if not texists:
+        return None
+    given = tvals[0] if tvals and tvals[0].amount is not None else None
+    if d - dh <= ZERO <= d + dh:
+        # no meaningful percentage: an empty cell (or 0) is right, a number is only wrong when the base is exactly 0
+        if given is None or d != ZERO or given.amount == ZERO:
+            return None
+        cell = given.source
+        return Finding(c.code, c.level, c.target.table, cell,
+                       f"{c.message}：{cell} 为 {fmt(given.amount)}，但基数为 0，应为空",
+                       expected="", actual=str(given.amount), difference=None,
+                       cells=tuple(dict.fromkeys([cell, *(v.source for v in nvals + dvals if v.source)])))
+    corners = [(n + a) / (d + b) * c.scale for a in (-nh, nh) for b in (-dh, dh)]
+    lo, hi = min(corners), max(corners)
+    exact = ratio_value(n, d, c.scale)
+    if given is None:
+        cell = _missing_cell(report, c.target)
+        tv_text = "空"
+        tlo = thi = None
+    else:
+        cell = given.source
+        exp = given.amount.as_tuple().exponent
+        th = Decimal(1).scaleb(exp if isinstance(exp, int) and exp < 0 else 0) / 2
+        tlo, thi = given.amount - th, given.amount + th
+        tv_text = fmt(given.amount)
+        if thi >= lo and tlo <= hi:
+            return None
+    diff = (given.amount - exact) if given is not None else None
+    return Finding(c.code, c.level, c.target.table, cell,
+                   f"{c.message}：{cell} 为 {tv_text}，应为 {fmt(exact)}（{c.terms[0]} ÷ {c.terms[1]} × {c.scale}）"
+                   + (f"，相差 {fmt(diff)}" if diff is not None else ""),
+                   expected=str(exact), actual=str(given.amount) if given is not None else None,
+                   difference=str(diff) if diff is not None else None,
+                   cells=tuple(dict.fromkeys([cell, *(v.source for v in nvals + dvals if v.source)])))
 
 
 def _term_text(ref: Ref) -> str:

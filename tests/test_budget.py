@@ -1,0 +1,170 @@
+"""部门预算公开 (set `budget`): the seed-001 sample against FINDINGS.md, identities violated and satisfied,
+percentages over rounded 万元 operands, `new --set budget`, LibreOffice as the oracle for cached values."""
+from __future__ import annotations
+
+import re
+import shutil
+import subprocess
+from decimal import Decimal
+from pathlib import Path
+
+import pytest
+from python_calamine import CalamineWorkbook
+
+from xltools.build.writer import build_workbook
+from xltools.cli import _extra_sheets, main
+from xltools.read.datafile import load_data
+from xltools.read.workbook import formula_cells, read_workbook
+from xltools.rules import check_report
+from xltools.spec import load_set
+
+ROOT = Path(__file__).resolve().parents[1]
+SAMPLE = ROOT / "samples" / "zhongwei-sbzx-2024-budget"
+
+
+def _pairs(findings) -> set[tuple[str, str]]:
+    return {(f.rule, f.cell) for f in findings}
+
+
+def _listed(findings_md: Path) -> set[tuple[str, str]]:
+    text = findings_md.read_text(encoding="utf-8")
+    block = text.split("<!-- tables:start -->")[1].split("<!-- tables:end -->")[0]
+    return {(m.group(1), m.group(2)) for m in re.finditer(r"^\| (\S+) \| \w+ \| (\S+) \|", block, re.M)
+            if m.group(1) != "rule" and not m.group(1).startswith("-")}
+
+
+def _build(folder: Path, out: Path) -> Path:
+    return build_workbook(load_data(folder), out, extra_sheets=_extra_sheets()).path
+
+
+@pytest.fixture(scope="module")
+def sample_book(tmp_path_factory) -> Path:
+    return _build(SAMPLE, tmp_path_factory.mktemp("budget") / "zhongwei-sbzx-2024-budget.xlsx")
+
+
+@pytest.fixture()
+def clean_folder(tmp_path) -> Path:
+    """The seed-001 sample with its two printed errors corrected: 201 → 210 in 表二, 三公 小计 2.9 → 2.75."""
+    dst = tmp_path / "clean-budget"
+    shutil.copytree(SAMPLE, dst)
+    b02 = (dst / "B02.csv").read_text(encoding="utf-8").replace("201,卫生健康支出", "210,卫生健康支出")
+    (dst / "B02.csv").write_text(b02, encoding="utf-8")
+    b03 = (dst / "B03.csv").read_text(encoding="utf-8").replace("其他对个人和家庭的补助支出", "其他对个人和家庭的补助")
+    (dst / "B03.csv").write_text(b03, encoding="utf-8")
+    (dst / "B04.csv").write_text(
+        "key,name,pb_total,pb_abroad,pb_car,pb_car_purchase,pb_car_run,pb_reception,pa_total,pa_abroad,pa_car,"
+        "pa_car_purchase,pa_car_run,pa_reception,cb_total,cb_abroad,cb_car,cb_car_purchase,cb_car_run,cb_reception\n"
+        "amount,,2.9,0,2.75,0,2.75,0.15,2.00,0,1.86,0,1.86,0.14,2.9,0,2.75,0,2.75,0.15\n", encoding="utf-8")
+    return dst
+
+
+def test_sample_findings_are_those_listed_in_FINDINGS_md(sample_book):
+    findings = [f for f in check_report(read_workbook(sample_book)) if not f.rule.startswith("P-")]
+    listed = {p for p in _listed(SAMPLE / "FINDINGS.md") if not p[0].startswith("P-")}
+    assert _pairs(findings) == listed
+
+
+def test_sample_errors_carry_their_differences(sample_book):
+    by_rule: dict[str, list] = {}
+    for f in check_report(read_workbook(sample_book)):
+        by_rule.setdefault(f.rule, []).append(f)
+    # 三公: 小计 2.9 printed where 0 + 2.75
+    assert {Decimal(f.difference) for f in by_rule["R-B04-01"]} == {Decimal("0.15")}
+    # 表二's 201 row carries 210's money
+    assert {Decimal(f.actual) for f in by_rule["H-B02-01"]} == {Decimal("15.38"), Decimal("18.19"), Decimal("2.81")}
+    assert any("2101102" in f.message and "210" in f.message for f in by_rule["C-04"])
+
+
+def test_corrected_sample_has_no_table_findings(clean_folder, tmp_path):
+    book = _build(clean_folder, tmp_path / "clean.xlsx")
+    findings = [f for f in check_report(read_workbook(book)) if not f.rule.startswith("P-")]
+    assert findings == []
+
+
+def test_a_wrong_percentage_and_a_wrong_change_are_found(clean_folder, tmp_path):
+    b02 = (clean_folder / "B02.csv").read_text(encoding="utf-8")
+    b02 = b02.replace("8966.36,9603.00,0,9603.00,636.64,7.10\n2089999", "8966.36,9603.00,0,9603.00,636.64,7.20\n2089999")
+    b02 = b02.replace("2210203,购房补贴,8.83,13.40,13.40,0,4.57,51.76", "2210203,购房补贴,8.83,13.40,13.40,0,4.75,51.76")
+    (clean_folder / "B02.csv").write_text(b02, encoding="utf-8")
+    findings = check_report(read_workbook(_build(clean_folder, tmp_path / "x.xlsx")))
+    rules = {(f.rule, f.cell.split("!")[1]) for f in findings if f.rule.startswith("R-B02")}
+    assert rules == {
+        ("R-B02-04", "H18"),     # 20899 7.20 %: 636.64 / 8966.36 = 7.10 %
+        ("R-B02-03", "G26"),     # 2210203 增减额 4.75 ≠ 13.40 − 8.83
+        ("R-B02-04", "H26"),     # … and 51.76 % no longer fits 4.75 / 8.83
+        ("R-B02-02", "G7"),      # the unit row's 增减额 no longer equals Σ项
+    }
+
+
+def test_percentages_use_the_interval_of_rounded_operands():
+    """20805: 24861.69 / 77.94 = 318.985…; printed 31898.50 %: inside the interval the 万元 rounding allows."""
+    from xltools.model import Report, RowData, TableData, Value
+    from xltools.rules.engine import Check, Ref, evaluate
+
+    def rep(pct: str) -> Report:
+        r = Report("budget", "ningxia", "u", 2024, amount_unit="万元")
+        td = TableData("B02")
+        row = RowData("20805", "", "main", kind="class")
+        for k, v in (("prev", "77.94"), ("change", "24861.69"), ("change_pct", pct)):
+            row.values[k] = Value(Decimal(v), source=f"B02!{k}")
+        td.rows["20805"] = row
+        r.tables["B02"] = td
+        return r
+
+    chk = Check("R", "error", "m", "ratio", Ref("B02", "20805", "change_pct"),
+                (Ref("B02", "20805", "change"), Ref("B02", "20805", "prev")), scale=100)
+    tset = load_set("budget")
+    assert evaluate(rep("31898.50"), tset, [chk]) == []
+    assert evaluate(rep("31900.00"), tset, [chk]) == []        # within ±2.05 the rounding of 77.94 allows
+    assert len(evaluate(rep("31950.00"), tset, [chk])) == 1
+
+
+def test_new_budget_workbook(tmp_path):
+    out = tmp_path / "预算.xlsx"
+    assert main(["new", "--set", "budget", "--variant", "ningxia", "--unit", "某某中心", "--year", "2024",
+                 "-o", str(out)]) == 0
+    wb = CalamineWorkbook.from_path(str(out))
+    tset = load_set("budget")
+    assert wb.sheet_names[:8] == [tset.tables[t].sheet_name() for t in tset.variants["ningxia"].order]
+    grid = wb.get_sheet_by_name("一般公共预算财政拨款支出预算表").to_python()
+    assert any("2023年执行数（决算数）" in str(x) for row in grid[:8] for x in row)
+    assert any("增减%" in str(x) for row in grid[:8] for x in row)
+    assert check_report(read_workbook(out)) == []
+
+
+def _cached(path: Path) -> dict:
+    wb = CalamineWorkbook.from_path(str(path))
+    out = {}
+    for sheet, cells in formula_cells(path).items():
+        grid = wb.get_sheet_by_name(sheet).to_python(skip_empty_area=False)
+        for ref in cells:
+            m = re.match(r"([A-Z]+)(\d+)$", ref)
+            c = 0
+            for ch in m.group(1):
+                c = c * 26 + ord(ch) - 64
+            r, c = int(m.group(2)) - 1, c - 1
+            out[(sheet, ref)] = grid[r][c] if r < len(grid) and c < len(grid[r]) else None
+    return out
+
+
+@pytest.mark.libreoffice
+def test_libreoffice_recalculation_equals_cached_values(sample_book, clean_folder, tmp_path):
+    if not shutil.which("soffice") or not Path("/usr/bin/python3").exists():
+        pytest.skip("LibreOffice 未安装")
+    new = tmp_path / "new.xlsx"
+    assert main(["new", "--set", "budget", "--variant", "ningxia", "--year", "2024", "-o", str(new)]) == 0
+    files = [sample_book, _build(clean_folder, tmp_path / "clean.xlsx"), new]
+    r = subprocess.run(["/usr/bin/python3", str(ROOT / "xltools" / "lo_recalc.py"), str(tmp_path / "lo"),
+                        *map(str, files)], capture_output=True, text=True, timeout=600)
+    assert r.returncode == 0, r.stderr
+    compared = 0
+    for src in files:
+        ours, theirs = _cached(src), _cached(tmp_path / "lo" / src.name)
+        for key, v in ours.items():
+            w = theirs.get(key)
+            if isinstance(v, (int, float)):
+                assert isinstance(w, (int, float)) and round(v, 2) == round(w, 2), (src.name, key, v, w)
+            else:
+                assert (v or "") == (w or ""), (src.name, key, v, w)
+            compared += 1
+    assert compared > 900
