@@ -77,6 +77,8 @@ CASES = {
     # rows re-ordered (moved to the end of the block): sums are by code, nothing changes
     "reorder": ([{"op": "set", "sheet": F03, "cell": "A10", "value": "2210201"}, {"op": "set", "sheet": F03, "cell": "D10", "value": 20},
                  {"op": "set", "sheet": F03, "cell": "A9", "value": ""}, {"op": "set", "sheet": F03, "cell": "D9", "value": ""}], set()),
+    # a user deletes a (spare) row inside the block: the ranges shrink, every total stays right
+    "delete_row": ([{"op": "delete_rows", "sheet": F03, "row": 10}, {"op": "delete_rows", "sheet": F02, "row": 9}], set()),
     # a total typed over with a constant
     "typed_over": ([{"op": "set", "sheet": F03, "cell": "D7", "value": 999}],
                    {("F-01", f"{F03}!D7"), ("R-F03-02", f"{F03}!D7"), ("R-F03-02", f"{F03}!C7"), ("X-F01-08", f"{F03}!C7")}),
@@ -220,3 +222,18 @@ def test_check_folder_writes_summary(generated, tmp_path):
     status = {Path(r[0]).name: (r[1], r[4]) for r in rows[1:]}
     assert status["clean-unit.xlsx"] == (0, "通过")
     assert status["ningxia-rst-2023-final.xlsx"][0] == 2
+
+
+def test_code_under_wrong_class_and_missing_subtotal_rows():
+    """Hierarchy variants (类/款/项 rows): C-03 a 项 listed under another 类; C-04 its 类/款 row missing."""
+    rep = Report("final_accounts", "shanghai", "u", 2024, amount_unit="万元")
+    td = TableData("F03", sheet="支出决算表")
+    v = {"basic": Value(Decimal("1.00"), "支出决算表!D9"), "total": Value(Decimal("1.00"), "支出决算表!C9")}
+    td.rows["208"] = RowData("208", "社会保障和就业支出", "main", {"total": Value(Decimal("0"), "支出决算表!C8")},
+                             source="支出决算表!A8", kind="class")
+    td.rows["2210201"] = RowData("2210201", "住房公积金", "main", v, source="支出决算表!A9", kind="detail")
+    rep.tables["F03"] = td
+    found = {(f.rule, f.cell) for f in check_report(rep) if f.rule in ("C-03", "C-04")}
+    assert found == {("C-03", "支出决算表!A9"), ("C-04", "支出决算表!A9")}
+    messages = [f.message for f in check_report(rep) if f.rule == "C-04"]
+    assert any("221" in m for m in messages) and any("22102" in m for m in messages)
