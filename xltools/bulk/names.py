@@ -25,9 +25,9 @@ def safe_component(text: object) -> str:
     s = _BAD.sub("_", s)
     # other invisible format characters (bidi overrides, zero-width) make names that look alike
     s = "".join("_" if unicodedata.category(ch) in ("Cc", "Cf", "Zl", "Zp") else ch for ch in s)
-    s = re.sub(r"\s+", " ", s).strip(" .")
+    s = re.sub(r"\s+", " ", s)
     s = re.sub(r"_{2,}", "_", s)
-    return s
+    return s.strip(" ._")
 
 
 def _cut(stem: str) -> str:

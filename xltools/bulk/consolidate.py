@@ -1,0 +1,170 @@
+"""汇总: a department's workbook from its units' workbooks.
+
+Every input cell of the result is the sum of the units' cells with the same (table, row key, column),
+where the row key of a detail table is the 功能/经济分类 code: units with different row sets merge
+correctly, a 科目 any unit has appears once. Derived cells (totals, subtotals) are not summed but
+generated as formulas, with their cached values, by the ordinary builder; a sheet 汇总单位 lists the
+units merged and how many errors the checker found in each.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from decimal import Decimal
+from pathlib import Path
+
+from xltools.model import Report, RowData, TableData, Value
+
+__all__ = ["merge", "merge_reports", "MergeError", "MergeResult", "MergedUnit", "UNITS_SHEET"]
+
+UNITS_SHEET = "汇总单位"
+
+
+class MergeError(ValueError):
+    """The workbooks cannot be merged (unreadable, or of different sets/variants/years/amount units)."""
+
+
+@dataclass(frozen=True)
+class MergedUnit:
+    name: str
+    code: str
+    file: str
+    errors: int
+    warnings: int
+
+
+@dataclass
+class MergeResult:
+    path: Path
+    units: list[MergedUnit] = field(default_factory=list)
+    formulas: int = 0
+    report: Report | None = None
+
+
+def _key(rep: Report) -> tuple:
+    return (rep.set_id, rep.variant, rep.year, rep.amount_unit)
+
+
+_WHAT = ("报表", "版式", "年度", "金额单位")
+
+
+def merge_reports(reports: list[Report], *, unit: str = "汇总", unit_code: str = "", names: list[str] | None = None) -> Report:
+    """Σ of the units' input cells by (table, row key, column); derived cells are left to the builder."""
+    from xltools.rules import derived_cells
+
+    if not reports:
+        raise MergeError("没有要汇总的单位")
+    names = names or [r.origin or r.unit for r in reports]
+    first = reports[0]
+    for rep, name in zip(reports[1:], names[1:]):
+        for what, a, b in zip(_WHAT, _key(first), _key(rep)):
+            if a != b:
+                raise MergeError(f"{name} 的{what}为“{b}”，与 {names[0]} 的“{a}”不同，不能汇总")
+    merged = Report(set_id=first.set_id, variant=first.variant, unit=unit, year=first.year,
+                    amount_unit=first.amount_unit, origin="汇总")
+    if hasattr(merged, "unit_code"):
+        merged.unit_code = unit_code or ""
+    sums: dict[tuple[str, str, str], Decimal] = {}
+    for rep in reports:
+        derived = derived_cells(rep)
+        for tid, td in rep.tables.items():
+            out = merged.table(tid)
+            for key, row in td.rows.items():
+                if row.kind == "spare":         # a row without a code: the unit's own finding (C-06)
+                    continue
+                if key not in out.rows:
+                    out.rows[key] = RowData(key=key, label=row.label, panel=row.panel, kind=row.kind,
+                                            source=f"{Path(rep.origin).name}!{row.source}")
+                for col, v in row.values.items():
+                    if v.amount is None or (tid, key, col) in derived:
+                        continue
+                    k = (tid, key, col)
+                    sums[k] = sums.get(k, Decimal(0)) + v.amount
+    for (tid, key, col), amount in sums.items():
+        merged.tables[tid].rows[key].values[col] = Value(amount, source="汇总")
+    # detail rows by code (units list their 科目 in different orders); fixed rows keep the spec's place
+    for tid, td in merged.tables.items():
+        coded = sorted((k for k, r in td.rows.items() if r.kind in ("detail", "class")), key=_code_order)
+        rest = [k for k in td.rows if k not in set(coded)]
+        td.rows = {k: td.rows[k] for k in rest + coded}
+    return merged
+
+
+def _code_order(code: str) -> tuple:
+    return (code[:3], code[:5], len(code), code)
+
+
+def merge(paths: list[str | Path], out: str | Path, *, unit: str | None = None, unit_code: str | None = None,
+          keep_original: bool = True) -> MergeResult:
+    """Read, check and merge the units' workbooks; write the department workbook at ``out``."""
+    from xltools.build.writer import build_workbook
+    from xltools.read.workbook import ReadError, read_workbook
+    from xltools.rules import check_report
+    from xltools.spec import SpecError
+
+    paths = [Path(p) for p in paths]
+    out = Path(out)
+    if not paths:
+        raise MergeError("没有要汇总的工作簿")
+    seen: set[Path] = set()
+    reports, units = [], []
+    for p in paths:
+        rp = p.resolve()
+        if rp in seen:
+            raise MergeError(f"{p} 重复列出，同一单位只能汇总一次")
+        if rp == out.resolve():
+            raise MergeError(f"{p} 是输出文件本身，不能汇总进自己")
+        seen.add(rp)
+        try:
+            rep = read_workbook(p)
+        except (ReadError, SpecError, OSError) as exc:
+            raise MergeError(f"{p.name} 无法读取：{exc}") from None
+        findings = check_report(rep)
+        reports.append(rep)
+        units.append(MergedUnit(name=rep.unit or p.stem, code=_unit_code(p), file=p.name,
+                                errors=sum(f.level == "error" for f in findings),
+                                warnings=sum(f.level == "warning" for f in findings)))
+    merged = merge_reports(reports, unit=unit or "汇总", unit_code=unit_code or "",
+                           names=[f"{u.name}（{u.file}）" for u in units])
+
+    def units_sheet(wb, fm, report, tset, variant):
+        ws = wb.add_worksheet(UNITS_SHEET)
+        head = fm.header()
+        cell = fm.get(border=1)
+        bad = fm.get(border=1, bg_color="#FFC7CE")
+        ws.write_row(0, 0, ["序号", "单位名称", "单位编码", "文件", "错误数", "警告数"], head)
+        for i, u in enumerate(units, start=1):
+            ws.write_number(i, 0, i, cell)
+            ws.write_string(i, 1, u.name, cell)
+            ws.write_string(i, 2, u.code, cell)
+            ws.write_string(i, 3, u.file, cell)
+            ws.write_number(i, 4, u.errors, bad if u.errors else cell)
+            ws.write_number(i, 5, u.warnings, cell)
+        n = len(units) + 1
+        ws.write_string(n, 1, f"共 {len(units)} 个单位", fm.get(border=1, bold=True))
+        ws.set_column(0, 0, 6)
+        ws.set_column(1, 1, 36)
+        ws.set_column(2, 2, 14)
+        ws.set_column(3, 3, 40)
+        ws.set_column(4, 5, 8)
+        ws.freeze_panes(1, 0)
+
+    from xltools.cli import _extra_sheets
+    res = build_workbook(merged, out, keep_original=keep_original, extra_sheets=[*_extra_sheets(), units_sheet])
+    return MergeResult(path=res.path, units=units, formulas=res.formulas, report=merged)
+
+
+def _unit_code(path: Path) -> str:
+    """The unit's code from the hidden _xltools sheet (unit_code), else from a file name 单位编码_名称.xlsx."""
+    try:
+        from python_calamine import CalamineWorkbook
+
+        wb = CalamineWorkbook.from_path(str(path))
+        if "_xltools" in wb.sheet_names:
+            for row in wb.get_sheet_by_name("_xltools").to_python():
+                if len(row) >= 2 and row[0] == "unit_code" and row[1]:
+                    return str(row[1])
+    except Exception:  # pragma: no cover - read_workbook already opened it
+        pass
+    stem = path.stem
+    head = stem.split("_", 1)[0]
+    return head if "_" in stem and head.isalnum() else ""
