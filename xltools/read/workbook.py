@@ -14,7 +14,7 @@ from xml.etree import ElementTree as ET
 from xltools.build.layout import a1, layout_table
 from xltools.model import Report, RowData, TableData, Value, parse_amount
 
-__all__ = ["ReadError", "read_workbook", "formula_cells", "META_SHEET"]
+__all__ = ["ReadError", "read_workbook", "read_grids", "meta_from", "formula_cells", "META_SHEET"]
 
 META_SHEET = "_xltools"
 _NS = {"m": "http://schemas.openxmlformats.org/spreadsheetml/2006/main",
@@ -78,13 +78,26 @@ def _grid(wb, name: str) -> list[list]:
     return rows
 
 
-def _meta(wb, path: Path) -> dict[str, str]:
-    if META_SHEET in wb.sheet_names:
-        return {str(r[0]): str(r[1]) for r in _grid(wb, META_SHEET) if len(r) >= 2 and r[0]}
+def _meta_text(v) -> str:
+    if v is None:
+        return ""
+    if isinstance(v, float) and v.is_integer():
+        return str(int(v))
+    return str(v)
+
+
+def meta_from(sheet_names, meta_grid: list[list] | None, name: str = "") -> dict[str, str]:
+    """The key/value rows of the hidden ``_xltools`` sheet (``meta_grid``), or, for a workbook not
+    made by xltools (``meta_grid`` None), the set and variant recognised by its sheet titles.
+
+    Raises ReadError (in Chinese, naming ``name``) when the workbook is neither.
+    """
+    if meta_grid is not None:
+        return {str(r[0]): _meta_text(r[1]) for r in meta_grid if len(r) >= 2 and r[0]}
     # not made by xltools: recognise a set by its sheet titles
     from xltools.spec import available_sets, load_set
 
-    names = set(wb.sheet_names)
+    names = set(sheet_names)
     for sid in available_sets():
         tset = load_set(sid)
         for var in tset.variants.values():
@@ -94,41 +107,55 @@ def _meta(wb, path: Path) -> dict[str, str]:
                         "guessed": "1"}
                 meta.update({f"table:{t}": tset.tables[t].sheet_name() for t in var.order})
                 return meta
-    raise ReadError(f"{path.name}：不是 xltools 的公开表工作簿（没有隐藏页 {META_SHEET}，也没有可识别的表页）")
+    raise ReadError(f"{name}：不是 xltools 的公开表工作簿（没有隐藏页 {META_SHEET}，也没有可识别的表页）")
 
 
 def read_workbook(path: str | Path, *, with_formulas: bool = True) -> Report:
+    path = Path(path)
+    wb = _open(path)
+    names = wb.sheet_names
+    meta = meta_from(names, _grid(wb, META_SHEET) if META_SHEET in names else None, path.name)
+    try:
+        fcells = formula_cells(path) if with_formulas else None
+    except (zipfile.BadZipFile, KeyError, ET.ParseError) as exc:
+        raise ReadError(f"{path.name}：工作簿结构损坏（{exc}）") from None
+    return read_grids(lambda sheet: _grid(wb, sheet), names, meta, fcells, origin=str(path), name=path.name)
+
+
+def read_grids(grid_of, sheet_names, meta: dict[str, str], fcells: dict[str, set[str]] | None, *,
+               origin: str = "", name: str = "") -> Report:
+    """A Report from sheets given as grids — what both the file reader (calamine) and the Excel
+    add-in (xlwings) call.
+
+    ``grid_of(sheet)`` returns the sheet's values as a list of rows anchored at A1 (empty cells None
+    or ""); ``sheet_names`` are the workbook's sheets; ``meta`` comes from :func:`meta_from`;
+    ``fcells`` maps a sheet to the A1 addresses of its formula cells (a sheet missing from it, or
+    ``fcells`` None: not known, so the "formula replaced by a constant" rule is not applied there).
+    """
     from xltools.catalog import normalize_code
     from xltools.spec import SpecError, load_set
 
-    path = Path(path)
-    wb = _open(path)
-    meta = _meta(wb, path)
     try:
         tset = load_set(meta.get("set", "final_accounts"))
         variant = tset.variant(meta.get("variant") or None)
     except SpecError as exc:
-        raise ReadError(f"{path.name}：{exc}") from None
+        raise ReadError(f"{name}：{exc}") from None
     year = meta.get("year", "")
     report = Report(set_id=tset.id, variant=variant.id, unit=meta.get("unit", ""),
                     year=int(year) if year.isdigit() else None, amount_unit=meta.get("amount_unit", "元"),
-                    origin=str(path), unit_code=meta.get("unit_code", ""))
-    try:
-        fcells = formula_cells(path) if with_formulas else {}
-    except (zipfile.BadZipFile, KeyError, ET.ParseError) as exc:
-        raise ReadError(f"{path.name}：工作簿结构损坏（{exc}）") from None
+                    origin=origin, unit_code=meta.get("unit_code", ""))
+    names = set(sheet_names)
     for t in tset.tables_for(variant):
         sheet = meta.get(f"table:{t.id}", t.sheet_name())
-        if sheet not in wb.sheet_names:
+        if sheet not in names:
             report.problems.append(("missing_sheet", t.id, sheet))
             continue
-        grid = _grid(wb, sheet)
-        report.tables[t.id] = _read_table(t, variant, grid, sheet, fcells.get(sheet) if with_formulas else None,
-                                          normalize_code)
+        report.tables[t.id] = _read_table(t, variant, grid_of(sheet), sheet,
+                                          fcells.get(sheet) if fcells is not None else None, normalize_code)
     # 说明事项 (narrative inputs) when the workbook has them
     from xltools.narrative.inputs import NOTES_SHEET, read_notes_grid
-    if NOTES_SHEET in wb.sheet_names:
-        report.notes = read_notes_grid(_grid(wb, NOTES_SHEET), NOTES_SHEET)
+    if NOTES_SHEET in names:
+        report.notes = read_notes_grid(grid_of(NOTES_SHEET), NOTES_SHEET)
     return report
 
 

@@ -1,0 +1,218 @@
+"""Entry points of the Excel add-in: ribbon button → VBA callback → xlwings ``RunPython`` → here.
+
+    import xltools.addin as a; a.check()        校验: 校验结果 sheet, flagged cells marked
+    a.narrative()                               生成情况说明: the 情况说明 sheet
+    a.export_word()                             导出Word: 情况说明 (and the tables) as .docx
+    a.new_template()                            新建模板: an empty workbook of the 设置 set/variant
+    a.about()                                   关于/设置: the 设置 sheet (settings + versions, paths)
+
+Every click starts a new Python process that imports this module, so it imports nothing heavy:
+xlwings, the reader, the rules and the narrative are imported inside the functions (the build and
+install modules of this package never). Each entry point takes the caller book (``xw.Book.caller()``;
+tests pass a book made with ``set_mock_caller()``), reads it with the same code as the CLI, and
+writes results back through xlwings. A problem the user can fix is shown as a Chinese message box
+(``app.alert``; the remote engine records it as an action); an unexpected error is logged to
+``~/.xltools/addin.log`` and shown as a one-line message, never as a traceback.
+"""
+from __future__ import annotations
+
+__all__ = ["check", "narrative", "export_word", "new_template", "about"]
+
+
+def check(book=None):
+    """校验 the caller book; returns the findings (also written to the 校验结果 sheet)."""
+    return _run(_check, book)
+
+
+def narrative(book=None):
+    """Render the 情况说明 onto its sheet; returns the sheet's name."""
+    return _run(_narrative, book)
+
+
+def export_word(book=None):
+    """Write the 情况说明 (with the tables) as a Word document beside the workbook; returns its path."""
+    return _run(_export_word, book)
+
+
+def new_template(book=None):
+    """Make an empty workbook of the set/variant chosen on the 设置 sheet (default: 决算, ningxia)."""
+    return _run(_new_template, book)
+
+
+def about(book=None):
+    """Write the 设置 sheet: settings, versions, interpreter and paths."""
+    return _run(_about, book)
+
+
+# ---------------------------------------------------------------- plumbing
+
+def _caller(book):
+    if book is not None:
+        return book
+    import xlwings as xw
+
+    return xw.Book.caller()
+
+
+def _run(action, book):
+    try:
+        book = _caller(book)
+    except Exception as exc:      # not called from Excel and no mock caller
+        _log(exc)
+        print(f"xltools：找不到调用的工作簿（{exc}）")
+        return None
+    from xltools.addin._book import AddinError
+
+    try:
+        return action(book)
+    except AddinError as exc:
+        _alert(book, str(exc), "critical")
+    except Exception as exc:       # never a traceback dump in Excel
+        log = _log(exc)
+        _alert(book, f"xltools 运行出错：{type(exc).__name__}: {exc}\n\n详细信息已记录在：{log}\n"
+                     "如果问题反复出现，请把该文件发给维护人员。", "critical")
+    return None
+
+
+def _alert(book, text: str, mode: str = "info") -> None:
+    from xltools.addin._book import TITLE
+
+    try:
+        book.app.alert(text, title=TITLE, mode=mode)
+    except Exception:
+        print(f"{TITLE}：{text}")
+
+
+def _log(exc: BaseException):
+    import datetime
+    import traceback
+    from pathlib import Path
+
+    path = Path.home() / ".xltools" / "addin.log"
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        with open(path, "a", encoding="utf-8") as fh:
+            fh.write(f"--- {datetime.datetime.now().isoformat(timespec='seconds')}\n")
+            fh.write("".join(traceback.format_exception(type(exc), exc, exc.__traceback__)))
+    except OSError:
+        return "（无法写入日志）"
+    return path
+
+
+# ---------------------------------------------------------------- actions
+
+def _check(book):
+    from xltools.addin._book import read_book, write_check
+    from xltools.rules import check_report
+
+    data = read_book(book)
+    findings = check_report(data.report)
+    write_check(book, data, findings)
+    return findings
+
+
+def _render(data):
+    from xltools.addin._book import AddinError
+
+    try:
+        from xltools.narrative import render
+        return render(data.report)
+    except (ImportError, NotImplementedError) as exc:
+        raise AddinError(f"此版本的 xltools 还不能生成该报表集的情况说明（{exc}）。") from None
+
+
+def _narrative(book):
+    from xltools.addin._book import read_book, write_narrative
+    from xltools.narrative import SHEET
+
+    data = read_book(book)
+    nar = _render(data)
+    return write_narrative(book, data, nar, SHEET)
+
+
+def _export_word(book):
+    from pathlib import Path
+
+    from xltools.addin._book import AddinError, free_path, out_dir, read_book, settings
+    from xltools.narrative import write_docx
+
+    data = read_book(book)
+    nar = _render(data)
+    folder = out_dir(book, settings(book).get("out_dir", ""))
+    stem = Path(book.name).stem or "公开表"
+    path = folder / f"{stem}-情况说明.docx"
+    try:
+        write_docx(path, nar, data.report, full=True)
+    except PermissionError:
+        path = free_path(folder, f"{stem}-情况说明", ".docx")
+        try:
+            write_docx(path, nar, data.report, full=True)
+        except OSError as exc:
+            raise AddinError(f"无法写入 Word 文件：{exc}") from None
+    except OSError as exc:
+        raise AddinError(f"无法写入 Word 文件：{exc}") from None
+    _alert(book, f"已导出 Word 文档：\n{path}")
+    return path
+
+
+def _new_template(book):
+    from xltools.addin._book import AddinError, engine_name, free_path, out_dir, settings
+    from xltools.build.writer import build_workbook, empty_report
+    from xltools.narrative.inputs import write_notes_sheet
+    from xltools.spec import SpecError, load_set
+
+    s = settings(book)
+    try:
+        tset = load_set(s["set"] or "final_accounts")
+        variant = tset.variant(s["variant"] or None)
+        year = int(s["year"]) if str(s.get("year", "")).isdigit() else None
+        rep = empty_report(tset.id, variant.id, s.get("unit", ""), year, s.get("amount_unit") or None)
+    except (SpecError, KeyError, ValueError) as exc:
+        raise AddinError(f"“设置”页的选择无效：{exc}\n\n点击“关于/设置”可查看可选的报表集与版式。") from None
+    folder = out_dir(book, s.get("out_dir", ""))
+    label = f"{s.get('unit') or ''}{year or ''}{'年度' if year else ''}部门{tset.kind_label}公开表（{variant.label}）"
+    path = free_path(folder, label, ".xlsx")
+    try:
+        res = build_workbook(rep, path, extra_sheets=[write_notes_sheet])
+    except OSError as exc:
+        raise AddinError(f"无法写入新模板：{exc}") from None
+    if engine_name(book) == "excel":
+        try:
+            book.app.books.open(str(res.path))
+            return res.path
+        except Exception:
+            pass
+    _alert(book, f"已新建模板：\n{res.path}")
+    return res.path
+
+
+def _about(book):
+    import platform
+    import sys
+    from pathlib import Path
+
+    import xltools
+    from xltools.addin._book import config_path, engine_name, write_settings
+
+    try:
+        import xlwings
+        xlv = xlwings.__version__
+    except Exception:  # pragma: no cover
+        xlv = "（未安装）"
+    conf = config_path()
+    try:
+        conf_text = "；".join(line.strip() for line in conf.read_text(encoding="utf-8", errors="replace").splitlines()
+                             if line.strip())[:500]
+    except OSError:
+        conf_text = "（不存在：请运行 xltools addin install）"
+    rows = [("xltools 版本", xltools.__version__),
+            ("xltools 位置", str(Path(xltools.__file__).resolve().parent)),
+            ("Python 解释器", sys.executable),
+            ("Python 版本", platform.python_version()),
+            ("xlwings 版本", xlv),
+            ("xlwings 引擎", engine_name(book)),
+            ("配置文件", str(conf)),
+            ("配置内容", conf_text),
+            ("日志文件", str(Path.home() / ".xltools" / "addin.log"))]
+    write_settings(book, rows)
+    return rows

@@ -1,0 +1,501 @@
+"""The add-in's work on an xlwings Book: read it into the CLI's Report, write results back.
+
+Imported only inside the entry points of :mod:`xltools.addin` (never at package import), so a
+click pays for this module, xlwings and the engine only when it needs them.
+
+Reading: one grid per sheet from ``sheet.used_range`` (values, anchored at A1 through the range's
+top-left corner), the hidden ``_xltools`` sheet for set/variant/unit/year, and which cells hold
+formulas from ``used_range.formula`` — the same :func:`xltools.read.workbook.read_grids` the file
+reader uses. An engine that cannot read formulas (xlwings' remote engine) leaves them unknown, and
+the "formula replaced by a constant" rule (F-01) is then not applied; the result sheet says so.
+
+Writing never sets a value on a sheet a user typed into: only the result sheets (校验结果, 情况说明,
+设置), the hidden ``_xltools`` sheet, and the fill colour and note of flagged cells. The original
+fill of every flagged cell is remembered in ``_xltools`` (``mark:<sheet>!<cell>`` → RRGGBB, as
+``xltools check --write`` does), so the next run restores it before marking again.
+"""
+from __future__ import annotations
+
+import re
+import sys
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from xltools.model import Report
+from xltools.read.workbook import META_SHEET, ReadError, meta_from, read_grids
+
+__all__ = ["AddinError", "BookData", "read_book", "write_check", "write_narrative", "settings",
+           "write_settings", "out_dir", "TITLE", "RESULT_SHEET", "SETTINGS_SHEET", "NOTE_PREFIX"]
+
+TITLE = "xltools 公开表工具"
+RESULT_SHEET = "校验结果"          # the same sheet `xltools check --write` makes
+SETTINGS_SHEET = "设置"
+NOTE_PREFIX = "【xltools 校验】"
+MARK_KEY = "mark:"
+OWNED_KEY = "sheet:"              # result sheets xltools made (so it may replace them)
+MARK_FILL = {"error": "#FFC7CE", "warning": "#FFEB9C", "info": "#DDEBF7"}
+LEVEL_CN = {"error": "错误", "warning": "警告", "info": "提示"}
+_ORDER = {"error": 0, "warning": 1, "info": 2}
+# the builder's fills: what a flagged cell most likely had when the engine cannot read fills
+INPUT_FILL = "#FFF2CC"
+FORMULA_FILL = "#EDEDED"
+_ADDR = re.compile(r"^(.+)!([A-Z]+[0-9]+)$")
+_A1 = re.compile(r"^([A-Z]+)([0-9]+)$")
+_HEX = re.compile(r"^#?(?:[0-9A-Fa-f]{2})?([0-9A-Fa-f]{6})$")
+
+
+class AddinError(Exception):
+    """A problem the user can fix; shown as a message box (in Chinese), never as a traceback."""
+
+
+@dataclass
+class BookData:
+    report: Report
+    meta: dict[str, str]
+    meta_rows: list[list]                     # the rows of _xltools as found (empty: no such sheet)
+    sheet_names: list[str]
+    formulas_known: bool = True
+    grids: dict[str, list[list]] = field(default_factory=dict)
+
+
+# ---------------------------------------------------------------- reading
+
+def split_addr(cell: str) -> tuple[str, str] | None:
+    m = _ADDR.match(cell or "")
+    return (m.group(1).strip("'"), m.group(2)) if m else None
+
+
+def _a1(r: int, c: int) -> str:
+    s = ""
+    c += 1
+    while c:
+        c, rem = divmod(c - 1, 26)
+        s = chr(65 + rem) + s
+    return f"{s}{r + 1}"
+
+
+def _used(sheet):
+    rng = sheet.used_range
+    return rng, rng.row - 1, rng.column - 1
+
+
+def sheet_grid(sheet) -> list[list]:
+    """The sheet's values as rows anchored at A1 (None for an empty cell)."""
+    rng, r0, c0 = _used(sheet)
+    vals = rng.options(ndim=2, err_to_str=True).value
+    pad = [None] * c0
+    return [[] for _ in range(r0)] + [pad + list(row) for row in vals]
+
+
+def sheet_formulas(sheet) -> set[str] | None:
+    """The A1 addresses of the sheet's formula cells; None when the engine cannot tell."""
+    try:
+        rng, r0, c0 = _used(sheet)
+        f = rng.formula
+    except Exception:            # NotImplementedError on the remote engine; COM errors
+        return None
+    if f is None:
+        return None
+    if isinstance(f, str):
+        f = ((f,),)
+    out = set()
+    for i, row in enumerate(f):
+        if isinstance(row, str):   # a one-row range given flat
+            row = (row,)
+        for j, x in enumerate(row):
+            if isinstance(x, str) and x.startswith("="):
+                out.add(_a1(r0 + i, c0 + j))
+    return out
+
+
+class _Formulas:
+    """``fcells`` for read_grids: reads a sheet's formulas when the reader asks for them."""
+
+    def __init__(self, book):
+        self.book = book
+        self.cache: dict[str, set[str] | None] = {}
+        self.known = True
+
+    def get(self, sheet: str):
+        if sheet not in self.cache:
+            f = sheet_formulas(self.book.sheets[sheet])
+            self.known = self.known and f is not None
+            self.cache[sheet] = f
+        return self.cache[sheet]
+
+
+def read_book(book) -> BookData:
+    """The caller book as the CLI's Report (raises AddinError for a workbook xltools cannot read)."""
+    names = [s.name for s in book.sheets]
+    meta_rows = sheet_grid(book.sheets[META_SHEET]) if META_SHEET in names else []
+    try:
+        meta = meta_from(names, meta_rows if META_SHEET in names else None, book.name)
+    except ReadError as exc:
+        raise AddinError(f"{exc}。\n\n请在 xltools 生成的公开表工作簿中使用此按钮，"
+                         "或点击“新建模板”新建一套公开表。") from None
+    grids: dict[str, list[list]] = {}
+
+    def grid_of(sheet: str) -> list[list]:
+        if sheet not in grids:
+            grids[sheet] = sheet_grid(book.sheets[sheet])
+        return grids[sheet]
+
+    formulas = _Formulas(book)
+    try:
+        report = read_grids(grid_of, names, meta, formulas, origin=_fullname(book), name=book.name)
+    except ReadError as exc:
+        raise AddinError(str(exc)) from None
+    return BookData(report, meta, meta_rows, names, formulas_known=formulas.known, grids=grids)
+
+
+def _fullname(book) -> str:
+    try:
+        return str(book.fullname)
+    except Exception:
+        return str(book.name)
+
+
+# ---------------------------------------------------------------- small helpers
+
+def _try(fn, *args, **kw):
+    """Formatting niceties: an engine that lacks one (remote engine, Mac) just goes without."""
+    try:
+        fn(*args, **kw)
+        return True
+    except Exception:
+        return False
+
+
+def _hex(value) -> str | None:
+    """'#RRGGBB' from what xlwings or openpyxl gives: (r, g, b), '#rrggbb', 'AARRGGBB', 'RRGGBB'."""
+    if value is None or value == "":
+        return None
+    if isinstance(value, (tuple, list)) and len(value) == 3:
+        return "#%02X%02X%02X" % tuple(int(x) for x in value)
+    m = _HEX.match(str(value).strip())
+    return f"#{m.group(1).upper()}" if m else None
+
+
+def _meta_sheet(book, data: BookData, create: bool):
+    names = [s.name for s in book.sheets]
+    if META_SHEET in names:
+        return book.sheets[META_SHEET]
+    if not create:
+        return None
+    ws = book.sheets.add(name=META_SHEET, after=book.sheets[len(book.sheets) - 1])
+    _try(setattr, ws, "visible", False)
+    return ws
+
+
+def _write_rows(ws, rows: list[list], old_len: int, width: int = 3) -> None:
+    """Put ``rows`` at A1 of ``ws`` (one call), and clear what an older, longer block left below."""
+    block = [list(r[:width]) + [None] * (width - len(r[:width])) for r in rows]
+    if block:
+        ws.range((1, 1)).value = block
+    if old_len > len(block):
+        ws.range((len(block) + 1, 1), (old_len, width)).clear_contents()
+
+
+def _replace_sheet(book, name: str, before_first: bool = True):
+    """Delete the sheet ``name`` if present and add a fresh one (first, or last)."""
+    names = [s.name for s in book.sheets]
+    if name in names:
+        book.sheets[name].delete()
+    if before_first:
+        return book.sheets.add(name=name, before=book.sheets[0])
+    return book.sheets.add(name=name, after=book.sheets[len(book.sheets) - 1])
+
+
+def _owned(meta_rows) -> set[str]:
+    return {str(r[0])[len(OWNED_KEY):] for r in meta_rows if r and isinstance(r[0], str) and r[0].startswith(OWNED_KEY)}
+
+
+# ---------------------------------------------------------------- 校验
+
+class _FillGuess:
+    """The builder's fill of a cell (input yellow / formula grey): used only when the engine cannot
+    read a cell's fill, so that a later run restores something sensible."""
+
+    def __init__(self, report: Report):
+        self.report = report
+        self.index: dict[str, str] | None = None
+
+    def __call__(self, cell: str) -> str | None:
+        if self.index is None:
+            from xltools.rules import derived_cells
+
+            try:
+                derived = derived_cells(self.report)
+            except Exception:
+                derived = {}
+            self.index = {}
+            for tid, td in self.report.tables.items():
+                for row in td.rows.values():
+                    if row.kind in ("detail", "class", "spare"):
+                        self.index.setdefault(row.source, INPUT_FILL)      # a 科目编码 cell
+                    for col, v in row.values.items():
+                        fill = FORMULA_FILL if (tid, row.key, col) in derived or v.formula else INPUT_FILL
+                        self.index[v.source] = fill
+        return self.index.get(cell)
+
+
+def write_check(book, data: BookData, findings: list) -> dict:
+    """The 校验结果 sheet, marked cells, remembered fills. Returns counts for the caller's message."""
+    report = data.report
+    sheet_names = [s.name for s in book.sheets]
+    meta_ws = _meta_sheet(book, data, create=True)
+    # 1. undo the marks of an earlier run (ours or `xltools check --write`'s)
+    keep, restored = [], {}
+    rows = data.meta_rows
+    if not rows and data.meta.get("guessed"):
+        rows = [[k, v] for k, v in data.meta.items()]
+    for r in rows:
+        r = list(r) + [None] * (3 - len(r))
+        k = r[0]
+        if isinstance(k, str) and k.startswith(MARK_KEY):
+            addr = split_addr(k[len(MARK_KEY):])
+            if addr and addr[0] in sheet_names:
+                rng = book.sheets[addr[0]].range(addr[1])
+                colour = _hex(r[1])
+                rng.color = colour
+                restored[k[len(MARK_KEY):]] = colour
+                if r[2] == "note":
+                    _delete_note(rng)
+        elif k not in (None, ""):
+            keep.append(r[:3])
+    # 2. the result sheet
+    ws = _replace_sheet(book, RESULT_SHEET)
+    head = ["级别", "规则", "表", "单元格", "说明", "应为", "实际", "差额"]
+    ordered = sorted(findings, key=lambda f: (_ORDER[f.level], f.table, f.rule))
+    table = [head] + [[LEVEL_CN[f.level], f.rule, f.table, f.cell, f.message,
+                       _num(f.expected), _num(f.actual), _num(f.difference)] for f in ordered]
+    if not findings:
+        table.append([None, None, None, None, "未发现问题。", None, None, None])
+    remarks = []
+    if not data.formulas_known:
+        remarks.append("说明：本次未能读取公式，因此没有检查“合计单元格的公式被改成常数”（F-01）。")
+    if data.meta.get("guessed"):
+        remarks.append("说明：此工作簿不是 xltools 生成的，已按表名识别为 "
+                       f"{report.set_id}/{report.variant} 版式。")
+    if remarks:
+        table.append([None] * 8)
+        table += [[None, None, None, None, t, None, None, None] for t in remarks]
+    ws.range((1, 1)).value = table
+    n = len(ordered)
+    _try(lambda: setattr(ws.range((1, 1), (1, 8)).font, "bold", True))
+    _try(setattr, ws.range((1, 1), (1, 8)), "color", "#DDEBF7")
+    if n:
+        _try(setattr, ws.range((2, 6), (n + 1, 8)), "number_format", "#,##0.00")
+        _try(setattr, ws.range((2, 5), (n + 1, 5)), "wrap_text", True)
+    for col, width in zip(range(1, 9), (6, 11, 8, 30, 90, 16, 16, 14)):
+        _try(setattr, ws.range((1, col)), "column_width", width)
+    _try(lambda: ws.freeze_panes.freeze_at("A2"))
+    # links and the level colour of each row; which cells to mark
+    marks: dict[str, list] = {}
+    links = 0
+    for i, f in enumerate(ordered, start=2):
+        ws.range((i, 1)).color = MARK_FILL[f.level]
+        addr = split_addr(f.cell)
+        if addr and addr[0] in sheet_names:
+            ws.range((i, 4)).add_hyperlink(f"#'{addr[0]}'!{addr[1]}", f.cell, "转到该单元格")
+            links += 1
+        for cell in f.cells or (f.cell,):
+            a = split_addr(cell)
+            if a and a[0] in sheet_names:
+                marks.setdefault(f"{a[0]}!{a[1]}", []).append(f)
+    # 3. mark the cells: fill by the worst level, a note with the reasons
+    new_marks, notes = [], 0
+    guess = _FillGuess(report)
+    for cell, fs in marks.items():
+        sheet, ref = split_addr(cell)
+        rng = book.sheets[sheet].range(ref)
+        if cell in restored:
+            original = restored[cell]
+        else:
+            original = _read_fill(rng, guess, cell)
+        worst = min(fs, key=lambda f: _ORDER[f.level]).level
+        rng.color = MARK_FILL[worst]
+        text = NOTE_PREFIX + "\n" + "\n".join(f"[{LEVEL_CN[f.level]} {f.rule}] {f.message}" for f in fs[:5])
+        flag = "note" if _add_note(rng, text[:2000]) else ""
+        notes += flag == "note"
+        new_marks.append([MARK_KEY + cell, (original or "").lstrip("#"), flag])
+    # 4. remember the original fills
+    _write_rows(meta_ws, keep + new_marks, len(data.meta_rows) if data.meta_rows else 0)
+    _try(ws.activate)
+    return {"error": sum(f.level == "error" for f in findings), "warning": sum(f.level == "warning" for f in findings),
+            "info": sum(f.level == "info" for f in findings), "marked": len(marks), "links": links, "notes": notes}
+
+
+def _num(s):
+    if s is None:
+        return None
+    try:
+        return float(s)
+    except ValueError:
+        return s
+
+
+def _read_fill(rng, guess, cell) -> str | None:
+    try:
+        return _hex(rng.color)
+    except Exception:           # the remote engine cannot read fills
+        return guess(cell)
+
+
+def _add_note(rng, text: str) -> bool:
+    """A note on the flagged cell — unless the user already has one there (that stays untouched)."""
+    try:
+        if rng.note is not None:
+            return False
+    except Exception:
+        pass
+    try:
+        rng.add_note(text)
+        return True
+    except Exception:           # protected sheet, or an engine without notes
+        return False
+
+
+def _delete_note(rng) -> None:
+    try:
+        note = rng.note
+        if note is not None:
+            note.delete()
+    except Exception:
+        pass
+
+
+# ---------------------------------------------------------------- 情况说明
+
+def write_narrative(book, data: BookData, nar, sheet_name: str) -> str:
+    """The paragraphs on a 情况说明 sheet (replaced when xltools made it; a sheet of that name that a
+    user wrote stays, and the text goes to a new sheet beside it). Returns the sheet's name."""
+    names = [s.name for s in book.sheets]
+    owned = _owned(data.meta_rows)
+    target = sheet_name
+    if sheet_name in names and sheet_name not in owned:
+        target = f"{sheet_name}（生成）"
+    ws = _replace_sheet(book, target, before_first=False)
+    rows = [[p.text] for p in nar.paragraphs]
+    if getattr(nar, "missing", None):
+        rows += [[None], ["待填写的说明事项（请在“说明事项”页填写后重新生成）："]]
+        rows += [[f"　　{label}"] for _, label in nar.missing]
+    if rows:
+        ws.range((1, 1)).value = rows
+    _try(setattr, ws.range((1, 1)), "column_width", 100)
+    if rows:
+        _try(setattr, ws.range((1, 1), (len(rows), 1)), "wrap_text", True)
+    for i, p in enumerate(nar.paragraphs, start=1):
+        if p.style != "body":
+            _try(lambda i=i: setattr(ws.range((i, 1)).font, "bold", True))
+    meta_ws = _meta_sheet(book, data, create=True)
+    if target not in owned:
+        rows = [list(r) for r in data.meta_rows if r and r[0] not in (None, "")]
+        if not rows and data.meta.get("guessed"):
+            rows = [[k, v] for k, v in data.meta.items()]
+        rows.append([OWNED_KEY + target, "xltools"])
+        _write_rows(meta_ws, rows, len(data.meta_rows))
+    _try(ws.activate)
+    return target
+
+
+# ---------------------------------------------------------------- 设置 / paths
+
+SETTING_KEYS = [("报表集", "set", "final_accounts", "final_accounts（决算）、budget（预算）"),
+                ("版式", "variant", "ningxia", ""),
+                ("单位名称", "unit", "", "新建模板时写入表头的公开部门"),
+                ("年度", "year", "", "如 2024"),
+                ("金额单位", "amount_unit", "", "元 或 万元；空则随版式"),
+                ("输出文件夹", "out_dir", "", "空则与当前工作簿相同（未保存的工作簿：“文档”文件夹）")]
+
+
+def settings(book) -> dict[str, str]:
+    """The 设置 sheet of the caller book (label in column A, value in B), defaults filled in."""
+    out = {key: default for _, key, default, _ in SETTING_KEYS}
+    names = [s.name for s in book.sheets]
+    if SETTINGS_SHEET in names:
+        by_label = {label: key for label, key, _, _ in SETTING_KEYS}
+        for row in sheet_grid(book.sheets[SETTINGS_SHEET]):
+            if len(row) >= 2 and isinstance(row[0], str) and row[0].strip() in by_label:
+                v = row[1]
+                if isinstance(v, float) and v.is_integer():
+                    v = int(v)
+                if v not in (None, ""):
+                    out[by_label[row[0].strip()]] = str(v).strip()
+    return out
+
+
+def write_settings(book, about_rows: list[tuple[str, str]]) -> None:
+    """设置 sheet: the settings block (values a user already entered are kept) and the about block."""
+    from xltools.spec import available_sets, load_set
+
+    current = settings(book)
+    rows: list[list] = [["设置", "值", "说明"]]
+    variants = []
+    for sid in available_sets():
+        try:
+            tset = load_set(sid)
+        except Exception:
+            continue
+        variants.append(f"{sid}：" + "、".join(f"{v.id}（{v.label}）" for v in tset.variants.values()))
+    for label, key, _, hint in SETTING_KEYS:
+        if key == "variant":
+            hint = "可选：" + "；".join(variants)
+        rows.append([label, current.get(key, ""), hint])
+    rows += [[None, None, None], ["关于", None, None]]
+    rows += [[k, v, None] for k, v in about_rows]
+    names = [s.name for s in book.sheets]
+    if SETTINGS_SHEET in names:
+        ws = book.sheets[SETTINGS_SHEET]
+        old = len(sheet_grid(ws))
+        _write_rows(ws, rows, old)
+    else:
+        ws = book.sheets.add(name=SETTINGS_SHEET, after=book.sheets[len(book.sheets) - 1])
+        _write_rows(ws, rows, 0)
+    _try(lambda: setattr(ws.range((1, 1), (1, 3)).font, "bold", True))
+    for col, width in ((1, 16), (2, 60), (3, 60)):
+        _try(setattr, ws.range((1, col)), "column_width", width)
+    _try(ws.activate)
+
+
+def out_dir(book, chosen: str = "") -> Path:
+    """Where files the add-in makes go: the 设置 choice, else the caller book's folder, else 文档."""
+    if chosen:
+        p = Path(chosen).expanduser()
+        if p.is_dir():
+            return p
+    full = _fullname(book)
+    if full and not re.match(r"^[a-z]+://", full, re.I):
+        p = Path(full)
+        if p.is_absolute() and p.parent.is_dir():
+            return p.parent
+    docs = Path.home() / "Documents"
+    return docs if docs.is_dir() else Path.home()
+
+
+def free_path(folder: Path, stem: str, suffix: str) -> Path:
+    p = folder / f"{stem}{suffix}"
+    i = 2
+    while p.exists():
+        p = folder / f"{stem}（{i}）{suffix}"
+        i += 1
+    return p
+
+
+def engine_name(book) -> str:
+    try:
+        return book.app.engine.name
+    except Exception:
+        return ""
+
+
+def config_path() -> Path:
+    """Where `xltools addin install` writes the interpreter (kept in step with addin/install.py,
+    which the click path must not import)."""
+    import os
+
+    if sys.platform.startswith("win"):
+        return Path(os.environ.get("USERPROFILE") or Path.home()) / ".xltools" / "xltools.conf"
+    if sys.platform == "darwin":
+        return Path.home() / "Library" / "Containers" / "com.microsoft.Excel" / "Data" / "xltools.conf"
+    return Path.home() / ".xltools" / "xltools.conf"
