@@ -50,7 +50,8 @@ _T_RE = re.compile(r"^<t( xml:space=\"preserve\")?>(.*)</t>$", re.S)
 _CTRL1 = re.compile("(_x[0-9a-fA-F]{4}_)")
 _CTRL2 = re.compile(r"([\x00-\x08\x0b-\x1f])")
 _WS_EDGE = re.compile(r"^\s|\s$")
-_LEVEL = 6   # zlib level, as zipfile (and so XlsxWriter) uses
+_LEVEL = 6        # zlib level of the constant parts, as zipfile (and so XlsxWriter) uses
+_UNIT_LEVEL = 1   # per-unit parts: 2 ms less per workbook for ~4 KB more
 
 
 class TemplateError(RuntimeError):
@@ -351,7 +352,7 @@ class Template:
             out[p.name] = text.encode("utf-8")
         return out
 
-    def write(self, report: Report, path: str | Path, level: int = _LEVEL) -> None:
+    def write(self, report: Report, path: str | Path, level: int = _UNIT_LEVEL) -> None:
         """Write the unit's workbook at ``path`` (via a temporary file in the same folder)."""
         rendered = self.render(report)
         members = []

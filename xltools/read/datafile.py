@@ -27,6 +27,14 @@ class DataError(ValueError):
     """A data file is malformed; the message names the file and line."""
 
 
+def _yaml_load(text: str):
+    """yaml.safe_load, with libyaml's loader when PyYAML has it (the same rules, ~9x faster: bulk
+    generation reads a meta.yaml and a notes.yaml per unit)."""
+    import yaml
+
+    return yaml.load(text, Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader))
+
+
 def load_meta(folder: Path) -> dict:
     import yaml
 
@@ -34,7 +42,7 @@ def load_meta(folder: Path) -> dict:
     if not path.is_file():
         raise DataError(f"数据文件夹 {folder} 中没有 meta.yaml")
     try:
-        meta = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+        meta = _yaml_load(path.read_text(encoding="utf-8")) or {}
     except yaml.YAMLError as exc:
         raise DataError(f"{path}：YAML 格式错误：{exc}") from None
     for key in ("set", "unit", "year"):
@@ -73,7 +81,7 @@ def load_data(folder: str | Path, *, catalogs=None) -> Report:
     notes = folder / "notes.yaml"
     if notes.is_file():
         try:
-            report.notes = yaml.safe_load(notes.read_text(encoding="utf-8")) or {}
+            report.notes = _yaml_load(notes.read_text(encoding="utf-8")) or {}
         except yaml.YAMLError as exc:
             raise DataError(f"{notes}：YAML 格式错误：{exc}") from None
     return report
