@@ -115,7 +115,12 @@ def _render(data):
     from xltools.addin._book import AddinError
 
     try:
-        from xltools.narrative import render
+        # the function itself: once the submodule xltools.narrative.render is imported, the package
+        # attribute of that name is the module, not the function
+        try:
+            from xltools.narrative.render import render
+        except ImportError:
+            from xltools.narrative import render
         return render(data.report)
     except (ImportError, NotImplementedError) as exc:
         raise AddinError(f"此版本的 xltools 还不能生成该报表集的情况说明（{exc}）。") from None
@@ -123,8 +128,11 @@ def _render(data):
 
 def _narrative(book):
     from xltools.addin._book import read_book, write_narrative
-    from xltools.narrative import SHEET
 
+    try:
+        from xltools.narrative import SHEET
+    except ImportError:
+        SHEET = "情况说明"
     data = read_book(book)
     nar = _render(data)
     return write_narrative(book, data, nar, SHEET)
@@ -133,13 +141,16 @@ def _narrative(book):
 def _export_word(book):
     from pathlib import Path
 
-    from xltools.addin._book import AddinError, free_path, out_dir, read_book, settings
-    from xltools.narrative import write_docx
+    from xltools.addin._book import AddinError, free_path, out_dir, read_book, safe_name, settings
 
     data = read_book(book)
     nar = _render(data)
+    try:
+        from xltools.narrative import write_docx
+    except ImportError as exc:
+        raise AddinError(f"此版本的 xltools 还不能导出 Word（{exc}）。") from None
     folder = out_dir(book, settings(book).get("out_dir", ""))
-    stem = Path(book.name).stem or "公开表"
+    stem = safe_name(Path(book.name).stem) or "公开表"
     path = folder / f"{stem}-情况说明.docx"
     try:
         write_docx(path, nar, data.report, full=True)
@@ -156,7 +167,7 @@ def _export_word(book):
 
 
 def _new_template(book):
-    from xltools.addin._book import AddinError, engine_name, free_path, out_dir, settings
+    from xltools.addin._book import AddinError, engine_name, free_path, out_dir, safe_name, settings
     from xltools.build.writer import build_workbook, empty_report
     from xltools.narrative.inputs import write_notes_sheet
     from xltools.spec import SpecError, load_set
@@ -170,8 +181,8 @@ def _new_template(book):
     except (SpecError, KeyError, ValueError) as exc:
         raise AddinError(f"“设置”页的选择无效：{exc}\n\n点击“关于/设置”可查看可选的报表集与版式。") from None
     folder = out_dir(book, s.get("out_dir", ""))
-    label = f"{s.get('unit') or ''}{year or ''}{'年度' if year else ''}部门{tset.kind_label}公开表（{variant.label}）"
-    path = free_path(folder, label, ".xlsx")
+    label = f"{s.get('unit') or ''}{year or ''}{'年度' if year else ''}部门{tset.kind_label}公开表-{variant.id}"
+    path = free_path(folder, safe_name(label), ".xlsx")
     try:
         res = build_workbook(rep, path, extra_sheets=[write_notes_sheet])
     except OSError as exc:

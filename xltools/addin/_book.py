@@ -25,7 +25,7 @@ from xltools.model import Report
 from xltools.read.workbook import META_SHEET, ReadError, meta_from, read_grids
 
 __all__ = ["AddinError", "BookData", "read_book", "write_check", "write_narrative", "settings",
-           "write_settings", "out_dir", "TITLE", "RESULT_SHEET", "SETTINGS_SHEET", "NOTE_PREFIX"]
+           "write_settings", "out_dir", "safe_name", "free_path", "TITLE", "RESULT_SHEET", "SETTINGS_SHEET", "NOTE_PREFIX"]
 
 TITLE = "xltools 公开表工具"
 RESULT_SHEET = "校验结果"          # the same sheet `xltools check --write` makes
@@ -261,6 +261,8 @@ def write_check(book, data: BookData, findings: list) -> dict:
                 restored[k[len(MARK_KEY):]] = colour
                 if r[2] == "note":
                     _delete_note(rng)
+                elif r[2] in (None, ""):
+                    _delete_note(rng, only_cli=True)
         elif k not in (None, ""):
             keep.append(r[:3])
     # 2. the result sheet
@@ -356,11 +358,19 @@ def _add_note(rng, text: str) -> bool:
         return False
 
 
-def _delete_note(rng) -> None:
+_CLI_NOTE = re.compile(r"^\[(错误|警告|提示) [A-Z]-")
+
+
+def _delete_note(rng, only_cli: bool = False) -> None:
+    """Delete the note we put on a flagged cell. ``only_cli``: a mark made by `xltools check --write`,
+    whose comment is recognised by its text (where the engine can read it; otherwise it stays)."""
     try:
         note = rng.note
-        if note is not None:
-            note.delete()
+        if note is None:
+            return
+        if only_cli and not _CLI_NOTE.match(str(note.text or "")):
+            return
+        note.delete()
     except Exception:
         pass
 
@@ -471,6 +481,11 @@ def out_dir(book, chosen: str = "") -> Path:
             return p.parent
     docs = Path.home() / "Documents"
     return docs if docs.is_dir() else Path.home()
+
+
+def safe_name(text: str) -> str:
+    """A file name Windows accepts: no \\ / : * ? " < > |, no trailing dot or space."""
+    return re.sub(r'[\\/:*?"<>|\r\n\t]+', "_", str(text)).strip(" .")
 
 
 def free_path(folder: Path, stem: str, suffix: str) -> Path:

@@ -1,0 +1,579 @@
+"""The add-in's Python side, run against real xlwings Books made from JSON payloads.
+
+Excel is not available here. xlwings' remote engine (``xw.Book(json=payload)``, the engine behind
+xlwings Server / Lite) builds a real ``xw.Book`` from the payload an Office.js client sends — the
+values of every sheet, anchored at A1 — and records every change the code makes as an action
+(``book.json()["actions"]``) instead of applying it. The tests build such payloads from the sample
+workbook (values read with python-calamine, as the client would send them), set the book as the
+mock caller, call the ribbon's entry points, and assert the recorded actions.
+
+What the remote engine cannot do, and how the tests deal with it:
+  * read formulas (``Range.formula`` raises): without them the add-in skips F-01 and says so; one
+    test patches ``Range.formula`` to answer what Excel's COM ``Range.Formula`` answers (formula
+    text or the constant, as a tuple of rows; here from openpyxl) to check F-01 end to end;
+  * read fills (``Range.color`` raises): the add-in remembers the builder's fill instead;
+  * open files, so new_template() leaves the new workbook on disk and says where.
+Notes, hyperlinks, fills, sheets and values are recorded as actions and asserted.
+"""
+from __future__ import annotations
+
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+xw = pytest.importorskip("xlwings")
+
+from xltools.build.layout import a1
+from xltools.read.workbook import META_SHEET, ReadError, _grid, meta_from, read_grids, read_workbook
+
+ROOT = Path(__file__).resolve().parents[1]
+SAMPLE_DIR = ROOT / "samples" / "ningxia-sbj-2022-final"
+SAMPLE = SAMPLE_DIR / "ningxia-sbj-2022-final.xlsx"
+MARK_FILL = {"error": "#FFC7CE", "warning": "#FFEB9C", "info": "#DDEBF7"}
+ORDER = {"error": 0, "warning": 1, "info": 2}
+# what the add-in may do to a sheet a user types into: colour a cell, add or delete its note
+ALLOWED_ON_TABLES = {"setRangeColor", "addNote", "deleteNote"}
+
+
+# ---------------------------------------------------------------- fixtures
+
+@pytest.fixture(autouse=True)
+def _xlwings_remote(monkeypatch, tmp_path):
+    # xlwings registers its remote engine at import when it finds a license key; the key is set
+    # here, for these tests only, so register the engine now if xlwings was imported without it
+    monkeypatch.setenv("XLWINGS_LICENSE_KEY", "noncommercial")
+    added = None
+    if "remote" not in xw.engines.engines_by_name:
+        from xlwings.pro import _xlremote
+
+        added = xw.main.Engine(impl=_xlremote.engine)
+        xw.engines.add(added)
+    monkeypatch.setenv("HOME", str(tmp_path / "home"))         # ~/.xltools/addin.log, ~/Documents
+    monkeypatch.setenv("USERPROFILE", str(tmp_path / "home"))
+    (tmp_path / "home").mkdir()
+    yield
+    if hasattr(xw.Book, "_mock_caller"):
+        del xw.Book._mock_caller
+    if added is not None:
+        xw.engines.engines.remove(added)
+        del xw.engines.engines_by_name["remote"]
+
+
+@pytest.fixture(scope="module")
+def sample(tmp_path_factory) -> Path:
+    """The sample workbook (generated from its data folder when the .xlsx is not there)."""
+    if SAMPLE.is_file():
+        return SAMPLE
+    from xltools.build.writer import build_workbook
+    from xltools.read.datafile import load_data
+
+    out = tmp_path_factory.mktemp("sample") / SAMPLE.name
+    build_workbook(load_data(SAMPLE_DIR), out)
+    return out
+
+
+def _rect(rows: list[list]) -> list[list]:
+    width = max((len(r) for r in rows), default=0)
+    return [list(r) + [""] * (width - len(r)) for r in rows] if width else [[]]
+
+
+def payload_from(path: Path, *, formulas: bool = False, drop: tuple[str, ...] = (),
+                 extra: dict[str, list[list]] | None = None, notes: dict[str, list[str]] | None = None,
+                 name: str | None = None) -> dict:
+    """What an Office.js client sends for the workbook at ``path``: every sheet's values from A1."""
+    from python_calamine import CalamineWorkbook
+
+    wb = CalamineWorkbook.from_path(str(path))
+    fgrids = _formula_grids(path) if formulas else {}
+    sheets = []
+    for sheet in wb.sheet_names:
+        if sheet in drop:
+            continue
+        sheets.append(_sheet(sheet, _grid(wb, sheet), fgrids.get(sheet), (notes or {}).get(sheet)))
+    for sheet, rows in (extra or {}).items():
+        sheets.append(_sheet(sheet, rows, None, None))
+    return {"client": "Office.js", "version": xw.__version__,
+            "book": {"name": name or path.name, "active_sheet_index": 0, "selection": "A1"},
+            "names": [], "sheets": sheets}
+
+
+def _sheet(name, rows, fgrid, notes):
+    hidden = name in (META_SHEET, "科目目录")
+    s = {"name": name, "values": _rect(rows), "pictures": [], "shapes": [], "charts": [], "tables": [],
+         "notes": [{"address": a} for a in notes or []], "visibility": "Hidden" if hidden else "Visible"}
+    if fgrid is not None:
+        s["_formulas"] = fgrid
+    return s
+
+
+def _formula_grids(path: Path) -> dict[str, list[list[str]]]:
+    """Sheet → what Excel's Range.Formula gives for each cell: '=…' or the constant as text."""
+    import openpyxl
+
+    wb = openpyxl.load_workbook(path)
+    out = {}
+    for ws in wb.worksheets:
+        out[ws.title] = [["" if c.value is None else str(c.value) for c in row] for row in ws.iter_rows()]
+    return out
+
+
+@pytest.fixture
+def com_formulas(monkeypatch):
+    """Let the remote engine answer Range.formula as Excel's COM does (from the payload's _formulas)."""
+    from xlwings.pro import _xlremote
+
+    def formula(self):
+        grid = self.sheet.api.get("_formulas")
+        if grid is None:
+            raise NotImplementedError("no formulas in this payload")
+        (r1, c1), (r2, c2) = self.arg1, self.arg2 or self.arg1
+        rows = tuple(tuple(grid[r][c] if r < len(grid) and c < len(grid[r]) else ""
+                           for c in range(c1 - 1, c2)) for r in range(r1 - 1, r2))
+        return rows[0][0] if (r1, c1) == (r2, c2) else rows
+
+    monkeypatch.setattr(_xlremote.Range, "formula", property(formula, _xlremote.Range.formula.fset))
+
+
+def mock_book(payload: dict):
+    import copy
+
+    book = xw.Book(json=copy.deepcopy(payload))     # the engine edits its payload in place
+    book.set_mock_caller()
+    return book
+
+
+def replay(book_names: list[str], actions: list[dict]) -> list[tuple[dict, str | None]]:
+    """Each action with the name of the sheet it applies to (positions shift as sheets come and go)."""
+    names = list(book_names)
+    out = []
+    for act in actions:
+        pos = act["sheet_position"]
+        if act["func"] == "addSheet":
+            ix, name = act["args"]
+            names.insert(ix, name)
+            out.append((act, name))
+            continue
+        out.append((act, names[pos] if pos is not None else None))
+        if act["func"] == "sheetDelete":
+            names.pop(pos)
+    return out
+
+
+def cell_of(act: dict) -> str:
+    return a1(act["start_row"], act["start_column"])
+
+
+def cli_findings(path: Path, with_formulas: bool = True) -> list:
+    from xltools.rules import check_report
+
+    return check_report(read_workbook(path, with_formulas=with_formulas))
+
+
+def key(f) -> tuple:
+    return (f.rule, f.level, f.cell, f.message)
+
+
+def expected_marks(findings) -> dict[str, str]:
+    worst: dict[str, str] = {}
+    for f in findings:
+        for c in f.cells or (f.cell,):
+            if "!" in c:
+                lv = worst.get(c)
+                if lv is None or ORDER[f.level] < ORDER[lv]:
+                    worst[c] = f.level
+    return {c: MARK_FILL[lv] for c, lv in worst.items()}
+
+
+def table_sheets(path: Path) -> set[str]:
+    from xltools.spec import load_set
+
+    rep = read_workbook(path)
+    tset = load_set(rep.set_id)
+    return {td.sheet for td in rep.tables.values()} | {tset.tables[t].sheet_name() for t in rep.tables}
+
+
+# ---------------------------------------------------------------- import cost
+
+def test_import_is_light():
+    """A click starts a new Python: importing the entry points must not import xlwings or the engine."""
+    heavy = ["xlwings", "xltools.rules", "xltools.read.workbook", "xltools.spec", "xltools.narrative",
+             "openpyxl", "python_calamine", "jinja2", "docx", "xltools.addin._book", "xltools.addin.xlam",
+             "xltools.addin.install"]
+    probe = f"import sys, xltools.addin as a; a.check; print([m for m in {heavy!r} if m in sys.modules])"
+    res = subprocess.run([sys.executable, "-c", probe], cwd=ROOT, capture_output=True, text=True,
+                         env={"PYTHONPATH": str(ROOT), "PATH": "/usr/bin:/bin"})
+    assert res.returncode == 0, res.stderr
+    assert res.stdout.strip() == "[]"
+
+
+# ---------------------------------------------------------------- the shared reader
+
+def test_read_grids_is_what_read_workbook_uses(sample):
+    from python_calamine import CalamineWorkbook
+
+    wb = CalamineWorkbook.from_path(str(sample))
+    names = wb.sheet_names
+    # xlwings gives None for an empty cell where calamine gives "": the reader treats both alike
+    grids = {s: [[None if v == "" else v for v in row] for row in _grid(wb, s)] for s in names}
+    meta = meta_from(names, grids[META_SHEET])
+    rep = read_grids(grids.__getitem__, names, meta, None, name=sample.name)
+    ref = read_workbook(sample, with_formulas=False)
+    assert (rep.set_id, rep.variant, rep.unit, rep.year) == (ref.set_id, ref.variant, ref.unit, ref.year)
+    for tid, td in ref.tables.items():
+        got = rep.tables[tid]
+        assert list(got.rows) == list(td.rows)
+        for k, row in td.rows.items():
+            assert {c: (v.amount, v.source) for c, v in got.rows[k].values.items()} == \
+                   {c: (v.amount, v.source) for c, v in row.values.items()}
+
+
+def test_meta_from_recognises_by_sheet_titles_or_refuses(sample):
+    from python_calamine import CalamineWorkbook
+
+    names = [n for n in CalamineWorkbook.from_path(str(sample)).sheet_names if n != META_SHEET]
+    meta = meta_from(names, None, "x.xlsx")
+    assert meta["guessed"] == "1" and meta["set"] == "final_accounts"
+    with pytest.raises(ReadError, match="不是 xltools 的公开表工作簿"):
+        meta_from(["Sheet1", "数据"], None, "x.xlsx")
+    # numbers typed into _xltools (a year as a number) read as their text
+    assert meta_from([], [["year", 2022.0], ["unit", None]])["year"] == "2022"
+
+
+def test_sheet_grid_keeps_the_used_range_offset():
+    from xltools.addin._book import sheet_grid
+
+    payload = {"client": "Office.js", "version": xw.__version__,
+               "book": {"name": "b.xlsx", "active_sheet_index": 0, "selection": "A1"}, "names": [],
+               "sheets": [{"name": "S", "values": [["", "", ""], ["", "", "x"], ["", "", 1.5]],
+                           "used_range_address": "C2:C3", "pictures": [], "shapes": [], "charts": [],
+                           "tables": [], "notes": [], "visibility": "Visible"}]}
+    book = xw.Book(json=payload)
+    grid = sheet_grid(book.sheets["S"])
+    assert grid[1][2] == "x" and grid[2][2] == 1.5 and len(grid) == 3 and grid[0] == []
+
+
+# ---------------------------------------------------------------- 校验
+
+def test_check_gives_the_cli_findings_and_marks_their_cells(sample, com_formulas):
+    import xltools.addin as addin
+
+    payload = payload_from(sample, formulas=True)
+    names = [s["name"] for s in payload["sheets"]]
+    book = mock_book(payload)
+    findings = addin.check()
+    cli = cli_findings(sample)
+    assert cli, "the sample has known problems"
+    assert sorted(map(key, findings)) == sorted(map(key, cli))
+    assert any(f.rule == "F-01" for f in findings)          # formulas read (as COM gives them)
+
+    acts = replay(names, book.json()["actions"])
+    assert (acts[0][0]["func"], acts[0][0]["args"]) == ("addSheet", [0, "校验结果"])
+    # the 校验结果 sheet: header + one row per finding, in the CLI's order
+    blocks = [a for a, s in acts if s == "校验结果" and a["func"] == "setValues"]
+    assert len(blocks) == 1 and cell_of(blocks[0]) == "A1"
+    rows = blocks[0]["values"]
+    assert rows[0] == ["级别", "规则", "表", "单元格", "说明", "应为", "实际", "差额"]
+    ordered = sorted(cli, key=lambda f: (ORDER[f.level], f.table, f.rule))
+    assert [(r[1], r[3], r[4]) for r in rows[1:1 + len(cli)]] == [(f.rule, f.cell, f.message) for f in ordered]
+    assert all(r[1] in (None, "") for r in rows[1 + len(cli):])       # nothing but remarks after them
+    # a hyperlink per finding, in column D of its row, to its cell
+    links = {(a["start_row"], a["start_column"]): a["args"] for a, s in acts if a["func"] == "addHyperlink"}
+    assert all(s == "校验结果" for a, s in acts if a["func"] == "addHyperlink")
+    for i, f in enumerate(ordered, start=1):
+        sheet, ref = f.cell.rsplit("!", 1)
+        assert links[(i, 3)][:2] == [f"#'{sheet}'!{ref}", f.cell]
+    assert len(links) == len(ordered)
+    # the flagged cells: exactly the cells of the findings, coloured by the worst level, with a note
+    on_tables = [(a, s) for a, s in acts if s not in ("校验结果", META_SHEET)]
+    colours = {f"{s}!{cell_of(a)}": a["args"][0] for a, s in on_tables if a["func"] == "setRangeColor"}
+    assert colours == expected_marks(cli)
+    noted = {f"{s}!{cell_of(a)}" for a, s in on_tables if a["func"] == "addNote"}
+    assert noted == set(colours)
+    note = next(a for a, s in on_tables if a["func"] == "addNote")
+    assert note["args"][1].startswith("【xltools 校验】\n[")
+    # never a value, a formula or a cleared cell on a sheet a user types into
+    assert {a["func"] for a, _ in on_tables} <= ALLOWED_ON_TABLES
+    assert all(a["row_count"] == a["column_count"] == 1 for a, _ in on_tables)
+    # the original fills are remembered in _xltools (the engine cannot read fills: the builder's)
+    meta = [a for a, s in acts if s == META_SHEET and a["func"] == "setValues"]
+    assert len(meta) == 1 and cell_of(meta[0]) == "A1"
+    marks = {r[0][5:]: r[1] for r in meta[0]["values"] if str(r[0]).startswith("mark:")}
+    assert set(marks) == set(colours)
+    assert set(marks.values()) <= {"FFF2CC", "EDEDED", ""}
+    assert marks["支出决算表!D7"] == "EDEDED"                  # a total: grey formula cell
+    kept = [r for r in meta[0]["values"] if not str(r[0]).startswith("mark:")]
+    assert [r[:2] for r in kept] == [r[:2] for r in payload["sheets"][names.index(META_SHEET)]["values"]
+                                     if r and r[0]]
+
+
+def test_check_without_formulas_skips_f01_and_says_so(sample):
+    import xltools.addin as addin
+
+    payload = payload_from(sample)
+    book = mock_book(payload)
+    findings = addin.check()
+    assert sorted(map(key, findings)) == sorted(map(key, cli_findings(sample, with_formulas=False)))
+    full = cli_findings(sample)
+    assert sorted(map(key, full)) == sorted(map(key, findings + [f for f in full if f.rule == "F-01"]))
+    rows = next(a for a in book.json()["actions"] if a["func"] == "setValues")["values"]
+    assert any("F-01" in str(r[4]) and "未能读取公式" in str(r[4]) for r in rows)
+
+
+def test_second_run_restores_what_the_first_marked(sample, com_formulas, tmp_path):
+    import xltools.addin as addin
+
+    first = mock_book(payload_from(sample, formulas=True))
+    addin.check()
+    meta_rows = next(a["values"] for a, s in replay([s.name for s in first.sheets][1:], first.json()["actions"])
+                     if s == META_SHEET and a["func"] == "setValues")
+    marks = {r[0][5:]: r for r in meta_rows if str(r[0]).startswith("mark:")}
+    noted = {}
+    for cell, r in marks.items():
+        if r[2] == "note":
+            sheet, ref = cell.rsplit("!", 1)
+            noted.setdefault(sheet, []).append(ref)
+    # the workbook as Excel would send it next time: marks remembered, notes present, 校验结果 there
+    payload = payload_from(sample, formulas=True, notes=noted, extra={"校验结果": [["级别"]]})
+    meta_ix = [s["name"] for s in payload["sheets"]].index(META_SHEET)
+    payload["sheets"][meta_ix]["values"] = _rect(meta_rows)
+    names = [s["name"] for s in payload["sheets"]]
+    book = mock_book(payload)
+    findings = addin.check()
+    acts = replay(names, book.json()["actions"])
+    n = len(marks)
+    restore = acts[:2 * n]
+    # first every mark undone: its remembered fill back and our note deleted
+    got = {}
+    for a, s in restore:
+        got.setdefault(f"{s}!{cell_of(a)}", []).append((a["func"], a["args"]))
+    assert set(got) == set(marks)
+    for cell, r in marks.items():
+        colour, note = got[cell]
+        assert colour == ("setRangeColor", [f"#{r[1]}" if r[1] else None])
+        assert note[0] == "deleteNote" and note[1][0].replace("$", "") == cell.rsplit("!")[1]
+    # then the old 校验结果 replaced, and the same cells marked again with the same remembered fills
+    assert [(a["func"], s) for a, s in acts[2 * n:2 * n + 2]] == [("sheetDelete", "校验结果"), ("addSheet", "校验结果")]
+    meta2 = [a["values"] for a, s in acts if s == META_SHEET and a["func"] == "setValues"][-1]
+    assert meta2 == meta_rows
+    assert sorted(map(key, findings)) == sorted(map(key, cli_findings(sample)))
+
+
+def test_check_restores_the_marks_of_check_write(sample, com_formulas, tmp_path):
+    """A file marked by `xltools check --write` (openpyxl) and then checked in Excel: the CLI's
+    remembered fills (ARGB) are put back before the add-in marks again."""
+    import shutil
+
+    import xltools.addin as addin
+    from xltools.rules.report import write_findings
+
+    path = tmp_path / "marked.xlsx"
+    shutil.copy(sample, path)
+    write_findings(path, cli_findings(path), keep_original=False)
+    payload = payload_from(path, formulas=True)
+    names = [s["name"] for s in payload["sheets"]]
+    meta = payload["sheets"][names.index(META_SHEET)]["values"]
+    cli_marks = {r[0][5:]: r[1] for r in meta if str(r[0]).startswith("mark:")}
+    assert cli_marks
+    book = mock_book(payload)
+    findings = addin.check()
+    acts = replay(names, book.json()["actions"])
+    restored = {f"{s}!{cell_of(a)}": a["args"][0] for a, s in acts[:len(cli_marks)]}
+    assert all(a["func"] == "setRangeColor" for a, _ in acts[:len(cli_marks)])
+    assert restored == {c: (f"#{v[-6:]}" if v else None) for c, v in cli_marks.items()}
+    assert sorted(map(key, findings)) == sorted(map(key, cli_findings(sample)))
+
+
+def test_not_an_xltools_workbook_gives_a_chinese_message():
+    import xltools.addin as addin
+
+    payload = {"client": "Office.js", "version": xw.__version__,
+               "book": {"name": "工资表.xlsx", "active_sheet_index": 0, "selection": "A1"}, "names": [],
+               "sheets": [{"name": "Sheet1", "values": [["姓名", "工资"], ["张三", 5000]], "pictures": [],
+                           "shapes": [], "charts": [], "tables": [], "notes": [], "visibility": "Visible"}]}
+    book = mock_book(payload)
+    for entry in (addin.check, addin.narrative, addin.export_word):
+        assert entry() is None
+    acts = book.json()["actions"]
+    assert [a["func"] for a in acts] == ["alert"] * 3
+    text, title, _, mode, _ = acts[0]["args"]
+    assert "工资表.xlsx：不是 xltools 的公开表工作簿" in text and "新建模板" in text
+    assert title == "xltools 公开表工具" and mode == "critical"
+    assert "Traceback" not in text
+
+
+def test_unexpected_error_is_logged_not_dumped(sample, monkeypatch, tmp_path):
+    import xltools.addin as addin
+    import xltools.rules
+
+    def boom(report):
+        raise RuntimeError("规则引擎故障")
+
+    monkeypatch.setattr(xltools.rules, "check_report", boom)
+    book = mock_book(payload_from(sample))
+    assert addin.check() is None
+    acts = book.json()["actions"]
+    assert [a["func"] for a in acts] == ["alert"]
+    text = acts[0]["args"][0]
+    assert "xltools 运行出错：RuntimeError: 规则引擎故障" in text and "Traceback" not in text
+    log = tmp_path / "home" / ".xltools" / "addin.log"
+    assert "Traceback" in log.read_text(encoding="utf-8") and str(log) in text
+
+
+def test_guessed_workbook_gets_a_hidden_meta_sheet_for_its_marks(sample):
+    import xltools.addin as addin
+
+    payload = payload_from(sample, drop=(META_SHEET,))
+    names = [s["name"] for s in payload["sheets"]]
+    book = mock_book(payload)
+    findings = addin.check()
+    assert findings
+    acts = replay(names, book.json()["actions"])
+    added = [a["args"][1] for a, _ in acts if a["func"] == "addSheet"]
+    assert sorted(added) == sorted(["校验结果", META_SHEET])
+    assert ("setSheetVisibility", ["Hidden"]) in [(a["func"], a["args"]) for a, s in acts if s == META_SHEET]
+    rows = next(a["values"] for a, s in acts if s == META_SHEET and a["func"] == "setValues")
+    meta = {r[0]: r[1] for r in rows}
+    assert meta["guessed"] == "1" and meta["variant"] == read_workbook(sample).variant
+    assert any(str(k).startswith("mark:") for k in meta)
+
+
+# ---------------------------------------------------------------- 情况说明 / Word
+
+def _narrative_ready() -> bool:
+    import importlib.util
+
+    return importlib.util.find_spec("xltools.narrative.render") is not None
+
+
+def test_narrative_writes_the_rendered_paragraphs(sample):
+    import xltools.addin as addin
+
+    if not _narrative_ready():
+        pytest.skip("xltools.narrative.render 尚未提供")
+    from xltools.narrative.render import render
+
+    payload = payload_from(sample)
+    names = [s["name"] for s in payload["sheets"]]
+    book = mock_book(payload)
+    assert addin.narrative() == "情况说明"
+    nar = render(read_workbook(sample))
+    acts = replay(names, book.json()["actions"])
+    assert acts[0][0]["func"] == "addSheet" and acts[0][0]["args"][1] == "情况说明"
+    block = next(a for a, s in acts if s == "情况说明" and a["func"] == "setValues")
+    assert [r[0] for r in block["values"][:len(nar.paragraphs)]] == [p.text for p in nar.paragraphs]
+    if nar.missing:
+        assert any("待填写的说明事项" in str(r[0]) for r in block["values"])
+    # values only on the new sheet and on _xltools (which records that xltools owns 情况说明)
+    assert {s for a, s in acts if a["func"] == "setValues"} == {"情况说明", META_SHEET}
+    meta = next(a["values"] for a, s in acts if s == META_SHEET and a["func"] == "setValues")
+    assert ["sheet:情况说明", "xltools"] in [r[:2] for r in meta]
+
+
+def test_narrative_leaves_a_users_own_sheet_alone(sample):
+    import xltools.addin as addin
+
+    if not _narrative_ready():
+        pytest.skip("xltools.narrative.render 尚未提供")
+    payload = payload_from(sample, extra={"情况说明": [["我自己写的说明"]]})
+    names = [s["name"] for s in payload["sheets"]]
+    book = mock_book(payload)
+    assert addin.narrative() == "情况说明（生成）"
+    acts = replay(names, book.json()["actions"])
+    assert not [a for a, s in acts if s == "情况说明"]
+
+
+def test_export_word_writes_beside_the_chosen_folder(sample, tmp_path):
+    import xltools.addin as addin
+
+    if not _narrative_ready():
+        pytest.skip("xltools.narrative.render 尚未提供")
+    out = tmp_path / "out"
+    out.mkdir()
+    payload = payload_from(sample, extra={"设置": [["设置", "值"], ["输出文件夹", str(out)]]})
+    book = mock_book(payload)
+    path = addin.export_word()
+    acts = book.json()["actions"]
+    try:
+        import xltools.narrative.word  # noqa: F401
+    except ImportError:
+        assert path is None and "不能导出 Word" in acts[-1]["args"][0]
+        return
+    assert path == out / "ningxia-sbj-2022-final-情况说明.docx" and path.is_file()
+    assert [a["func"] for a in acts] == ["alert"] and str(path) in acts[0]["args"][0]
+    import docx
+
+    text = "\n".join(p.text for p in docx.Document(str(path)).paragraphs)
+    assert "情况说明" in text
+
+
+# ---------------------------------------------------------------- 新建模板 / 关于
+
+def _blank_payload(extra_sheets: dict[str, list[list]] | None = None, name: str = "工作簿1") -> dict:
+    sheets = [{"name": "Sheet1", "values": [[]], "pictures": [], "shapes": [], "charts": [], "tables": [],
+               "notes": [], "visibility": "Visible"}]
+    for n, rows in (extra_sheets or {}).items():
+        sheets.append(_sheet(n, rows, None, None))
+    return {"client": "Office.js", "version": xw.__version__,
+            "book": {"name": name, "active_sheet_index": 0, "selection": "A1"}, "names": [], "sheets": sheets}
+
+
+def test_new_template_defaults_to_ningxia_in_documents(tmp_path):
+    import xltools.addin as addin
+
+    docs = tmp_path / "home" / "Documents"
+    docs.mkdir()
+    book = mock_book(_blank_payload())
+    path = addin.new_template()
+    assert path is not None and path.parent == docs and path.suffix == ".xlsx"
+    rep = read_workbook(path)
+    assert (rep.set_id, rep.variant) == ("final_accounts", "ningxia")
+    acts = book.json()["actions"]
+    assert [a["func"] for a in acts] == ["alert"] and str(path) in acts[0]["args"][0]
+    # a second click never overwrites the first template
+    assert addin.new_template() != path
+
+
+def test_new_template_follows_the_settings_sheet(tmp_path):
+    import xltools.addin as addin
+    from xltools.spec import load_set
+
+    variants = [v for v in load_set("final_accounts").variants if v != "ningxia"]
+    if not variants:
+        pytest.skip("只有一个版式")
+    out = tmp_path / "模板"
+    out.mkdir()
+    rows = [["设置", "值"], ["报表集", "final_accounts"], ["版式", variants[0]], ["单位名称", "某某局"],
+            ["年度", 2024.0], ["输出文件夹", str(out)]]
+    mock_book(_blank_payload({"设置": rows}))
+    path = addin.new_template()
+    assert path.parent == out and path.name.startswith("某某局2024年度") and variants[0] in path.name
+    rep = read_workbook(path)
+    assert (rep.variant, rep.unit, rep.year) == (variants[0], "某某局", 2024)
+
+
+def test_new_template_bad_choice_is_explained():
+    import xltools.addin as addin
+
+    book = mock_book(_blank_payload({"设置": [["版式", "火星"]]}))
+    assert addin.new_template() is None
+    (act,) = book.json()["actions"]
+    assert act["func"] == "alert" and "“设置”页的选择无效" in act["args"][0]
+
+
+def test_about_writes_the_settings_sheet_and_keeps_choices():
+    import xltools
+    import xltools.addin as addin
+
+    book = mock_book(_blank_payload({"设置": [["设置", "值"], ["版式", "ningxia"], ["单位名称", "某某局"]]}))
+    rows = dict(addin.about())
+    assert rows["xltools 版本"] == xltools.__version__ and rows["Python 解释器"] == sys.executable
+    assert rows["xlwings 引擎"] == "remote"
+    acts = replay(["Sheet1", "设置"], book.json()["actions"])
+    block = next(a for a, s in acts if s == "设置" and a["func"] == "setValues")
+    vals = {r[0]: r[1] for r in block["values"] if r[0]}
+    assert vals["单位名称"] == "某某局" and vals["报表集"] == "final_accounts"
+    assert vals["xltools 版本"] == xltools.__version__
+    assert not [a for a, s in acts if s == "Sheet1"]
