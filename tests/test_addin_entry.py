@@ -577,3 +577,44 @@ def test_about_writes_the_settings_sheet_and_keeps_choices():
     assert vals["单位名称"] == "某某局" and vals["报表集"] == "final_accounts"
     assert vals["xltools 版本"] == xltools.__version__
     assert not [a for a, s in acts if s == "Sheet1"]
+
+
+def test_protection_is_lifted_and_put_back_on_windows(monkeypatch):
+    """The COM calls _Unprotected makes, on stand-ins for Excel's Worksheet objects (Excel itself
+    can only confirm that a password-less sheet then accepts notes)."""
+    from types import SimpleNamespace
+
+    from xltools.addin import _book
+
+    calls = []
+
+    class Api:
+        def __init__(self, name, protected, password=False):
+            self.name, self.ProtectContents, self.password = name, protected, password
+            self.ProtectDrawingObjects, self.ProtectScenarios = True, True
+            self.Protection = SimpleNamespace(**{a: a in ("AllowFormattingCells", "AllowInsertingRows")
+                                                 for a in _book._Unprotected._ALLOW})
+
+        def Unprotect(self):
+            if self.password:
+                raise RuntimeError("password")
+            calls.append((self.name, "Unprotect"))
+
+        def Protect(self, **kw):
+            calls.append((self.name, "Protect", kw))
+
+    sheets = [SimpleNamespace(api=Api("a", True)), SimpleNamespace(api=Api("b", False)),
+              SimpleNamespace(api=Api("c", True, password=True))]
+    monkeypatch.setattr(_book.sys, "platform", "win32")
+    with _book._Unprotected(sheets):
+        calls.append("work")
+    assert calls[:2] == [("a", "Unprotect"), "work"]
+    (name, what, kw), = calls[2:]
+    assert (name, what) == ("a", "Protect")
+    assert kw["Contents"] and kw["DrawingObjects"] and kw["AllowFormattingCells"] and kw["AllowInsertingRows"]
+    assert not kw["AllowDeletingRows"]
+    calls.clear()
+    monkeypatch.setattr(_book.sys, "platform", "linux")
+    with _book._Unprotected(sheets):
+        pass
+    assert calls == []

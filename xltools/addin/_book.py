@@ -241,14 +241,22 @@ class _FillGuess:
 
 def write_check(book, data: BookData, findings: list) -> dict:
     """The 校验结果 sheet, marked cells, remembered fills. Returns counts for the caller's message."""
-    report = data.report
     sheet_names = [s.name for s in book.sheets]
     meta_ws = _meta_sheet(book, data, create=True)
-    # 1. undo the marks of an earlier run (ours or `xltools check --write`'s)
-    keep, restored = [], {}
     rows = data.meta_rows
     if not rows and data.meta.get("guessed"):
         rows = [[k, v] for k, v in data.meta.items()]
+    touched = {a[0] for a in (split_addr(str(r[0])[len(MARK_KEY):]) for r in rows
+                              if r and isinstance(r[0], str) and r[0].startswith(MARK_KEY)) if a}
+    touched |= {a[0] for f in findings for a in map(split_addr, f.cells or (f.cell,)) if a}
+    with _Unprotected([book.sheets[n] for n in sorted(touched) if n in sheet_names]):
+        return _write_check(book, data, findings, sheet_names, meta_ws, rows)
+
+
+def _write_check(book, data: BookData, findings: list, sheet_names, meta_ws, rows) -> dict:
+    report = data.report
+    # 1. undo the marks of an earlier run (ours or `xltools check --write`'s)
+    keep, restored = [], {}
     for r in rows:
         r = list(r) + [None] * (3 - len(r))
         k = r[0]
@@ -326,6 +334,47 @@ def write_check(book, data: BookData, findings: list) -> dict:
     _try(ws.activate)
     return {"error": sum(f.level == "error" for f in findings), "warning": sum(f.level == "warning" for f in findings),
             "info": sum(f.level == "info" for f in findings), "marked": len(marks), "links": links, "notes": notes}
+
+
+class _Unprotected:
+    """Excel on Windows: lift the password-less protection of the sheets we mark (the templates
+    protect their table sheets, and a protected sheet refuses notes), and put the same protection
+    back afterwards. Elsewhere, or when a sheet has a password, nothing changes: the fill (allowed by
+    the templates' protection) and the 校验结果 row still show every finding."""
+
+    _ALLOW = ("AllowFormattingCells", "AllowFormattingColumns", "AllowFormattingRows", "AllowInsertingColumns",
+              "AllowInsertingRows", "AllowInsertingHyperlinks", "AllowDeletingColumns", "AllowDeletingRows",
+              "AllowSorting", "AllowFiltering", "AllowUsingPivotTables")
+
+    def __init__(self, sheets):
+        self.sheets = sheets
+        self.lifted: list[tuple[object, dict]] = []
+
+    def __enter__(self):
+        if not sys.platform.startswith("win"):
+            return self
+        for sheet in self.sheets:
+            try:
+                api = sheet.api
+                if not api.ProtectContents:
+                    continue
+                p = api.Protection
+                flags = {name: bool(getattr(p, name)) for name in self._ALLOW}
+                flags.update(DrawingObjects=bool(api.ProtectDrawingObjects), Contents=True,
+                             Scenarios=bool(api.ProtectScenarios))
+                api.Unprotect()
+                self.lifted.append((api, flags))
+            except Exception:       # a password, or not Excel's COM object
+                continue
+        return self
+
+    def __exit__(self, *exc):
+        for api, flags in self.lifted:
+            try:
+                api.Protect(**flags)
+            except Exception:
+                pass
+        return False
 
 
 def _num(s):
