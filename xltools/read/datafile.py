@@ -78,6 +78,8 @@ def load_data(folder: str | Path, *, catalogs=None) -> Report:
         if tid not in known:
             raise DataError(f"{path}：版式“{variant.id}”不含表 {tid}")
         report.tables[tid] = _load_table(path, tset.tables[tid], catalogs)
+    from xltools.perf import load_blocks   # 绩效 block tables (<ID>.yaml), where the set declares them
+    load_blocks(folder, report)
     notes = folder / "notes.yaml"
     if notes.is_file():
         try:
