@@ -37,7 +37,7 @@ def _read(path: str) -> int:
 
 
 def _warm() -> None:
-    import xltools.cli  # noqa: F401  (imports and spec/catalog caches, once per worker)
+    import xltools.cli  # noqa: F401 - imports and spec/catalog caches, once per worker
     from xltools.spec import load_set
     load_set("final_accounts")
 
@@ -108,7 +108,7 @@ def main(argv=None) -> int:
         many = recalc_then_check(files[: args.lo], work / "lo")
         per = many / args.lo
         marginal = (many - one) / (args.lo - 1) if args.lo > 1 else per
-        rows.append((f"重算后校验：LibreOffice 批量重算（含启动）", args.lo, f"{many:.2f}", f"{args.lo / many:.2f}",
+        rows.append(("重算后校验：LibreOffice 批量重算（含启动）", args.lo, f"{many:.2f}", f"{args.lo / many:.2f}",
                      f"{ours / (args.lo / many):.0f}×"))
         rows.append(("重算后校验：LibreOffice（不计启动，每增 1 个）", "—", f"{marginal:.2f}", f"{1 / marginal:.2f}",
                      f"{ours * marginal:.0f}×"))

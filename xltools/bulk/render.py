@@ -312,6 +312,8 @@ class Template:
         d = self.derivation(report)
         given, value = d.given, d.value
         overrides, blank = d.overrides, getattr(d, "blank", ())
+        amounts = {(tid, key, col): v.amount for tid, td in d.report.tables.items() for key, row in td.rows.items()
+                   for col, v in row.values.items() if v.amount is not None}     # = d.given, in one pass
         subst = {SENTINEL: report.unit, CODE_SENTINEL: getattr(report, "unit_code", "") or ""}
         out: dict[str, bytes] = {}
         self.last_formulas = len(d.derived) - len(overrides)
@@ -325,7 +327,7 @@ class Template:
                 buf.append(chunks[i])
                 kind = s[0]
                 if kind == "v":
-                    g = given(s[1])
+                    g = amounts.get(s[1])
                     if g is None:
                         buf.append(s[2] + "/>")
                     else:
