@@ -391,7 +391,15 @@ def load_user_csv(path: str | Path) -> list[Subject]:
     return list(_user_file(str(p.resolve()), mtime))
 
 
+@functools.lru_cache(maxsize=64)
+def _builtin_catalog(kind: str, year: int | None) -> Catalog:
+    return Catalog(kind, _builtin(kind), year)
+
+
 def _build(kind: str, year: int | None, extra: Iterable[str | Path]) -> Catalog:
+    extra = tuple(extra)
+    if not extra:   # the built-in catalog of a year is built once per process (a Catalog is never mutated)
+        return _builtin_catalog(kind, year)
     subjects: list[Subject] = list(_builtin(kind))
     for path in extra:
         subjects.extend(load_user_csv(path))
