@@ -7,6 +7,7 @@ notes.yaml. The narrative templates read them by key. Items are declared per set
 """
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from decimal import Decimal
 
@@ -15,6 +16,7 @@ from xltools.model import parse_amount
 __all__ = ["NOTES_SHEET", "NoteItem", "note_items", "read_notes_grid", "write_notes_sheet"]
 
 NOTES_SHEET = "说明事项"
+_KEY_RE = re.compile(r"^[a-z_]+(\.[A-Za-z0-9_]+)*$")
 
 
 @dataclass(frozen=True)
@@ -23,9 +25,13 @@ class NoteItem:
     label: str
     kind: str = "text"        # amount | count | percent | text
     section: str = ""
+    optional: bool = False    # the narrative leaves its sentence out when it is empty (no marker)
+    default: str | None = None
 
 
-def note_items(set_id: str) -> list[NoteItem]:
+def note_items(set_id: str, report=None) -> list[NoteItem]:
+    """The 说明事项 items of a set. An item with ``each:`` (gpb_classes, gpb_items, econ_classes) is
+    repeated for every 科目 of that kind the report has, with {code} and {name} filled in."""
     import yaml
 
     from xltools.spec import templates_dir
@@ -33,22 +39,74 @@ def note_items(set_id: str) -> list[NoteItem]:
     path = templates_dir() / set_id / "notes.yaml"
     if not path.is_file():
         return []
-    doc = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+    stamp = (str(path), path.stat().st_mtime_ns)
+    doc = _DOCS.get(stamp)
+    if doc is None:
+        doc = _DOCS[stamp] = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
     items = []
     for section in doc.get("sections", []):
         for it in section.get("items", []):
-            items.append(NoteItem(key=str(it["key"]), label=str(it["label"]), kind=str(it.get("kind", "text")),
-                                  section=str(section.get("title", ""))))
+            each = it.get("each")
+            subjects = _subjects(each, report) if each else [("", "")]
+            for code, name in subjects:
+                items.append(NoteItem(key=str(it["key"]).format(code=code), label=str(it["label"]).format(
+                    code=code, name=name), kind=str(it.get("kind", "text")), section=str(section.get("title", "")),
+                    optional=bool(it.get("optional", False)),
+                    default=None if it.get("default") is None else str(it["default"])))
     return items
 
 
+_DOCS: dict = {}     # notes.yaml parsed once per file version
+
+
+def _subjects(each: str, report) -> list[tuple[str, str]]:
+    """(code, name) of the 科目 an ``each:`` item repeats over."""
+    if report is None:
+        return []
+    from xltools import catalog
+
+    year = report.year
+    notes = report.notes or {}
+    if each in ("gpb_classes", "gpb_items"):
+        n = 3 if each == "gpb_classes" else 7
+        f05 = report.tables.get("F05")
+        codes = set()
+        if f05:
+            codes = {k[:n] for k, r in f05.rows.items() if r.kind == "detail" and len(k) == 7}
+        # classes with a 年初预算 but no spending (typed into 说明事项 by hand) stay listed
+        codes |= {k.split(".")[2] for k in notes if k.startswith("budget.gpb.") and len(k.split(".")[2]) == n}
+        func = catalog.functional(year)
+        return [(c, func.name(c) or c) for c in sorted(codes)]
+    if each == "econ_classes":
+        f06 = report.tables.get("F06")
+        econ = catalog.economic(year)
+        codes = set()
+        if f06:
+            codes = {k[:3] for k, r in f06.rows.items() if k[:3].isdigit()
+                     and any(v.value for v in r.values.values())}
+        return [(c, econ.name(c) or c) for c in sorted(codes)]
+    raise ValueError(f"notes.yaml: 未知的 each: {each}")
+
+
 def read_notes_grid(grid: list[list], sheet: str = NOTES_SHEET) -> dict:
-    """Rows [key, label, value] → {key: Decimal | str}. Empty values are left out."""
+    """Rows [key, label, value] → {key: Decimal | str}. Empty values are left out.
+
+    The result also holds ``"_cells"``: key → the cell of its value ("说明事项!C5"), for every row
+    (filled or not), so findings about 说明事项 can point at the cell to type in."""
+    from xltools.build.layout import a1
+
     out: dict = {}
-    for row in grid[1:]:
+    cells: dict = {}
+    out["_cells"] = cells
+    for r, row in enumerate(grid):
+        if r == 0:
+            continue
         if len(row) < 3 or not row[0]:
             continue
         key = str(row[0]).strip()
+        if not _KEY_RE.match(key):          # a section title row, or something a user typed
+            continue
+        cells[key] = f"{sheet}!{a1(r, 2)}"
         val = row[2]
         if val is None or (isinstance(val, str) and not val.strip()):
             continue
@@ -62,7 +120,7 @@ def read_notes_grid(grid: list[list], sheet: str = NOTES_SHEET) -> dict:
 
 def write_notes_sheet(wb, fm, report, tset, variant) -> None:
     """XlsxWriter hook: add the 说明事项 input sheet, prefilled from report.notes."""
-    items = note_items(tset.id)
+    items = note_items(tset.id, report)
     if not items:
         return
     ws = wb.add_worksheet(NOTES_SHEET)
@@ -81,6 +139,8 @@ def write_notes_sheet(wb, fm, report, tset, variant) -> None:
         ws.write_string(r, 0, it.key)
         ws.write_string(r, 1, it.label, fm.label())
         val = report.notes.get(it.key) if report.notes else None
+        if val is None and it.default is not None:
+            val = it.default
         style = fm.get(border=1, locked=False, bg_color="#FFF2CC", text_wrap=True,
                        num_format="#,##0.00" if it.kind == "amount" else ("0.00%" if it.kind == "percent" else "General"))
         if val is None:

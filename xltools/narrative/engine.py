@@ -1,0 +1,461 @@
+"""Report + 说明事项 → Narrative, through the jinja2 templates of the set.
+
+Templates live in ``templates/<set>/narrative/`` (one file per section, rendered in file-name order)
+with regional variants in ``templates/<set>/narrative/<variant>/``: a variant file replaces the
+standard file of the same name; an empty variant file drops that section.
+
+What a template writes, line by line:
+  ``# 一、…``   a section heading (黑体)          ``## （一）…``  a sub-heading
+  anything else: body text. A blank line ends a paragraph; the lines of one paragraph are joined
+  without a separator (Chinese needs none), so a long sentence may be wrapped in the template.
+
+Figures are put into the template already rounded as they will be printed (万元: half-up to 2
+decimals), and shares and changes are computed from those printed figures, so that a reader who
+recomputes a percentage from the text finds the same number.
+"""
+from __future__ import annotations
+
+import copy
+import re
+import threading
+from dataclasses import dataclass, field
+from decimal import Decimal
+from pathlib import Path
+
+from xltools.model import ZERO, Report
+from xltools.narrative import Narrative, Paragraph
+from xltools.narrative.facts import (EXPENSE_ITEMS, INCOME_ITEMS, SANGONG_ITEMS, Missing, class_name,
+                                     collect_facts, note_amount, note_text)
+from xltools.narrative.numbers import Amount, Change, change, fmt_amount, fmt_pct, pct, shares, wan
+
+__all__ = ["render", "template_dirs", "section_of", "paragraphs_from_text"]
+
+_HEAD1 = re.compile(r"^([一二三四五六七八九十]+)、")
+_HEAD2 = re.compile(r"^[（(]([一二三四五六七八九十]+)[)）]")
+
+
+def template_dirs(set_id: str, variant: str | None) -> list[Path]:
+    from xltools.spec import templates_dir
+
+    base = templates_dir() / set_id / "narrative"
+    dirs = []
+    if variant and (base / variant).is_dir():
+        dirs.append(base / variant)
+    dirs.append(base)
+    return dirs
+
+
+def _section_files(dirs: list[Path]) -> list[str]:
+    names: dict[str, Path] = {}
+    for d in reversed(dirs):                 # standard first, variant overrides
+        for p in sorted(d.glob("*.j2")):
+            names[p.name] = p
+    return sorted(names)
+
+
+class _Recorder:
+    def __init__(self, labels: dict[str, str]):
+        self.labels = labels
+        self.missing: dict[str, str] = {}
+
+    def miss(self, key: str, label: str | None = None) -> Missing:
+        label = label or self.labels.get(key) or key
+        return Missing(key, label, self.missing.setdefault)
+
+
+@dataclass
+class Item:
+    """One line of a list a sentence walks through (收入项目, 一般公共预算按类, 经济分类 …)."""
+    编码: str = ""
+    名称: str = ""
+    金额: object = None
+    占比: Decimal | None = None
+    年初预算: object = None
+    上年: object = None
+    预算原因: object = None
+    上年原因: object = None
+    extra: dict = field(default_factory=dict)
+
+    def __getattr__(self, name):
+        extra = self.__dict__.get("extra", {})
+        if name in extra:
+            return extra[name]
+        raise AttributeError(name)
+
+
+def render(report: Report, variant: str | None = None) -> Narrative:
+    import jinja2
+
+    from xltools.narrative.inputs import note_items
+
+    variant = variant or report.variant
+    dirs = template_dirs(report.set_id, variant)
+    items = note_items(report.set_id, report)
+    labels = {it.key: it.label for it in items}
+    # an item's default (notes.yaml) stands in for an empty 说明事项 cell
+    defaults = {it.key: it.default for it in items if it.default is not None}
+    notes = {k: v for k, v in (report.notes or {}).items() if not k.startswith("_")}
+    report = copy.copy(report)
+    report.notes = {**defaults, **notes}
+    rec = _Recorder(labels)
+    unit = note_text(report.notes, "narrative.unit") or _default_unit(report, variant)
+    if unit not in ("万元", "元"):
+        unit = "万元"
+    env = _environment(tuple(str(d) for d in dirs))
+    _CURRENT.unit, _CURRENT.rec = unit, rec
+    ctx = build_context(report, unit, rec)
+    out: list[Paragraph] = []
+    for name in _section_files(dirs):
+        text = env.get_template(name).render(ctx)
+        out.extend(paragraphs_from_text(text, structured=True))
+    title = f"{report.unit or ''}{report.year or ''}年度部门决算情况说明"
+    return Narrative(title=title, paragraphs=out, missing=list(rec.missing.items()), variant=variant or "",
+                     unit=unit)
+
+
+PARA = "\u00b6"     # ¶: where the template source had a blank line (a paragraph ends)
+_BLANK = re.compile(r"\n[ \t]*\n(?:[ \t]*\n)*")
+
+
+def _paragraph_loader_class():
+    import jinja2
+
+    class ParagraphLoader(jinja2.FileSystemLoader):
+        """Reads a template and marks its blank lines as paragraph ends before jinja2 sees it, so
+        that block tags ({% if %} …) never decide where a paragraph ends."""
+
+        def get_source(self, environment, template):
+            source, filename, uptodate = super().get_source(environment, template)
+            lines = []
+            for line in source.split("\n"):
+                s = line.strip()
+                if s.startswith("#") and not s.startswith("{#"):
+                    line = f"\n{PARA}{s}{PARA}"     # a heading is a paragraph of its own
+                lines.append(line)
+            return _BLANK.sub(f"\n{PARA}\n", "\n".join(lines)), filename, uptodate
+
+    return ParagraphLoader
+
+
+def _ParagraphLoader(path: str):
+    return _paragraph_loader_class()(path)
+
+
+class _Current(threading.local):
+    """What the filters of a cached environment need for the render under way."""
+    unit = "万元"
+    rec = None
+
+
+_CURRENT = _Current()
+_ENVS: dict = {}
+
+
+def _environment(dirs: tuple[str, ...]):
+    """One jinja2 environment per template folder set; templates are compiled once and recompiled
+    when a file changes (jinja2's auto_reload checks the modification time)."""
+    env = _ENVS.get(dirs)
+    if env is None:
+        import jinja2
+
+        env = jinja2.Environment(loader=jinja2.ChoiceLoader([_ParagraphLoader(d) for d in dirs]),
+                                 autoescape=False, trim_blocks=True, lstrip_blocks=True,
+                                 keep_trailing_newline=True, undefined=jinja2.StrictUndefined,
+                                 auto_reload=True, cache_size=200)
+        _install_filters(env)
+        _ENVS[dirs] = env
+    return env
+
+
+def _default_unit(report: Report, variant: str | None) -> str:
+    return "万元"
+
+
+# ---------------------------------------------------------------- text → paragraphs
+
+def section_of(text: str, current: tuple[str, str]) -> tuple[str, str]:
+    """(heading1, heading2) after a paragraph that starts with ``text``."""
+    t = text.strip()
+    m = _HEAD1.match(t)
+    if m:
+        return (m.group(1), "")
+    m = _HEAD2.match(t)
+    if m and current[0]:
+        return (current[0], m.group(1))
+    return current
+
+
+def _sid(cur: tuple[str, str]) -> str:
+    return cur[0] + (f"（{cur[1]}）" if cur[1] else "")
+
+
+def paragraphs_from_text(text: str, structured: bool = False) -> list[Paragraph]:
+    """Rendered template text (``structured``: # headings, blank-line paragraphs) or a plain narrative
+    (one paragraph per line) → paragraphs with their section."""
+    out: list[Paragraph] = []
+    cur = ("", "")
+    if structured:
+        blocks = []
+        for chunk in text.split(PARA):
+            b = "".join(line.strip() for line in chunk.splitlines())
+            if b:
+                blocks.append(b)
+    else:
+        blocks = [s.strip() for s in text.splitlines() if s.strip()]
+    for b in blocks:
+        style = "body"
+        if structured and b.startswith("## "):
+            style, b = "heading2", b[3:].strip()
+        elif structured and b.startswith("# "):
+            style, b = "heading1", b[2:].strip()
+        elif not structured and _HEAD1.match(b) and len(b) < 40 and not b.endswith("。"):
+            style = "heading1"
+        cur = section_of(b, cur)
+        out.append(Paragraph(b, style, _sid(cur)))
+    return out
+
+
+# ---------------------------------------------------------------- filters
+
+def _install_filters(env) -> None:
+    class _Rec:
+        def miss(self, key, label=None):
+            return _CURRENT.rec.miss(key, label)
+
+    rec = _Rec()
+
+    def money(x, u=None):
+        if isinstance(x, Missing):
+            return str(x)
+        if x is None:
+            return str(rec.miss("?", "金额"))
+        return fmt_amount(x, u or _CURRENT.unit)
+
+    def percent(p):
+        if isinstance(p, Missing):
+            return str(p)
+        return fmt_pct(p)
+
+    def share(x, whole):
+        if isinstance(x, Missing) or isinstance(whole, Missing):
+            return str(x if isinstance(x, Missing) else whole)
+        return fmt_pct(pct(x, whole) if pct(x, whole) is not None else ZERO)
+
+    def delta(cur, base, rate=True):
+        """增加 X万元，增长 Y% / 减少 X万元，下降 Y% / 持平 — on the base (prior year or budget)."""
+        if isinstance(base, Missing):
+            return str(base)
+        if isinstance(cur, Missing):
+            return str(cur)
+        c = change(_v(cur), _v(base))
+        if c.flat:
+            return "持平"
+        s = f"{c.word}{fmt_amount(c.abs, _CURRENT.unit)}"
+        if rate and c.rate is not None:
+            s += f"，{c.rate_word}{fmt_pct(c.rate)}"
+        return s
+
+    def completion(actual, budget):
+        if isinstance(budget, Missing):
+            return str(budget)
+        p = pct(actual, budget)
+        return fmt_pct(p) if p is not None else "—（无预算数）"
+
+    def bigger(cur, base, words=("大于", "小于", "等于")):
+        if isinstance(base, Missing) or isinstance(cur, Missing):
+            return "不等于"
+        c = change(_v(cur), _v(base))
+        return words[2] if c.flat else (words[0] if c.up else words[1])
+
+    def fill(value, key=None, label=None):
+        if value is None or value == "":
+            return str(rec.miss(key or "?", label))
+        return str(value)
+
+    env.filters.update({
+        "金额": money, "万元": lambda x: money(x, "万元"), "元": lambda x: money(x, "元"),
+        "百分比": percent, "占比": share, "增减": delta, "增减额": lambda c, b: delta(c, b, rate=False),
+        "完成率": completion, "大小": bigger, "填写": fill,
+        "增减词": lambda cur, base: (change(_v(cur), _v(base)).word
+                                  if not isinstance(base, Missing) else "变化"),
+        "句": _sentence,
+        "数": lambda d: (format(Decimal(d).normalize(), "f") if not isinstance(d, Missing) else str(d)),
+    })
+    def differs(a, b):
+        """Both known and not equal: only then is there a difference to explain."""
+        if isinstance(a, Missing) or isinstance(b, Missing) or a is None or b is None:
+            return False
+        return _v(a) != _v(b)
+
+    env.tests.update({"不同于": differs, "零": lambda x: not isinstance(x, Missing) and x is not None and _v(x) == ZERO,
+                      "缺": lambda x: isinstance(x, Missing)})
+
+
+def _sentence(x) -> str:
+    """A reason typed into 说明事项 as one sentence: ends with 。 exactly once."""
+    t = str(x).strip()
+    # the template already says 主要原因是：… — a reason typed as "主要是……" would say it twice
+    t = re.sub(r"^主要(原因)?(是|为)[：:]?\s*", "", t)
+    if not t:
+        return t
+    return t if t[-1] in "。！？；.!?" else t + "。"
+
+
+def _v(x) -> Decimal:
+    if isinstance(x, Amount):
+        return x.yuan
+    return Decimal(x or 0)
+
+
+# ---------------------------------------------------------------- context
+
+def build_context(report: Report, unit: str, rec: _Recorder) -> dict:
+    facts = collect_facts(report)
+    notes = report.notes or {}
+
+    def amt(key: str) -> Amount:
+        f = facts.get(key)
+        return _printed(f.value if f else ZERO, unit)
+
+    def note_amt(key: str, optional: bool = False):
+        v = note_amount(notes, key, report.amount_unit)
+        if v is None:
+            return None if optional else rec.miss(key)
+        return _printed(v, unit)
+
+    def note(key: str, optional: bool = False):
+        t = note_text(notes, key)
+        if t is None:
+            return None if optional else rec.miss(key)
+        # a line break in a 说明事项 cell starts a new paragraph
+        return re.sub(r"\s*\n\s*(?:\n\s*)*", PARA, t)
+
+    def number(key: str, optional: bool = False):
+        v = notes.get(key)
+        if v is None or v == "":
+            return None if optional else rec.miss(key)
+        try:
+            d = Decimal(str(v).replace(",", ""))
+        except Exception:
+            return str(v)
+        return format(d.normalize(), "f") if d == d.to_integral_value() else str(d)
+
+    year = report.year
+    ctx: dict = {
+        "年度": year, "上年度": (year - 1) if year else None, "单位": report.unit,
+        "简称": note_text(notes, "unit.short") or "本部门", "金额单位": unit,
+        "说明": note, "说明金额": note_amt, "说明数": number, "有": lambda k: note_text(notes, k) is not None,
+        "列零": (note_text(notes, "narrative.zero_lines") or "不列") != "不列",
+    }
+    # 一
+    ctx["收支总计"] = amt("total")
+    ctx["上年收支总计"] = note_amt("prior.total")
+    # 二 / 三: lists with shares of the group (largest remainder: they add to 100.00 %)
+    inc = [Item(k, label, amt(f"income.{k}")) for k, label, _ in INCOME_ITEMS]
+    _with_shares(inc, amt("income"))
+    ctx["收入合计"], ctx["收入项目"] = amt("income"), inc
+    exp = [Item(k, label, amt(f"expense.{k}")) for k, label in EXPENSE_ITEMS]
+    _with_shares(exp, amt("expense"))
+    ctx["支出合计"], ctx["支出项目"] = amt("expense"), exp
+    # 四
+    ctx.update({"财政拨款收支总计": amt("fiscal_total"), "上年财政拨款收支总计": note_amt("prior.fiscal_total"),
+                "财政拨款收入": amt("fiscal_income"), "上年财政拨款收入": note_amt("prior.fiscal_income", True),
+                "财政拨款支出": amt("fiscal_exp"), "上年财政拨款支出": note_amt("prior.fiscal_exp", True)})
+    # 五
+    ctx.update({"一般公共预算支出": amt("gpb"), "上年一般公共预算支出": note_amt("prior.gpb"),
+                "一般公共预算年初预算": note_amt("budget.gpb"),
+                "一般公共预算基本支出": amt("gpb_basic"), "一般公共预算项目支出": amt("gpb_project")})
+    classes = sorted({k.split(".")[1] for k in facts if re.fullmatch(r"gpb\.\d{3}", k) and facts[k].value} |
+                     {k.split(".")[2] for k in notes if re.fullmatch(r"budget\.gpb\.\d{3}", k)})
+    by_class = []
+    for cls in classes:
+        name = class_name(cls, year)
+        it = Item(cls, name, amt(f"gpb.{cls}") if f"gpb.{cls}" in facts else _printed(ZERO, unit),
+                  年初预算=note_amt(f"budget.gpb.{cls}"), 预算原因=note(f"reason.gpb.{cls}.budget"))
+        it.extra["简称"] = name[:-2] if name.endswith("支出") else name
+        by_class.append(it)
+    _with_shares([i for i in by_class if _v(i.金额) != ZERO], ctx["一般公共预算支出"])
+    ctx["一般公共预算按类"] = by_class
+    items = []
+    for k in sorted(k for k in facts if re.fullmatch(r"gpb\.\d{7}", k)):
+        code = k.split(".")[1]
+        items.append(Item(code, facts[k].label, amt(k), 年初预算=note_amt(f"budget.gpb.{code}", True),
+                          预算原因=note(f"reason.gpb.{code}.budget", True)))
+    ctx["一般公共预算按项"] = items
+    # 六
+    ctx.update({"人员经费": amt("personnel"), "公用经费": amt("public")})
+    econ = []
+    for k in sorted(k for k in facts if k.startswith("econ.")):
+        cls = k.split(".")[1]
+        if _v(amt(k)) == ZERO and note_amount(notes, f"budget.{k}", report.amount_unit) is None \
+                and note_amount(notes, f"prior.{k}", report.amount_unit) is None:
+            continue
+        econ.append(Item(cls, facts[k].label, amt(k), 年初预算=note_amt(f"budget.{k}"),
+                         上年=note_amt(f"prior.{k}"), 预算原因=note(f"reason.{k}.budget"),
+                         上年原因=note(f"reason.{k}.prior", True)))
+    ctx["经济分类"] = econ
+    # 七
+    sg = {}
+    for key, label, _ in SANGONG_ITEMS:
+        sg[key] = Item(key, label, amt(f"sangong.{key}"), 年初预算=amt(f"sangong_budget.{key}"),
+                       上年=note_amt(f"prior.sangong.{key}"),
+                       预算原因=note(f"reason.sangong.{key}.budget", True),
+                       上年原因=note(f"reason.sangong.{key}.prior", True))
+        sg[key].extra["决算"] = sg[key].金额
+    parts = [sg["abroad"], sg["car"], sg["reception"]]
+    _with_shares(parts, sg["total"].金额)
+    ctx["三公"] = sg
+    ctx["三公预算原因"] = note("reason.sangong.budget")
+    ctx["三公上年原因"] = note("reason.sangong.prior")
+    # 八 九
+    ctx["基金"] = Item("gf", "政府性基金预算财政拨款", amt("gf"), 上年=note_amt("prior.gf"),
+                     上年原因=note("reason.gf", True),
+                     extra={"收入": amt("gf_income"), "支出": amt("gf"), "年末": amt("gf_closing"), "明细": []})
+    f09 = report.tables.get("F09")
+    soe_items = []
+    if f09:
+        for code, row in sorted(f09.rows.items()):
+            if row.kind == "detail" and row.values.get("total") and row.values["total"].value:
+                soe_items.append(Item(code, class_name(code, year) or row.label,
+                                      _printed(_yuan_of(report, row.values["total"].value), unit)))
+    ctx["国资"] = Item("soe", "国有资本经营预算财政拨款", amt("soe"), 上年=note_amt("prior.soe"),
+                     上年原因=note("reason.soe", True),
+                     extra={"收入": amt("soe_income"), "支出": amt("soe"), "年末": amt("soe_closing"),
+                            "明细": soe_items})
+    # 十
+    ctx["机关运行经费"] = amt("run_cost")
+    ctx["上年机关运行经费"] = note_amt("prior.run_cost")
+    proc = {k: note_amt(f"proc.{k}", k in ("sme", "small")) for k in
+            ("total", "goods", "works", "services", "sme", "small")}  # sme, small: optional
+    if report.tables.get("F10") and report.tables["F10"].get("proc_total", "amount") is not None:
+        for k, row in (("total", "proc_total"), ("goods", "proc_goods"), ("works", "proc_works"),
+                       ("services", "proc_services")):
+            proc[k] = _printed(_yuan_of(report, report.amount("F10", row, "amount")), unit)
+    ctx["政府采购"] = proc
+    ctx["绩效项目支出占比"] = None
+    perf = note_amt("perf.gpb_amount", True)
+    if perf is not None and not isinstance(perf, Missing):
+        ctx["绩效项目支出占比"] = pct(perf, ctx["一般公共预算项目支出"])
+    return ctx
+
+
+def _yuan_of(report: Report, d: Decimal) -> Decimal:
+    return d * 10000 if report.amount_unit == "万元" else d
+
+
+def _printed(yuan: Decimal, unit: str) -> Amount:
+    """The amount as it will be printed: in 万元, rounded half-up to the hundredth of a 万元."""
+    if unit == "万元":
+        return Amount(wan(yuan) * 10000)
+    return Amount(yuan)
+
+
+def _with_shares(items: list[Item], whole) -> None:
+    vals = [_v(i.金额) for i in items]
+    # the shares of a complete group add to exactly 100.00 % (largest-remainder rounding, see
+    # numbers.shares); a group that is not the whole gets plain half-up shares of the whole
+    for it, s in zip(items, shares(vals, _v(whole))):
+        it.占比 = s
+
+
+__all__ += ["build_context", "Change"]
