@@ -53,6 +53,8 @@ def check_report(report: Report, *, catalogs=None) -> list[Finding]:
     findings += _code_rules(report, tset, variant, catalogs)
     findings += _presence_rules(report, tset, variant)
     findings += evaluate(report, tset, checks)
+    from xltools.narrative import notes_findings  # N-10: 说明事项 items the 情况说明 still needs
+    findings += notes_findings(report)
     from xltools.perf import block_findings   # 绩效 block tables (目标表, 自评表), where the set declares them
     findings += block_findings(report)
     return findings

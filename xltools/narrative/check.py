@@ -1,0 +1,659 @@
+"""Check a 情况说明 someone wrote against the tables it speaks of.
+
+Every amount, percentage and year in the text is found and tied to the figure it speaks of:
+
+* an amount is tied by the words just before it (the clause since the last punctuation mark) to a
+  figure of the tables (``facts.collect_facts``): "其中：人员经费2251.56元" → 公开06 人员经费合计. Words
+  like 年初预算 / 上年 / 2021年度决算数 make it the budget or prior-year figure of the subject the
+  paragraph speaks of; 增加/减少 before it make it a change;
+* a percentage after 占 is a share (of the whole named after 占, or of the paragraph's total), after
+  增长/下降 a change rate (on the base the sentence compares with), after 完成…预算 a completion rate;
+* a year must be the report's or the one before, where the sentence compares.
+
+Amounts after "主要原因" in a sentence, and inside brackets, are the writer's explanation: they are
+checked only when their own clause names a figure of the tables. Percentages are accepted within
+0.01 (shares of a group rounded to add to 100.00 % move by 0.01) and when they agree either with the
+figures the sentence states or with the tables.
+
+Rule codes (``Finding.table`` is "情况说明", ``Finding.cell`` the sentence):
+  N-01 amount differs from the table          N-02 元 written where 万元 is meant (or the reverse)
+  N-03 percentage on the wrong base           N-04 percentage does not match
+  N-05 completion rate (完成预算) wrong         N-06 change amount or direction (增加/减少) wrong
+  N-07 a year that is not the report's        N-08 template leftover (XXX, （增加）减少, 〔〕号, empty 元 …)
+  N-09 a 【请填写】 marker still in the text     N-10 说明事项 item the narrative needs is empty
+"""
+from __future__ import annotations
+
+import re
+import unicodedata
+from dataclasses import dataclass, field
+from decimal import ROUND_DOWN, ROUND_HALF_UP, Decimal, InvalidOperation
+from pathlib import Path
+
+from xltools.model import ZERO, Report
+from xltools.narrative.facts import Fact, collect_facts, norm
+from xltools.rules.engine import Finding
+
+__all__ = ["check_text", "notes_findings", "read_narrative", "findings_table", "split_sentences", "Mention", "mentions"]
+
+TABLE = "情况说明"
+HUNDRED = Decimal(100)
+_DIGITS = str.maketrans("０１２３４５６７８９．，％", "0123456789.,%")
+_NUM = re.compile(r"(?<![\d.])(\d[\d,]*(?:\.\d+)?)\s*(万元|亿元|元|%|个|人次|人|辆|台|套|批次|平方米|分|项|家|条|月|日|年)?")
+_DELIM = "，。；：,;:、！？"
+_CHANGE_TAIL = re.compile(r"(净)?(增加|减少|增长|下降|降低|节约|超支|上升|增幅|降幅)(了)?$")
+_FUNDS = re.compile(r"一般公共预算|政府性基金预算|国有资本经营预算")
+_GENERIC = re.compile(r"^(\d{4}年度?)?(其中)?(本年)?(支出|收入)?(决算|预算)?(数)?(为|是|达)?$")
+
+
+def _plain(clause: str) -> str:
+    """A clause without the names of the three budgets (their 预算 is not a 年初预算)."""
+    return _FUNDS.sub("", clause)
+
+
+_CONTINUE = re.compile(r"^\s*([二三四五六七八九十]是|其次|再次|此外|另外|同时)")
+_FUTURE = re.compile(r"下一步|将|计划|推进|编制|预计|拟|力争|明年|今后")
+
+
+@dataclass
+class Mention:
+    kind: str                 # amount | pct | year | count
+    value: Decimal
+    text: str                 # as written
+    start: int
+    end: int
+    unit: str = ""
+    decimals: int = 0
+    label: str = ""           # raw text since the previous amount/percentage/count
+    clause: str = ""          # normalised text since the last punctuation mark before it
+    in_brackets: bool = False
+    after_reason: bool = False
+
+
+def _decimals(num: str) -> int:
+    return len(num.split(".")[1]) if "." in num else 0
+
+
+def mentions(sentence: str) -> list[Mention]:
+    """Amounts, percentages, counts and years of one sentence, in order."""
+    s = sentence.translate(_DIGITS)
+    out: list[Mention] = []
+    prev_end = 0
+    depth_at = _bracket_depths(s)
+    for m in _NUM.finditer(s):
+        num, unit = m.group(1), m.group(2) or ""
+        try:
+            val = Decimal(num.replace(",", ""))
+        except InvalidOperation:
+            continue
+        if unit == "年" and "." not in num and len(num.replace(",", "")) == 4:
+            kind = "year"
+        elif unit in ("万元", "亿元", "元"):
+            kind = "amount"
+        elif unit == "%":
+            kind = "pct"
+        elif unit:
+            kind = "count"
+        else:
+            continue                       # a bare number: a code, a date part, a list number
+        if unit == "亿元":
+            val, unit = val * 10000, "万元"
+        label = s[prev_end:m.start()].replace("收入、支出", "收支").replace("收、支", "收支")
+        # the clause: since the last punctuation mark (a bracket counts as one)
+        cut = max(label.rfind(c) for c in _DELIM)
+        clause = label[cut + 1:] if cut >= 0 else label
+        mt = Mention(kind, val, m.group(0).strip(), m.start(), m.end(), unit, _decimals(num), label, norm(clause),
+                     in_brackets=depth_at[m.start()] > 0, after_reason=_in_reason(s, m.start()))
+        out.append(mt)
+        if kind != "year":
+            prev_end = m.end()
+    return out
+
+
+def _in_reason(s: str, pos: int) -> bool:
+    """Is ``pos`` inside the explanation after 主要原因? It runs to the next ； unless the text after
+    the ； goes on listing reasons (二是…)."""
+    r = s.rfind("主要原因", 0, pos)
+    if r < 0:
+        return False
+    for seg in re.split(r"[；;]", s[r:pos])[1:]:
+        if not _CONTINUE.match(seg):
+            return False
+    return True
+
+
+def _bracket_depths(s: str) -> list[int]:
+    depth, out = 0, []
+    for ch in s:
+        if ch in "（(":
+            depth += 1
+        out.append(depth)
+        if ch in "）)" and depth:
+            depth -= 1
+    out.append(depth)
+    return out
+
+
+def split_sentences(paragraph: str) -> list[str]:
+    parts = re.split(r"(?<=[。！？])", paragraph)
+    return [p.strip() for p in parts if p.strip()]
+
+
+# ---------------------------------------------------------------- tying mentions to facts
+
+class _Aliases:
+    def __init__(self, facts: dict[str, Fact]):
+        self.pairs = sorted(((a, f) for f in facts.values() for a in f.aliases if len(a) >= 2
+                             and not f.key.startswith(("sangong_budget.", "prior.", "budget."))),
+                            key=lambda p: -len(p[0]))
+
+    def find(self, clause: str) -> Fact | None:
+        """The fact named last in the clause (the one nearest the number); the longest name wins."""
+        best, best_end, best_len = None, -1, 0
+        for a, f in self.pairs:
+            i = clause.rfind(a)
+            if i < 0:
+                continue
+            end = i + len(a)
+            if end > best_end or (end == best_end and len(a) > best_len):
+                best, best_end, best_len = f, end, len(a)
+        return best
+
+
+def _to_unit(yuan: Decimal, unit: str) -> Decimal:
+    return yuan / 10000 if unit == "万元" else yuan
+
+
+def _yuan(m: Mention) -> Decimal:
+    return m.value * 10000 if m.unit == "万元" else m.value
+
+
+def _fmt(yuan: Decimal, unit: str, decimals: int = 2) -> str:
+    v = _to_unit(yuan, unit).quantize(Decimal(1).scaleb(-max(decimals, 2)), rounding=ROUND_HALF_UP)
+    return f"{v:,.2f}{unit}" if unit == "元" else f"{v:.2f}{unit}"
+
+
+def _matches(m: Mention, yuan: Decimal, unit: str | None = None) -> bool:
+    """The written number equals ``yuan`` rounded half-up to the written precision in ``unit``."""
+    unit = unit or m.unit
+    q = Decimal(1).scaleb(-m.decimals)
+    return _to_unit(yuan, unit).quantize(q, rounding=ROUND_HALF_UP) == m.value
+
+
+def _truncates(m: Mention, yuan: Decimal) -> bool:
+    q = Decimal(1).scaleb(-m.decimals)
+    return _to_unit(yuan, m.unit).quantize(q, rounding=ROUND_DOWN) == m.value
+
+
+def _pct_ok(m: Mention, expected: Decimal | None) -> bool:
+    """The written percentage agrees with ``expected`` (None: nothing to agree with → False)."""
+    if expected is None:
+        return False
+    tol = max(Decimal("0.01"), Decimal("0.5") * Decimal(1).scaleb(-m.decimals))
+    return abs(m.value - expected) <= tol + Decimal("0.00001")
+
+
+def _pct(part: Decimal, whole: Decimal) -> Decimal | None:
+    if whole == ZERO:
+        return None
+    return (part * HUNDRED / whole).quantize(Decimal("0.01"), rounding=ROUND_HALF_UP)
+
+
+@dataclass
+class _State:
+    subject: Fact | None = None
+    current: Decimal | None = None          # the subject's amount (the table's, when the text agrees)
+    current_written: Decimal | None = None  # … as the text writes it (rounded to 万元, say)
+    whole: tuple[Fact | None, Decimal] | None = None
+    last_amount: Decimal | None = None
+    last_amount_fact: Fact | None = None
+    ref: tuple[str, Decimal] | None = None  # ("prior"|"budget", 元) stated in this sentence
+    sentence: str = ""
+    change: tuple | None = None   # (|D| carried on, base, role, |D| as written)
+    findings: list = field(default_factory=list)
+
+
+class _Checker:
+    def __init__(self, report: Report):
+        self.report = report
+        self.facts = collect_facts(report)
+        self.aliases = _Aliases(self.facts)
+        self.year = report.year
+        self.out: list[Finding] = []
+        self.unit_votes = {"万元": 0, "元": 0}
+
+    # -- helpers
+    def add(self, rule, level, sentence, message, expected=None, actual=None, difference=None):
+        self.out.append(Finding(rule, level, TABLE, sentence, message, expected=expected, actual=actual,
+                                difference=difference))
+
+    def related(self, role: str, subject: Fact | None) -> Fact | None:
+        if subject is None:
+            return None
+        if role == "budget" and subject.key.startswith("sangong."):
+            return self.facts.get("sangong_budget." + subject.key.split(".", 1)[1])
+        return self.facts.get(f"{role}.{subject.key}")
+
+    def role_of(self, m: Mention) -> str:
+        c = _plain(m.clause)
+        if _CHANGE_TAIL.search(c):
+            return "change"
+        if "预算" in c and "决算" not in c:
+            return "budget"
+        prior_year = f"{self.year - 1}年" if self.year else "\0"
+        if "上年" in c or prior_year in c:
+            return "prior"
+        return "actual"
+
+    def compared_with(self, before: str) -> str | None:
+        """What the sentence so far compares with: the later of 上年/<上年>年 and 预算."""
+        b = _plain(norm(before))
+        prior_year = f"{self.year - 1}年" if self.year else "\0"
+        ip = max(b.rfind("上年"), b.rfind(prior_year))
+        ib = b.rfind("预算")
+        if ip < 0 and ib < 0:
+            return None
+        return "prior" if ip > ib else "budget"
+
+    # -- the walk
+    def check(self, text: str) -> list[Finding]:
+        paragraphs = [p.strip() for p in text.splitlines() if p.strip()]
+        for para in paragraphs:
+            st = _State()
+            in_reason = False
+            for sentence in split_sentences(para):
+                st.ref, st.change = None, None
+                st.sentence = sentence.translate(_DIGITS)
+                # "一是……。二是……。": the sentences after a 主要原因 that go on listing reasons
+                continued = in_reason and _CONTINUE.match(sentence) is not None
+                in_reason = continued or "主要原因" in sentence
+                self.leftovers(sentence)
+                self.years(sentence)
+                for m in mentions(sentence):
+                    if continued:
+                        m.after_reason = True
+                    if m.kind == "amount":
+                        self.unit_votes[m.unit] = self.unit_votes.get(m.unit, 0) + 1
+                        self.amount(m, sentence, st)
+                    elif m.kind == "pct":
+                        self.percent(m, sentence, st)
+                    elif m.kind == "count":
+                        st.last_amount, st.last_amount_fact = None, None
+        return self.out
+
+    def amount(self, m: Mention, sentence: str, st: _State) -> None:
+        if m.in_brackets:                  # an explanation in brackets: the writer's own figures
+            return
+        fact = self.aliases.find(m.clause)
+        explanation = m.after_reason
+        if explanation and fact is None:
+            st.last_amount, st.last_amount_fact = _yuan(m), None
+            return
+        role = self.role_of(m)
+        if fact is None and role == "actual" and st.subject is not None:
+            fact = self.family(st.subject, m.clause)
+            if fact is None and not _GENERIC.match(_plain(m.clause)):
+                st.last_amount, st.last_amount_fact = _yuan(m), None     # names something we do not know
+                return
+        if fact is not None and role in ("actual", "budget", "prior") and not fact.key.startswith(("prior.", "budget.")):
+            if role == "actual" or st.subject is None or fact.key != st.subject.key:
+                st.subject = fact
+        subject = fact or st.subject
+        value = _yuan(m)
+        if role == "actual":
+            if subject is not None:
+                value = self.compare(m, subject.value, sentence, subject.label, subject)
+                st.current = value
+                st.current_written = _yuan(m) if value == subject.value else value
+                if subject.whole and (st.whole is None or fact is not None):
+                    st.whole = (subject, value)
+            st.last_amount, st.last_amount_fact = value, subject
+            return
+        if role in ("budget", "prior"):
+            rel = self.related(role, subject)
+            if rel is not None and not explanation:
+                word = "年初预算数" if role == "budget" else "上年决算数"
+                src = "公开07表预算数" if rel.key.startswith("sangong_budget.") else "说明事项"
+                value = self.compare(m, rel.value, sentence, f"{subject.label}{word}（{src}）", rel)
+            st.ref = (role, value)
+            st.last_amount, st.last_amount_fact = value, None
+            return
+        # a change: 增加/减少 X
+        up = re.search(r"(增加|增长|上升|超支)(了)?$", m.clause.rstrip("各")) is not None
+        if explanation:
+            # in an explanation only a change of a figure the clause names, against its own prior figure
+            rel = self.related("prior", fact)
+            if rel is not None:
+                self.check_change(m, sentence, fact.value, rel.value, "prior", up)
+            return
+        base_role, base = self.change_base(m, st, subject)
+        value = _yuan(m)
+        if base is not None and st.current is not None:
+            value = self.check_change(m, sentence, st.current, base, base_role, up)
+        st.change = (value, base, base_role if base is not None else "derived", _yuan(m))
+        if base is None and st.current is not None:
+            # no base stated or known: the base the change implies (本年 ∓ 增减额)
+            st.change = (value, st.current - value if up else st.current + value, "derived", _yuan(m))
+        st.last_amount, st.last_amount_fact = None, None
+
+    def check_change(self, m: Mention, sentence: str, cur: Decimal, base: Decimal, base_role: str,
+                     up: bool) -> Decimal:
+        diff = cur - base
+        value = self.compare(m, abs(diff), sentence, "增减额", None, what="增减额")
+        if diff != ZERO and up != (diff > ZERO):
+            self.add("N-06", "error", sentence,
+                     f"“{m.clause[-6:]}{m.text}”方向不对：本年 {_fmt(cur, m.unit)} {'小于' if diff < 0 else '大于'}"
+                     f"{'上年' if base_role == 'prior' else '预算'} {_fmt(base, m.unit)}，应为"
+                     f"“{'增加' if diff > 0 else '减少'}”", expected="增加" if diff > 0 else "减少",
+                     actual="增加" if up else "减少")
+        return value
+
+    def family(self, subject: Fact, clause: str) -> Fact | None:
+        """本年收入 … 支出 … 年末结转和结余 of one fund: the clause names a sibling of the subject."""
+        for fam in ("gf", "soe"):
+            if subject.key in (fam, f"{fam}_income", f"{fam}_closing"):
+                c = _plain(clause)
+                if "年末结转" in c or "结余" in c:
+                    return self.facts.get(f"{fam}_closing")
+                if "支出" in c:
+                    return self.facts.get(fam)
+                if "收入" in c:
+                    return self.facts.get(f"{fam}_income")
+        return None
+
+    def change_base(self, m: Mention, st: _State, subject: Fact | None) -> tuple[str, Decimal | None]:
+        want = self.compared_with(st.sentence[:m.start])
+        if st.ref is not None and (want is None or st.ref[0] == want):
+            return st.ref
+        role = want or "prior"
+        rel = self.related(role, subject)
+        if rel is not None:
+            return role, rel.value
+        return role, None
+
+    def compare(self, m: Mention, expected: Decimal, sentence: str, label: str, fact: Fact | None,
+                what: str = "") -> Decimal:
+        """Check the written amount; return the value to carry on with (the corrected one on a unit slip)."""
+        if _matches(m, expected):
+            return expected
+        other = "万元" if m.unit == "元" else "元"
+        if expected != ZERO and (_matches(m, expected, other) or
+                                 (other == "元" and _to_unit(expected, other) == m.value)):
+            self.add("N-02", "error", sentence,
+                     f"“{m.text}”单位有误：{label}为 {_fmt(expected, other)}，应写作“{_fmt(expected, other)}”"
+                     f"（文中把{other}写成了{m.unit}）", expected=_fmt(expected, other), actual=m.text)
+            return expected
+        how = "（疑似截尾而未四舍五入）" if _truncates(m, expected) else ""
+        src = f"（{fact.source}）" if fact is not None and fact.source else ""
+        diff = m.value - _to_unit(expected, m.unit).quantize(Decimal(1).scaleb(-m.decimals), rounding=ROUND_HALF_UP)
+        self.add("N-06" if what == "增减额" else "N-01", "error", sentence,
+                 f"“{m.text}”与表中数据不符：{label}{src}为 {_fmt(expected, m.unit)}{how}",
+                 expected=_fmt(expected, m.unit), actual=m.text, difference=f"{diff}")
+        return _yuan(m)
+
+    def percent(self, m: Mention, sentence: str, st: _State) -> None:
+        c = m.clause
+        label = m.label.strip(" ，,")
+        if m.after_reason and not label.startswith("占"):
+            return
+        # share: 占 X%
+        if label.startswith("占") or re.match(r"^占", c):
+            part = st.last_amount
+            if part is None:
+                return
+            whole_txt = norm(label[1:].rstrip("的"))
+            if whole_txt and not whole_txt.startswith("比"):
+                wf = self.aliases.find(whole_txt)
+                if wf is None:
+                    return
+                whole = wf.value
+                wname = wf.label
+            elif st.whole is not None:
+                wf, whole = st.whole
+                wname = wf.label if wf else "合计"
+            else:
+                return
+            exp = _pct(part, whole)
+            exp_t = None
+            if st.last_amount_fact is not None and wf is not None:
+                exp_t = _pct(st.last_amount_fact.value, wf.value)
+            if exp is None or _pct_ok(m, exp) or _pct_ok(m, exp_t):
+                return
+            alt = self.wrong_whole(m, part, wf)
+            if alt:
+                self.add("N-03", "error", sentence,
+                         f"“{m.text}”的基数有误：按{wname} {_fmt(whole, '万元')}计算应为 {exp:.2f}%，文中是按{alt}计算的",
+                         expected=f"{exp:.2f}%", actual=m.text)
+            else:
+                self.add("N-04", "error", sentence,
+                         f"“{m.text}”与数据不符：占{wname}的比重应为 {exp:.2f}%", expected=f"{exp:.2f}%", actual=m.text,
+                         difference=f"{m.value - exp:.2f}")
+            return
+        # completion rate: 完成(年初)预算的 X%
+        if "完成" in c and "预算" in c:
+            if st.current is None:
+                return
+            budget = st.ref[1] if st.ref and st.ref[0] == "budget" else None
+            rel = self.related("budget", st.subject)
+            table_budget = rel.value if rel is not None else None
+            if budget is None:
+                budget = table_budget
+            if budget is None or budget == ZERO:
+                return
+            exp = _pct(st.current, budget)
+            exp_t = _pct(st.subject.value, table_budget) if (st.subject and table_budget) else None
+            exp_w = _pct(st.current_written, budget) if st.current_written is not None else None
+            if _pct_ok(m, exp) or _pct_ok(m, exp_t) or _pct_ok(m, exp_w):
+                return
+            exp = exp_w if exp_w is not None else exp     # as a reader recomputes it from the text
+            hint = ""
+            if _pct_ok(m, _pct(abs(st.current - budget), budget)) or (
+                    st.current_written is not None and _pct_ok(m, _pct(abs(st.current_written - budget), budget))):
+                hint = "；文中的数是决算数比预算数的增减幅度，不是完成率"
+            self.add("N-05", "error", sentence,
+                     f"“{m.text}”完成率有误：决算数 {_fmt(st.current, '万元')} ÷ 预算数 {_fmt(budget, '万元')} = {exp:.2f}%{hint}",
+                     expected=f"{exp:.2f}%", actual=m.text, difference=f"{m.value - exp:.2f}")
+            return
+        # change rate: 增长/下降 X%
+        if _CHANGE_TAIL.search(c) and st.change is not None:
+            d, base, role, stated = st.change
+            if base is None:
+                return
+            if base == ZERO:
+                if d != ZERO and m.value != ZERO:
+                    self.add("N-04", "warning", sentence,
+                             f"“{m.text}”：比较的基数为 0，增减幅度无从计算，不宜写百分比", actual=m.text)
+                return
+            exp = _pct(d, base)
+            # the rate computed from the figures as the sentence prints them is right as well
+            if _pct_ok(m, exp) or _pct_ok(m, _pct(stated, base)) or (
+                    st.ref is not None and _pct_ok(m, _pct(stated, st.ref[1]) if st.ref[1] else None)):
+                return
+            if st.current is not None and _pct_ok(m, _pct(d, st.current)):
+                basis = "上年数" if role in ("prior", "derived") else "预算数"
+                self.add("N-03", "error", sentence,
+                         f"“{m.text}”的基数有误：增减幅度应以{basis} {_fmt(base, '万元')}为基数，"
+                         f"为 {exp:.2f}%；文中以本年数 {_fmt(st.current, '万元')}为基数",
+                         expected=f"{exp:.2f}%", actual=m.text, difference=f"{m.value - exp:.2f}")
+            else:
+                self.add("N-04", "error", sentence,
+                         f"“{m.text}”与数据不符：增减额 {_fmt(d, '万元')} ÷ 基数 {_fmt(base, '万元')} = {exp:.2f}%",
+                         expected=f"{exp:.2f}%", actual=m.text, difference=f"{m.value - exp:.2f}")
+
+    def wrong_whole(self, m: Mention, part: Decimal, wf: Fact | None) -> str:
+        for f in self.facts.values():
+            if f.whole and f is not wf and f.value:
+                if _pct_ok(m, _pct(part, f.value)):
+                    return f"{f.label}（{_fmt(f.value, '万元')}）"
+        return ""
+
+    # -- words
+    def leftovers(self, sentence: str) -> None:
+        s = sentence
+        checks = [
+            (r"X{2,}|ＸＸ+|××+", "模板占位符“XXX”未替换"),
+            (r"[（(](增加|减少|增长|下降|降低|大于|小于)[）)]", "模板中的备选词“（增加）/（减少）”之类未删去"),
+            (r"〔\s*〕", "文号“〔〕号”未填写"),
+            (r"(万元|(?<![万亿千百])元)元", "单位重复（“元元”）"),
+            (r"主要原因(是|为)?[：:]?\s*主要(原因)?是", "“主要原因是主要是”用词重复"),
+        ]
+        for pat, msg in checks:
+            for m in re.finditer(pat, s):
+                self.add("N-08", "error" if "重复" not in msg else "warning", sentence, f"{msg}：“{m.group(0)}”",
+                         actual=m.group(0))
+        for m in re.finditer(r"([\u4e00-\u9fff])(\s*)元(?=[。，；、）)\s]|$)", s):
+            prev = m.group(1)
+            if prev in "万亿千百单公美日欧港多纪元" or prev.isdigit():
+                continue
+            self.add("N-08", "error", sentence, f"金额空缺：“{m.group(0).strip()}”前没有数字", actual=m.group(0).strip())
+        for m in re.finditer(r"年", s):
+            i = m.start()
+            j = i - 1
+            while j >= 0 and s[j].isspace():
+                j -= 1
+            if j < 0:
+                continue
+            prev = s[j]
+            nxt = s[i + 1] if i + 1 < len(s) else ""
+            if nxt in "初末中底内均龄限份":
+                continue
+            spaced = j < i - 1
+            if prev in "、，；：（(" or (spaced and "\u4e00" <= prev <= "\u9fff" and prev not in "上本当今明去前全每多近该历同次度"):
+                self.add("N-08", "error", sentence, f"年份空缺：“{s[max(0, j - 4):i + 4].strip()}”", actual=s[j:i + 1])
+        for m in re.finditer(r"【请填写[：:][^】]*】", s):
+            self.add("N-09", "warning", sentence, f"尚未填写：{m.group(0)}", actual=m.group(0))
+
+    def years(self, sentence: str) -> None:
+        if not self.year:
+            return
+        s = sentence.translate(_DIGITS)
+        for m in re.finditer(r"(?<!\d)(\d{4})\s*年", s):
+            y = int(m.group(1))
+            before = s[max(0, m.start() - 2):m.start()]
+            after = re.sub(r"\s", "", s[m.end():m.end() + 12])
+            if re.search(r"[与比较]$", before.strip()) and y != self.year - 1 and \
+                    re.match(r"度?(决算|相比|比较|同期|减少|增加|下降|增长)", after):
+                self.add("N-07", "error", sentence,
+                         f"比较的年度应为 {self.year - 1} 年（上年），文中为“{m.group(0).strip()}”",
+                         expected=str(self.year - 1), actual=str(y))
+            elif re.match(r"度?部门决算", after) and y != self.year:
+                self.add("N-07", "error", sentence, f"报告年度应为 {self.year} 年，文中为“{m.group(0).strip()}”",
+                         expected=str(self.year), actual=str(y))
+            elif y > self.year and not _FUTURE.search(sentence):
+                self.add("N-07", "warning", sentence,
+                         f"“{m.group(0).strip()}”晚于报告年度 {self.year} 年，而句子说的是已发生的事，请核对年份",
+                         expected=str(self.year), actual=str(y))
+
+    def unit_mix(self) -> None:
+        """Reserved: the document's dominant unit (votes) is reported by the per-amount checks."""
+
+
+def check_text(text: str, report: Report) -> list[Finding]:
+    """Findings for a narrative (plain text, one paragraph per line) against ``report``."""
+    text = unicodedata.normalize("NFC", text)
+    return _Checker(report).check(text)
+
+
+def findings_table(findings) -> str:
+    """Findings as the Markdown table FINDINGS.md keeps (rule | level | found | expected | sentence)."""
+    lines = ["| rule | level | found | expected | sentence |", "|---|---|---|---|---|"]
+    for f in findings:
+        cells = [f.rule, f.level, f.actual or "", f.expected or "", f.cell]
+        lines.append("| " + " | ".join(str(c).replace("|", "｜").replace("\n", " ") for c in cells) + " |")
+    return "\n".join(lines)
+
+
+# ---------------------------------------------------------------- reading a narrative
+
+class NarrativeReadError(ValueError):
+    pass
+
+
+def read_narrative(path: str | Path, sheet: str | None = None) -> str:
+    """Text of a narrative: .txt/.md, .docx (paragraphs), or a workbook's 情况说明 sheet (column A)."""
+    path = Path(path)
+    if not path.exists():
+        raise NarrativeReadError(f"找不到文件：{path}")
+    suffix = path.suffix.lower()
+    try:
+        if suffix in (".txt", ".md", ""):
+            for enc in ("utf-8-sig", "gb18030"):
+                try:
+                    return path.read_text(encoding=enc)
+                except UnicodeDecodeError:
+                    continue
+            raise NarrativeReadError(f"{path.name}：无法识别文字编码（请存为 UTF-8）")
+        if suffix == ".docx":
+            import docx
+
+            doc = docx.Document(str(path))
+            lines = [p.text for p in doc.paragraphs]
+            return "\n".join(lines)
+        if suffix in (".xlsx", ".xlsm"):
+            from python_calamine import CalamineWorkbook
+
+            from xltools.narrative import SHEET
+            wb = CalamineWorkbook.from_path(str(path))
+            name = sheet or SHEET
+            if name not in wb.sheet_names:
+                raise NarrativeReadError(f"{path.name}：没有“{name}”页（先运行 xltools narrative 生成）")
+            rows = wb.get_sheet_by_name(name).to_python(skip_empty_area=False)
+            return "\n".join(str(r[0]) for r in rows if r and str(r[0]).strip())
+    except NarrativeReadError:
+        raise
+    except Exception as exc:      # a damaged file: python-docx / calamine raise many kinds
+        raise NarrativeReadError(f"{path.name}：无法读取（{exc}）") from None
+    raise NarrativeReadError(f"{path.name}：只能读取 .txt、.docx 或 .xlsx")
+
+
+# ---------------------------------------------------------------- 说明事项 still empty
+
+def _same(value, default) -> bool:
+    try:
+        return Decimal(str(value).strip()) == Decimal(str(default).strip())
+    except InvalidOperation:
+        return str(value).strip() == str(default).strip()
+
+
+def _started(report: Report) -> bool:
+    from xltools.narrative.inputs import note_items
+
+    notes = report.notes or {}
+    defaults = {it.key: it.default for it in note_items(report.set_id, report) if it.default is not None}
+    for k, v in notes.items():
+        if k.startswith("_") or v is None or v == "":
+            continue
+        if k in defaults and _same(v, defaults[k]):
+            continue
+        return True
+    return False
+
+
+def notes_findings(report: Report) -> list[Finding]:
+    """N-10 warnings: the 主要原因 of a comparison the narrative states, left empty in 说明事项.
+
+    Only for a report that carries 说明事项 (a workbook with the sheet, or a data folder with notes).
+    A reason is needed where the narrative compares two known figures that differ; it shows as
+    【请填写：…】 in the narrative and is listed here, never dropped. (Empty figures and counts show as
+    markers in the narrative too; the comparison they would start is then not stated, so no reason
+    is asked for yet.)"""
+    notes = report.notes or {}
+    # only once a user has started on 说明事项 (typed something other than the preset defaults):
+    # a workbook used for its tables alone is not nagged
+    if not _started(report):
+        return []
+    from xltools.narrative.engine import render
+
+    try:
+        narrative = render(report)
+    except Exception as exc:   # a broken template must not stop the table checks
+        return [Finding("N-10", "warning", "说明事项", "说明事项", f"情况说明模板无法生成：{exc}")]
+    cells = notes.get("_cells", {}) if isinstance(notes.get("_cells"), dict) else {}
+    out = []
+    for key, label in narrative.missing:
+        if not key.startswith("reason."):       # figures and counts: the marker in the text suffices
+            continue
+        cell = cells.get(key, f"说明事项:{key}")
+        out.append(Finding("N-10", "warning", "说明事项", cell, f"情况说明需要的说明事项未填写：{label}",
+                           cells=(cell,) if "!" in cell else ()))
+    return out
