@@ -14,7 +14,7 @@ from pathlib import Path
 
 from xltools.util import atomic_path, backup_path
 
-__all__ = ["write_findings", "write_summary", "RESULT_SHEET", "MARK_FILL"]
+__all__ = ["write_findings", "write_summary", "cached_values", "restore_cached", "RESULT_SHEET", "MARK_FILL"]
 
 RESULT_SHEET = "校验结果"
 MARK_FILL = {"error": "FFC7CE", "warning": "FFEB9C", "info": "DDEBF7"}
@@ -103,10 +103,10 @@ def write_findings(path: str | Path, findings: list, *, keep_original: bool = Tr
         comment = Comment(text[:2000], "xltools")
         comment.width, comment.height = 420, 160
         c.comment = comment
-    cached = _cached_values(path)
+    cached = cached_values(path)
     with atomic_path(path, keep_original=keep_original) as tmp:
         wb.save(tmp)
-        _restore_cached(tmp, cached)
+        restore_cached(tmp, cached)
     return path
 
 
@@ -140,7 +140,7 @@ def _sheet_parts(z: zipfile.ZipFile) -> dict[str, str]:
     return out
 
 
-def _cached_values(path: Path) -> dict[str, dict[str, object]]:
+def cached_values(path: Path) -> dict[str, dict[str, object]]:
     """Sheet → cell → the cached value of each formula cell (as calamine reads it)."""
     from python_calamine import CalamineWorkbook
 
@@ -170,7 +170,7 @@ def _xml_escape(s: str) -> str:
     return s.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
 
 
-def _restore_cached(path: Path, cached: dict[str, dict[str, object]]) -> None:
+def restore_cached(path: Path, cached: dict[str, dict[str, object]]) -> None:
     """Put the original cached values back into formula cells that openpyxl wrote without them."""
     tmp = path.with_name(path.name + ".cv")
     with zipfile.ZipFile(path) as zin, zipfile.ZipFile(tmp, "w", zipfile.ZIP_DEFLATED) as zout:
@@ -197,6 +197,11 @@ def _restore_cached(path: Path, cached: dict[str, dict[str, object]]) -> None:
                 data = _CELL_F.sub(repl, data)
             zout.writestr(item, data)
     shutil.move(tmp, path)
+
+
+# the names these helpers had before the narrative writer (xltools.narrative.sheet) reused them
+_cached_values = cached_values
+_restore_cached = restore_cached
 
 
 # ---------------------------------------------------------------- summary

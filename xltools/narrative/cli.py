@@ -1,0 +1,118 @@
+"""`xltools narrative` and `xltools check-narrative`."""
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+
+__all__ = ["register", "cmd_narrative", "cmd_check_narrative", "docx_path"]
+
+_LEVEL_CN = {"error": "错误", "warning": "警告", "info": "提示"}
+
+
+def register(sub) -> None:
+    n = sub.add_parser("narrative", help="由工作簿的数字和“说明事项”生成情况说明（写入“情况说明”页和 Word 文档）")
+    n.add_argument("file", help="公开表工作簿 .xlsx")
+    n.add_argument("--full", action="store_true", help="Word 文档包含完整公开内容：单位概况、各张表、情况说明、名词解释")
+    n.add_argument("--no-docx", action="store_true", help="只写“情况说明”页，不生成 Word 文档")
+    n.add_argument("--variant", help="情况说明的地区版式（默认与工作簿相同，如 ningxia、shanghai）")
+    n.add_argument("-o", "--output", help="Word 文档路径（默认：文件-情况说明.docx，放在工作簿旁）")
+    n.set_defaults(func=cmd_narrative)
+
+    c = sub.add_parser("check-narrative", help="核对已写好的情况说明（.docx/.txt 或工作簿中的“情况说明”页）与表中数据是否一致")
+    c.add_argument("text", help="情况说明 .docx / .txt，或工作簿 .xlsx（配合 --sheet）")
+    c.add_argument("--against", help="与之核对的公开表工作簿 .xlsx（核对工作簿自身的“情况说明”页时可省略）")
+    c.add_argument("--sheet", nargs="?", const="情况说明", default=None,
+                   help="读取工作簿中的情况说明页（默认页名“情况说明”）")
+    c.add_argument("--json", action="store_true", help="以 JSON 输出（格式同 xltools check --json）")
+    c.set_defaults(func=cmd_check_narrative)
+
+
+def docx_path(workbook: Path) -> Path:
+    return workbook.with_name(f"{workbook.stem}-情况说明.docx")
+
+
+def _read(path: Path):
+    from xltools.read.datafile import DataError, load_data
+    from xltools.read.workbook import ReadError, read_workbook
+
+    try:
+        if path.is_dir():
+            return load_data(path), None
+        return read_workbook(path), None
+    except (ReadError, DataError, OSError) as exc:
+        return None, str(exc)
+
+
+def cmd_narrative(args) -> int:
+    from xltools.narrative import render, write_docx, write_sheet
+
+    path = Path(args.file)
+    report, err = _read(path)
+    if err:
+        print(f"错误：{err}", file=sys.stderr)
+        return 2
+    try:
+        narrative = render(report, args.variant)
+    except Exception as exc:  # a template a user edited: say which and why
+        print(f"错误：情况说明模板有误：{exc}", file=sys.stderr)
+        return 2
+    try:
+        write_sheet(path, narrative)
+    except (OSError, KeyError, ValueError) as exc:
+        print(f"错误：无法写入工作簿 {path.name}：{exc}", file=sys.stderr)
+        return 2
+    print(f"已写入“情况说明”页：{path}（{len(narrative.paragraphs)} 段；原文件保留为 {path.stem}.bak{path.suffix}）")
+    if not args.no_docx:
+        out = Path(args.output) if args.output else docx_path(path)
+        write_docx(out, narrative, report, full=args.full)
+        print(f"已生成 Word 文档：{out}{'（完整公开内容）' if args.full else ''}")
+    if narrative.missing:
+        print(f"\n还有 {len(narrative.missing)} 项说明事项未填写，情况说明中以【请填写：…】标出：")
+        for _, label in narrative.missing[:30]:
+            print(f"  - {label}")
+        if len(narrative.missing) > 30:
+            print(f"  …… 共 {len(narrative.missing)} 项")
+    return 0
+
+
+def cmd_check_narrative(args) -> int:
+    from xltools.narrative import check_text
+    from xltools.narrative.check import NarrativeReadError, read_narrative
+
+    text_path = Path(args.text)
+    against = Path(args.against) if args.against else None
+    if against is None:
+        if text_path.suffix.lower() in (".xlsx", ".xlsm"):
+            against = text_path
+        else:
+            print("错误：请用 --against 指定与之核对的公开表工作簿", file=sys.stderr)
+            return 2
+    sheet = args.sheet
+    if sheet is None and text_path.suffix.lower() in (".xlsx", ".xlsm"):
+        sheet = "情况说明"
+    report, err = _read(against)
+    text = None
+    if err is None:
+        try:
+            text = read_narrative(text_path, sheet=sheet)
+        except NarrativeReadError as exc:
+            err = str(exc)
+    findings = check_text(text, report) if err is None else []
+    if args.json:
+        doc = {"files": [{"file": str(text_path), "against": str(against), **({"error": err} if err else {}),
+                          "findings": [f.as_dict() for f in findings]}]}
+        json.dump(doc, sys.stdout, ensure_ascii=False, indent=1)
+        print()
+    elif err:
+        print(f"{text_path}：无法读取 —— {err}")
+    else:
+        n_err = sum(f.level == "error" for f in findings)
+        n_warn = sum(f.level == "warning" for f in findings)
+        print(f"{text_path}（对照 {against.name}）：{n_err} 个错误，{n_warn} 个警告")
+        for f in findings:
+            print(f"  [{_LEVEL_CN[f.level]}] {f.rule}  {f.message}")
+            print(f"      原句：{f.cell}")
+    if err:
+        return 2
+    return 1 if any(f.level == "error" for f in findings) else 0
