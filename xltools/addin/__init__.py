@@ -115,12 +115,7 @@ def _render(data):
     from xltools.addin._book import AddinError
 
     try:
-        # the function itself: once the submodule xltools.narrative.render is imported, the package
-        # attribute of that name is the module, not the function
-        try:
-            from xltools.narrative.render import render
-        except ImportError:
-            from xltools.narrative import render
+        from xltools.narrative import render
         return render(data.report)
     except (ImportError, NotImplementedError) as exc:
         raise AddinError(f"此版本的 xltools 还不能生成该报表集的情况说明（{exc}）。") from None
@@ -135,7 +130,16 @@ def _narrative(book):
         SHEET = "情况说明"
     data = read_book(book)
     nar = _render(data)
-    return write_narrative(book, data, nar, SHEET)
+    done = write_narrative(book, data, nar, SHEET)
+    notes = []
+    if done["kept_as"]:
+        notes.append(f"原有的“{SHEET}”页已改名为“{done['kept_as']}”保留（其中的文字不是上次生成的原样）。")
+    if done["missing"]:
+        notes.append(f"还有 {len(done['missing'])} 项说明事项未填写（文中以【请填写：…】标出），"
+                     "请在“说明事项”页填写后重新生成。")
+    if notes:
+        _alert(book, f"已生成“{SHEET}”页。\n\n" + "\n\n".join(notes))
+    return done["sheet"]
 
 
 def _export_word(book):

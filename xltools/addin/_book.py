@@ -32,7 +32,7 @@ RESULT_SHEET = "校验结果"          # the same sheet `xltools check --write` 
 SETTINGS_SHEET = "设置"
 NOTE_PREFIX = "【xltools 校验】"
 MARK_KEY = "mark:"
-OWNED_KEY = "sheet:"              # result sheets xltools made (so it may replace them)
+OWNED_KEY = "sheet:"              # sheet:<name> → digest of the text the add-in last wrote there
 MARK_FILL = {"error": "#FFC7CE", "warning": "#FFEB9C", "info": "#DDEBF7"}
 LEVEL_CN = {"error": "错误", "warning": "警告", "info": "提示"}
 _ORDER = {"error": 0, "warning": 1, "info": 2}
@@ -191,7 +191,10 @@ def _write_rows(ws, rows: list[list], old_len: int, width: int = 3) -> None:
     """Put ``rows`` at A1 of ``ws`` (one call), and clear what an older, longer block left below."""
     block = [list(r[:width]) + [None] * (width - len(r[:width])) for r in rows]
     if block:
-        ws.range((1, 1)).value = block
+        target = ws.range((1, 1), (len(block), width))
+        # text stays text: Excel would turn "2022" into a number and "012001" into 12001
+        _try(setattr, target, "number_format", "@")
+        target.value = [[None if v is None else str(v) for v in r] for r in block]
     if old_len > len(block):
         ws.range((len(block) + 1, 1), (old_len, width)).clear_contents()
 
@@ -199,15 +202,14 @@ def _write_rows(ws, rows: list[list], old_len: int, width: int = 3) -> None:
 def _replace_sheet(book, name: str, before_first: bool = True):
     """Delete the sheet ``name`` if present and add a fresh one (first, or last)."""
     names = [s.name for s in book.sheets]
-    if name in names:
-        book.sheets[name].delete()
-    if before_first:
-        return book.sheets.add(name=name, before=book.sheets[0])
-    return book.sheets.add(name=name, after=book.sheets[len(book.sheets) - 1])
-
-
-def _owned(meta_rows) -> set[str]:
-    return {str(r[0])[len(OWNED_KEY):] for r in meta_rows if r and isinstance(r[0], str) and r[0].startswith(OWNED_KEY)}
+    try:
+        if name in names:
+            book.sheets[name].delete()
+        if before_first:
+            return book.sheets.add(name=name, before=book.sheets[0])
+        return book.sheets.add(name=name, after=book.sheets[len(book.sheets) - 1])
+    except Exception as exc:
+        raise AddinError(f"无法添加“{name}”页（{exc}）。\n\n如果工作簿结构受保护，请先在“审阅 → 保护工作簿”中撤销保护。") from None
 
 
 # ---------------------------------------------------------------- 校验
@@ -231,12 +233,13 @@ class _FillGuess:
             self.index = {}
             for tid, td in self.report.tables.items():
                 for row in td.rows.values():
-                    if row.kind in ("detail", "class", "spare"):
-                        self.index.setdefault(row.source, INPUT_FILL)      # a 科目编码 cell
+                    # a 科目编码 cell (input) or a fixed row's label (no fill)
+                    self.index.setdefault(row.source, INPUT_FILL if row.kind in ("detail", "class", "spare")
+                                          else None)
                     for col, v in row.values.items():
                         fill = FORMULA_FILL if (tid, row.key, col) in derived or v.formula else INPUT_FILL
                         self.index[v.source] = fill
-        return self.index.get(cell)
+        return self.index.get(cell, INPUT_FILL)   # elsewhere (说明事项 …): the builder's input cells
 
 
 def write_check(book, data: BookData, findings: list) -> dict:
@@ -426,36 +429,90 @@ def _delete_note(rng, only_cli: bool = False) -> None:
 
 # ---------------------------------------------------------------- 情况说明
 
-def write_narrative(book, data: BookData, nar, sheet_name: str) -> str:
-    """The paragraphs on a 情况说明 sheet (replaced when xltools made it; a sheet of that name that a
-    user wrote stays, and the text goes to a new sheet beside it). Returns the sheet's name."""
+def _narrative_rows(nar) -> list[tuple[str, str]]:
+    """(text, style) per row, laid out as ``xltools narrative`` lays out its sheet."""
+    try:
+        from xltools.narrative.sheet import INDENT
+    except ImportError:
+        INDENT = "\u3000\u3000"
+    rows = [(nar.title, "title")] if getattr(nar, "title", "") else []
+    for p in nar.paragraphs:
+        rows.append((p.text if p.style == "title" else INDENT + p.text, p.style))
+    return rows
+
+
+def _text_digest(texts) -> str:
+    import hashlib
+
+    joined = "\n".join(str(t) for t in texts if t not in (None, ""))
+    return hashlib.sha1(joined.encode("utf-8")).hexdigest()[:16]
+
+
+def write_narrative(book, data: BookData, nar, sheet_name: str) -> dict:
+    """The paragraphs on the 情况说明 sheet; never loses text a user wrote or edited there.
+
+    An existing sheet of that name is replaced only when it still holds exactly what the add-in
+    wrote last time (a digest of its text is kept in ``_xltools``); otherwise — written by hand,
+    edited after generating, or written by another tool — it is kept, renamed 情况说明（原）
+    (（原2）…), and the new text goes to a fresh 情况说明 sheet.
+    """
+    rows = _narrative_rows(nar)
+    texts = [t for t, _ in rows]
     names = [s.name for s in book.sheets]
-    owned = _owned(data.meta_rows)
-    target = sheet_name
-    if sheet_name in names and sheet_name not in owned:
-        target = f"{sheet_name}（生成）"
-    ws = _replace_sheet(book, target, before_first=False)
-    rows = [[p.text] for p in nar.paragraphs]
-    if getattr(nar, "missing", None):
-        rows += [[None], ["待填写的说明事项（请在“说明事项”页填写后重新生成）："]]
-        rows += [[f"　　{label}"] for _, label in nar.missing]
+    meta_rows = [list(r) + [None] * (3 - len(r)) for r in data.meta_rows if r and r[0] not in (None, "")]
+    if not meta_rows and data.meta.get("guessed"):
+        meta_rows = [[k, v, None] for k, v in data.meta.items()]
+    key = OWNED_KEY + sheet_name
+    stored = next((str(r[1]) for r in meta_rows if r[0] == key), None)
+    kept_as = None
+    if sheet_name in names:
+        old = book.sheets[sheet_name]
+        old_texts = [r[0] if r else None for r in sheet_grid(old)]
+        if stored is not None and _text_digest(old_texts) == stored:
+            old.delete()
+        else:
+            kept_as = f"{sheet_name}（原）"
+            i = 2
+            while kept_as in names:
+                kept_as = f"{sheet_name}（原{i}）"
+                i += 1
+            old.name = kept_as
+    ws = book.sheets.add(name=sheet_name, after=book.sheets[len(book.sheets) - 1])
     if rows:
-        ws.range((1, 1)).value = rows
-    _try(setattr, ws.range((1, 1)), "column_width", 100)
-    if rows:
-        _try(setattr, ws.range((1, 1), (len(rows), 1)), "wrap_text", True)
-    for i, p in enumerate(nar.paragraphs, start=1):
-        if p.style != "body":
-            _try(lambda i=i: setattr(ws.range((i, 1)).font, "bold", True))
-    meta_ws = _meta_sheet(book, data, create=True)
-    if target not in owned:
-        rows = [list(r) for r in data.meta_rows if r and r[0] not in (None, "")]
-        if not rows and data.meta.get("guessed"):
-            rows = [[k, v] for k, v in data.meta.items()]
-        rows.append([OWNED_KEY + target, "xltools"])
-        _write_rows(meta_ws, rows, len(data.meta_rows))
+        ws.range((1, 1)).value = [[t] for t in texts]
+        _format_narrative(ws, rows)
+    meta_rows = [r for r in meta_rows if r[0] != key] + [[key, _text_digest(texts), None]]
+    _write_rows(_meta_sheet(book, data, create=True), meta_rows, len(data.meta_rows))
     _try(ws.activate)
-    return target
+    return {"sheet": sheet_name, "kept_as": kept_as, "paragraphs": len(nar.paragraphs),
+            "missing": list(getattr(nar, "missing", []) or [])}
+
+
+def _format_narrative(ws, rows) -> None:
+    """Fonts, wrapping, widths and heights as the CLI's 情况说明 sheet has them (where the engine can)."""
+    try:
+        from xltools.narrative import sheet as ns
+        width, body, head, sizes = ns.COLUMN_WIDTH, ns.BODY_FONT, ns.HEAD_FONT, (ns.BODY_SIZE, ns.TITLE_SIZE)
+        height = ns._row_height
+    except (ImportError, AttributeError):
+        width, body, head, sizes, height = 92, "仿宋", "黑体", (12, 16), None
+    n = len(rows)
+    col = ws.range((1, 1), (n, 1))
+    _try(setattr, ws.range((1, 1)), "column_width", width)
+    _try(setattr, col, "wrap_text", True)
+    _try(lambda: setattr(col.font, "name", body))
+    _try(lambda: setattr(col.font, "size", sizes[0]))
+    for i, (text, style) in enumerate(rows, start=1):
+        cell = ws.range((i, 1))
+        size = sizes[1] if style == "title" else sizes[0]
+        if style != "body":
+            _try(lambda: setattr(cell.font, "name", head if style in ("title", "heading1") else "楷体"))
+            _try(lambda: setattr(cell.font, "bold", style in ("title", "heading1")))
+        if style == "title":
+            _try(lambda: setattr(cell.font, "size", size))
+            _try(setattr, cell, "horizontal_alignment", "center")
+        if height is not None:
+            _try(setattr, cell, "row_height", height(text, size))
 
 
 # ---------------------------------------------------------------- 设置 / paths
