@@ -660,3 +660,13 @@ def test_protection_is_lifted_and_put_back_on_windows(monkeypatch):
     with _book._Unprotected(sheets):
         pass
     assert calls == []
+
+
+def test_about_leaves_a_users_own_sheet_named_settings_alone():
+    import xltools.addin as addin
+
+    book = mock_book(_blank_payload({"设置": [["打印份数", 3.0]]}))
+    addin.about()
+    acts = replay(["Sheet1", "设置"], book.json()["actions"])
+    assert not [a for a, s in acts if s == "设置"]
+    assert ("addSheet", "xltools设置") in [(a["func"], s) for a, s in acts]

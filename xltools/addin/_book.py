@@ -526,12 +526,14 @@ SETTING_KEYS = [("报表集", "set", "final_accounts", "final_accounts（决算�
 
 
 def settings(book) -> dict[str, str]:
-    """The 设置 sheet of the caller book (label in column A, value in B), defaults filled in."""
+    """The 设置 sheet (or xltools设置, see write_settings) of the caller book: label in column A,
+    value in B; defaults filled in."""
     out = {key: default for _, key, default, _ in SETTING_KEYS}
     names = [s.name for s in book.sheets]
-    if SETTINGS_SHEET in names:
+    name = next((n for n in ("xltools" + SETTINGS_SHEET, SETTINGS_SHEET) if n in names), None)
+    if name is not None:
         by_label = {label: key for label, key, _, _ in SETTING_KEYS}
-        for row in sheet_grid(book.sheets[SETTINGS_SHEET]):
+        for row in sheet_grid(book.sheets[name]):
             if len(row) >= 2 and isinstance(row[0], str) and row[0].strip() in by_label:
                 v = row[1]
                 if isinstance(v, float) and v.is_integer():
@@ -539,6 +541,11 @@ def settings(book) -> dict[str, str]:
                 if v not in (None, ""):
                     out[by_label[row[0].strip()]] = str(v).strip()
     return out
+
+
+def _is_settings(grid) -> bool:
+    labels = {label for label, _, _, _ in SETTING_KEYS} | {"设置"}
+    return any(row and isinstance(row[0], str) and row[0].strip() in labels for row in grid)
 
 
 def write_settings(book, about_rows: list[tuple[str, str]]) -> None:
@@ -561,12 +568,14 @@ def write_settings(book, about_rows: list[tuple[str, str]]) -> None:
     rows += [[None, None, None], ["关于", None, None]]
     rows += [[k, v, None] for k, v in about_rows]
     names = [s.name for s in book.sheets]
-    if SETTINGS_SHEET in names:
-        ws = book.sheets[SETTINGS_SHEET]
-        old = len(sheet_grid(ws))
-        _write_rows(ws, rows, old)
+    name = SETTINGS_SHEET
+    if name in names and not _is_settings(sheet_grid(book.sheets[name])):
+        name = "xltools" + SETTINGS_SHEET        # a sheet of the user's that happens to be called 设置
+    if name in names:
+        ws = book.sheets[name]
+        _write_rows(ws, rows, len(sheet_grid(ws)))
     else:
-        ws = book.sheets.add(name=SETTINGS_SHEET, after=book.sheets[len(book.sheets) - 1])
+        ws = book.sheets.add(name=name, after=book.sheets[len(book.sheets) - 1])
         _write_rows(ws, rows, 0)
     _try(lambda: setattr(ws.range((1, 1), (1, 3)).font, "bold", True))
     for col, width in ((1, 16), (2, 60), (3, 60)):
