@@ -425,3 +425,21 @@ def test_merge_names_a_failing_unit_and_refuses_mixed_sets(tmp_path, capsys):
         merge([good, other], tmp_path / "x.xlsx")
     assert main(["merge", str(good), str(other), "-o", str(tmp_path / "y.xlsx")]) == 2
     assert "版式" in capsys.readouterr().err
+
+
+def test_generate_then_merge_copies_of_a_sample(tmp_path):
+    """The bureau's round trip: a workbook per unit from the list, then the department's 汇总 of them."""
+    from xltools.bulk import generate_units, merge
+
+    sample = SAMPLES / "ningxia-sbj-2022-final"
+    p = tmp_path / "单位清单.csv"
+    _write_list(p, [HEAD] + [[f"分局{i}", f"50{i}", "2022", str(sample)] for i in range(3)])
+    assert generate_units(p, tmp_path / "units", jobs=1, progress=False) == 0
+    books = sorted((tmp_path / "units").glob("*.xlsx"))
+    res = merge(books, tmp_path / "汇总.xlsx", unit="自治区某厅")
+    one = _inputs(books[0])
+    got = _inputs(res.path)
+    assert got == {k: v * 3 for k, v in one.items()}
+    # the published sample has errors: every unit is named with its count, and so is the merge's own check
+    assert [u.name for u in res.units] == ["分局0", "分局1", "分局2"]
+    assert all(u.errors > 0 for u in res.units)

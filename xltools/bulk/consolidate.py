@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 from pathlib import Path
 
-from xltools.model import Report, RowData, TableData, Value
+from xltools.model import Report, RowData, Value
 
 __all__ = ["merge", "merge_reports", "MergeError", "MergeResult", "MergedUnit", "UNITS_SHEET"]
 
