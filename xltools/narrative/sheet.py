@@ -17,11 +17,11 @@ from xltools.narrative import SHEET, Narrative
 
 __all__ = ["write_sheet", "COLUMN_WIDTH", "INDENT"]
 
-COLUMN_WIDTH = 92           # characters of the default font: the printable width of A4 portrait
+COLUMN_WIDTH = 72           # characters of the default font (宋体 11 in our workbooks): ≈16 cm, the printable width of A4 portrait
 INDENT = "\u3000\u3000"     # two full-width spaces: the first-line indent of a Chinese paragraph
 BODY_FONT, HEAD_FONT = "仿宋", "黑体"
 BODY_SIZE, HEAD_SIZE, TITLE_SIZE = 12, 12, 16
-_LINE_PT = {BODY_SIZE: 20.0, TITLE_SIZE: 26.0}
+_LINE_PT = {BODY_SIZE: 17.0, TITLE_SIZE: 24.0}
 
 
 def _display_width(text: str) -> int:
@@ -83,7 +83,7 @@ def write_sheet(path: str | Path, narrative: Narrative, *, keep_original: bool =
     ws.sheet_properties.pageSetUpPr.fitToPage = True
     ws.page_setup.fitToWidth = 1
     ws.page_setup.fitToHeight = 0
-    ws.page_margins = PageMargins(left=0.9, right=0.9, top=1.0, bottom=1.0)
+    ws.page_margins = PageMargins(left=0.75, right=0.75, top=1.0, bottom=1.0)
     ws.oddFooter.center.text = "第 &P 页，共 &N 页"
     cached = cached_values(path)
     with atomic_path(path, keep_original=keep_original) as tmp:
