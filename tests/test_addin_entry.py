@@ -670,3 +670,23 @@ def test_about_leaves_a_users_own_sheet_named_settings_alone():
     acts = replay(["Sheet1", "设置"], book.json()["actions"])
     assert not [a for a, s in acts if s == "设置"]
     assert ("addSheet", "xltools设置") in [(a["func"], s) for a, s in acts]
+
+
+def test_a_client_without_notes_still_gets_fills_links_and_the_result_sheet(sample):
+    """Clients other than Office.js (Google Sheets, Office Scripts) cannot add notes: the cells are
+    still filled and linked, and the remembered marks say that no note was added."""
+    import xltools.addin as addin
+
+    payload = payload_from(sample)
+    payload["client"] = "Google Apps Script"
+    names = [s["name"] for s in payload["sheets"]]
+    book = mock_book(payload)
+    findings = addin.check()
+    acts = replay(names, book.json()["actions"])
+    funcs = [a["func"] for a, _ in acts]
+    assert "addNote" not in funcs and "alert" not in funcs
+    assert funcs.count("addHyperlink") == len(findings)
+    colours = {f"{s}!{cell_of(a)}" for a, s in acts if a["func"] == "setRangeColor" and s not in ("校验结果",)}
+    assert colours == set(expected_marks(findings))
+    meta = next(a["values"] for a, s in acts if s == META_SHEET and a["func"] == "setValues")
+    assert all(r[2] in ("", None) for r in meta if str(r[0]).startswith("mark:"))
