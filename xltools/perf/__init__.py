@@ -96,10 +96,10 @@ def dec(raw) -> Decimal | None:
 
 
 def half_unit(d: Decimal | None, pct_printed: bool = False) -> Decimal:
-    """Half the last printed digit: 258 → 0.5 (万元 printed whole), 218.07 → 0.005, 0.85 (85%) → 0.005."""
+    """Half the last printed digit: 258 → 0.5 (万元 printed whole), 218.07 → 0.005, "9.40" → 0.005, 0.85 (85%) → 0.005."""
     if d is None:
         return Decimal(0)
-    exp = d.normalize().as_tuple().exponent if d != 0 else 0
+    exp = d.as_tuple().exponent
     exp = exp if isinstance(exp, int) else 0
     return Decimal(1).scaleb(min(exp, 0)) / 2
 

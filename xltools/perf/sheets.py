@@ -171,7 +171,7 @@ def _write_targets(ws, f, bt, report, projects):
 
 
 def _write_selfeval(ws, f, bt, report, projects):
-    from xltools.perf import dec
+    from xltools.perf import dec, half_unit
 
     for c, w in enumerate((16, 12, 30, 14, 14, 8, 8, 24)):
         ws.set_column(c, c, w)
@@ -204,7 +204,7 @@ def _write_selfeval(ws, f, bt, report, projects):
                 rate = spent / budget if budget and spent is not None else None
                 ws.write(r, 4, _num(weight), num_in) if weight is not None else ws.write_blank(r, 4, None, num_in)
                 rr = a1(r, 2)
-                if rate_g is not None and not _close(rate_g, rate, Decimal("0.005")):
+                if rate_g is not None and not _close(rate_g, rate, half_unit(rate_g)):
                     ws.write_number(r, 5, _num(rate_g), pct_in)
                     rate = rate_g
                 else:
@@ -212,12 +212,12 @@ def _write_selfeval(ws, f, bt, report, projects):
                                      float(rate) if rate is not None else "")
                 score = (min(rate, Decimal(1)) * weight).quantize(Decimal("0.01")) \
                     if rate is not None and weight is not None else None
-                if score_g is not None and not _close(score_g, score, Decimal("0.05")):
+                if score_g is not None and not _close(score_g, score, half_unit(score_g)):
                     ws.write_number(r, 6, _num(score_g), num_in)
                 else:
                     ws.write_formula(r, 6, f'=IF(OR({a1(r, 4)}="",{a1(r, 5)}=""),"",ROUND(MIN({a1(r, 5)},1)*{a1(r, 4)},2))',
                                      num_f, _num(score) if score is not None else "")
-                p.cells["score"] = _num(score_g) if score_g is not None and (score is None or not _close(score_g, score, Decimal("0.05"))) else score
+                p.cells["score"] = score_g if score_g is not None and (score is None or not _close(score_g, score, half_unit(score_g))) else score
             else:
                 for c in range(4, 8):
                     ws.write_blank(r + i, c, None, text)
@@ -255,7 +255,7 @@ def _write_selfeval(ws, f, bt, report, projects):
             ws.write_blank(r, c, None, text)
         for col, comp, g in ((5, w_sum, tot[0]), (6, s_sum, tot[1])):
             extra = a1(fund_row, 4 if col == 5 else 6)
-            if g is not None and not _close(g, comp, Decimal("0.005")):
+            if g is not None and not _close(g, comp, half_unit(g)):
                 ws.write_number(r, col, _num(g), num_in)
             else:
                 ws.write_formula(r, col, f"=SUM({a1(first, col)}:{a1(last, col)})+N({extra})", num_f, _num(comp))
@@ -264,13 +264,14 @@ def _write_selfeval(ws, f, bt, report, projects):
         r += 1
         ws.write_string(r, 0, "等级", label)
         grade_g = fl.get("grade", "")
-        computed = grade_of(tot[1] if tot[1] is not None and not _close(tot[1], s_sum, Decimal("0.005")) else s_sum)
+        computed = grade_of(tot[1] if tot[1] is not None and not _close(tot[1], s_sum, half_unit(tot[1])) else s_sum)
         if grade_g and grade_g != computed:
             ws.merge_range(r, 1, r, 7, grade_g, num_in)
         else:
             ws.merge_range(r, 1, r, 7, "", num_f)
-            ws.write_formula(r, 1, f'=IF({total_cell}="","",IF({total_cell}>=90,"优",IF({total_cell}>=80,"良",'
-                                   f'IF({total_cell}>=60,"中","差"))))', num_f, computed if (p.indicators or tot[1]) else "")
+            shown = tot[1] if tot[1] is not None and not _close(tot[1], s_sum, half_unit(tot[1])) else s_sum
+            ws.write_formula(r, 1, f'=IF(N({total_cell})=0,"",IF({total_cell}>=90,"优",IF({total_cell}>=80,"良",'
+                                   f'IF({total_cell}>=60,"中","差"))))', num_f, computed if shown else "")
         r += 2
 
 
