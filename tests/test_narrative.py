@@ -345,3 +345,19 @@ def test_import_is_light():
             "print(sorted(m for m in ('jinja2', 'docx', 'openpyxl', 'yaml') if m in sys.modules))")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT)
     assert out.stdout.strip() == "[]", out.stderr
+
+
+@pytest.mark.libreoffice
+def test_docx_renders_in_libreoffice(narrated, tmp_path):
+    import shutil
+
+    if not shutil.which("soffice") or not shutil.which("pdftotext"):
+        pytest.skip("LibreOffice / poppler 未安装")
+    src = tmp_path / "n.docx"
+    shutil.copy(narrated / "sbj-情况说明.docx", src)
+    r = subprocess.run(["soffice", "--headless", "--convert-to", "pdf", "--outdir", str(tmp_path), str(src)],
+                       capture_output=True, text=True, timeout=300)
+    pdf = tmp_path / "n.pdf"
+    assert pdf.exists(), r.stderr
+    text = subprocess.run(["pdftotext", str(pdf), "-"], capture_output=True, text=True).stdout
+    assert "第三部分" in text and "15765.78" in text and "名词解释" in text

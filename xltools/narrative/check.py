@@ -220,7 +220,6 @@ class _Checker:
         self.aliases = _Aliases(self.facts)
         self.year = report.year
         self.out: list[Finding] = []
-        self.unit_votes = {"万元": 0, "元": 0}
 
     # -- helpers
     def add(self, rule, level, sentence, message, expected=None, actual=None, difference=None):
@@ -273,7 +272,6 @@ class _Checker:
                     if continued:
                         m.after_reason = True
                     if m.kind == "amount":
-                        self.unit_votes[m.unit] = self.unit_votes.get(m.unit, 0) + 1
                         self.amount(m, sentence, st)
                     elif m.kind == "pct":
                         self.percent(m, sentence, st)
@@ -543,9 +541,6 @@ class _Checker:
                 self.add("N-07", "warning", sentence,
                          f"“{m.group(0).strip()}”晚于报告年度 {self.year} 年，而句子说的是已发生的事，请核对年份",
                          expected=str(self.year), actual=str(y))
-
-    def unit_mix(self) -> None:
-        """Reserved: the document's dominant unit (votes) is reported by the per-amount checks."""
 
 
 def check_text(text: str, report: Report) -> list[Finding]:
