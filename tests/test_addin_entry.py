@@ -690,3 +690,33 @@ def test_a_client_without_notes_still_gets_fills_links_and_the_result_sheet(samp
     assert colours == set(expected_marks(findings))
     meta = next(a["values"] for a, s in acts if s == META_SHEET and a["func"] == "setValues")
     assert all(r[2] in ("", None) for r in meta if str(r[0]).startswith("mark:"))
+
+
+def test_a_clean_workbook_gets_no_marks_and_old_marks_are_undone(tmp_path, com_formulas):
+    """No findings: 校验结果 says so, nothing is marked, and the marks of an earlier run are undone."""
+    import xltools.addin as addin
+    from xltools.build.writer import build_workbook
+    from xltools.read.datafile import load_data
+
+    path = tmp_path / "clean.xlsx"
+    build_workbook(load_data(ROOT / "tests" / "data" / "clean-unit"), path)
+    assert cli_findings(path) == []
+    payload = payload_from(path, formulas=True, notes={"收入支出决算总表": ["$D$8"]})
+    meta = next(s for s in payload["sheets"] if s["name"] == META_SHEET)
+    meta["values"] = _rect(meta["values"] + [["mark:收入支出决算总表!D8", "FFF2CC", "note"]])
+    names = [s["name"] for s in payload["sheets"]]
+    book = mock_book(payload)
+    assert addin.check() == []
+    acts = replay(names, book.json()["actions"])
+    assert [(a["func"], s, cell_of(a)) for a, s in acts[:2]] == [
+        ("setRangeColor", "收入支出决算总表", "D8"), ("deleteNote", "收入支出决算总表", "D8")]
+    assert acts[0][0]["args"] == ["#FFF2CC"]
+    rows = next(a["values"] for a, s in acts if s == "校验结果" and a["func"] == "setValues")
+    assert rows[1][4] == "未发现问题。" and len(rows) == 2
+    on_tables = [a["func"] for a, s in acts[2:] if s not in ("校验结果", META_SHEET)]
+    assert on_tables == []
+    meta_out = next(a["values"] for a, s in acts if s == META_SHEET and a["func"] == "setValues")
+    assert not [r for r in meta_out if str(r[0]).startswith("mark:")]
+    # the old, longer block of _xltools is cleared below the rows written now
+    clears = [a for a, s in acts if s == META_SHEET and a["func"] == "rangeClearContents"]
+    assert len(clears) == 1 and clears[0]["start_row"] == len(meta_out)
