@@ -44,6 +44,9 @@ def formula_cells(path: str | Path) -> dict[str, set[str]]:
             except KeyError:
                 continue
             cells = set()
+            if b"<f>" not in data and b"<f " not in data and b"<f/>" not in data:
+                out[s.get("name")] = cells      # no formula anywhere (科目目录, 说明事项): skip the scan
+                continue
             for m in _CELL_RE.finditer(data):
                 body = m.group(2)
                 if body and (b"<f>" in body or b"<f " in body or b"<f/>" in body):

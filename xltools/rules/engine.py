@@ -180,10 +180,24 @@ _LEVEL_NAME = {3: "类", 5: "款", 7: "项"}
 _LEAF_NAME = {"functional": "项", "economic": "款"}
 
 
+_CHECKS: dict = {}
+
+
 def all_checks(tset: TableSet, variant: Variant, report: Report) -> list[Check]:
+    """Every concrete check of a report. They depend only on the rows present (keys, kinds, panels), so
+    they are expanded once per row set and set variant: the checker and the builder ask for them per
+    workbook, and the units of a bulk run mostly share a row set."""
+    key = (id(tset), variant.id, tuple((tid, tuple((k, r.kind, r.panel) for k, r in td.rows.items()))
+                                        for tid, td in report.tables.items()))
+    hit = _CHECKS.get(key)
+    if hit is not None and hit[0] is tset:
+        return list(hit[1])
     checks = hierarchy_checks(tset, report)
     for ident in tset.identities_for(variant):
         checks.extend(expand(ident, tset, report))
+    if len(_CHECKS) >= 256:
+        _CHECKS.clear()
+    _CHECKS[key] = (tset, tuple(checks))
     return checks
 
 
