@@ -16,7 +16,13 @@ writes results back through xlwings. A problem the user can fix is shown as a Ch
 """
 from __future__ import annotations
 
-__all__ = ["check", "narrative", "export_word", "new_template", "about"]
+__all__ = ["check", "narrative", "export_word", "new_template", "about", "AddinError"]
+
+TITLE = "xltools 公开表工具"
+
+
+class AddinError(Exception):
+    """A problem the user can fix; shown as a message box (in Chinese), never as a traceback."""
 
 
 def check(book=None):
@@ -61,8 +67,6 @@ def _run(action, book):
         _log(exc)
         print(f"xltools：找不到调用的工作簿（{exc}）")
         return None
-    from xltools.addin._book import AddinError
-
     try:
         return action(book)
     except AddinError as exc:
@@ -75,8 +79,6 @@ def _run(action, book):
 
 
 def _alert(book, text: str, mode: str = "info") -> None:
-    from xltools.addin._book import TITLE
-
     try:
         book.app.alert(text, title=TITLE, mode=mode)
     except Exception:
@@ -112,8 +114,6 @@ def _check(book):
 
 
 def _render(data):
-    from xltools.addin._book import AddinError
-
     try:
         from xltools.narrative import render
         return render(data.report)
@@ -145,7 +145,7 @@ def _narrative(book):
 def _export_word(book):
     from pathlib import Path
 
-    from xltools.addin._book import AddinError, free_path, out_dir, read_book, safe_name, settings
+    from xltools.addin._book import free_path, out_dir, read_book, safe_name, settings
 
     data = read_book(book)
     nar = _render(data)
@@ -157,13 +157,13 @@ def _export_word(book):
     stem = safe_name(Path(book.name).stem) or "公开表"
     path = folder / f"{stem}-情况说明.docx"
     try:
-        write_docx(path, nar, data.report, full=True)
-    except PermissionError:
-        path = free_path(folder, f"{stem}-情况说明", ".docx")
         try:
             write_docx(path, nar, data.report, full=True)
-        except OSError as exc:
-            raise AddinError(f"无法写入 Word 文件：{exc}") from None
+        except PermissionError:        # that file is open in Word: write beside it
+            path = free_path(folder, f"{stem}-情况说明", ".docx")
+            write_docx(path, nar, data.report, full=True)
+    except ImportError as exc:
+        raise AddinError(f"此版本的 xltools 还不能导出 Word（{exc}）。") from None
     except OSError as exc:
         raise AddinError(f"无法写入 Word 文件：{exc}") from None
     _alert(book, f"已导出 Word 文档：\n{path}")
@@ -171,7 +171,7 @@ def _export_word(book):
 
 
 def _new_template(book):
-    from xltools.addin._book import AddinError, engine_name, free_path, out_dir, safe_name, settings
+    from xltools.addin._book import engine_name, free_path, out_dir, safe_name, settings
     from xltools.build.writer import build_workbook, empty_report
     from xltools.narrative.inputs import write_notes_sheet
     from xltools.spec import SpecError, load_set

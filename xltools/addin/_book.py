@@ -21,13 +21,13 @@ import sys
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from xltools.addin import TITLE, AddinError
 from xltools.model import Report
 from xltools.read.workbook import META_SHEET, ReadError, meta_from, read_grids
 
 __all__ = ["AddinError", "BookData", "read_book", "write_check", "write_narrative", "settings",
            "write_settings", "out_dir", "safe_name", "free_path", "TITLE", "RESULT_SHEET", "SETTINGS_SHEET", "NOTE_PREFIX"]
 
-TITLE = "xltools 公开表工具"
 RESULT_SHEET = "校验结果"          # the same sheet `xltools check --write` makes
 SETTINGS_SHEET = "设置"
 NOTE_PREFIX = "【xltools 校验】"
@@ -42,10 +42,6 @@ FORMULA_FILL = "#EDEDED"
 _ADDR = re.compile(r"^(.+)!([A-Z]+[0-9]+)$")
 _A1 = re.compile(r"^([A-Z]+)([0-9]+)$")
 _HEX = re.compile(r"^#?(?:[0-9A-Fa-f]{2})?([0-9A-Fa-f]{6})$")
-
-
-class AddinError(Exception):
-    """A problem the user can fix; shown as a message box (in Chinese), never as a traceback."""
 
 
 @dataclass
