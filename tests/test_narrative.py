@@ -361,3 +361,26 @@ def test_docx_renders_in_libreoffice(narrated, tmp_path):
     assert pdf.exists(), r.stderr
     text = subprocess.run(["pdftotext", str(pdf), "-"], capture_output=True, text=True).stdout
     assert "第三部分" in text and "15765.78" in text and "名词解释" in text
+
+
+@pytest.mark.parametrize("variant", ["ningxia", "shanghai", "central", "guangxi", "shanxi"])
+def test_an_empty_workbook_renders_with_markers_and_no_dangling_lists(variant):
+    from xltools.build.writer import empty_report
+
+    rep = empty_report("final_accounts", variant, "某某局", 2024)
+    n = render(rep)
+    assert n.missing and "【请填写：" in n.text()
+    assert not [p.text for p in n.paragraphs if p.style == "body" and p.text.endswith(("：", "，"))]
+    assert [f.rule for f in check_text(n.text(), rep) if f.rule != "N-09"] == []
+
+
+def test_central_variant_takes_personnel_and_public_from_the_detail_table():
+    from xltools.model import RowData, Value
+
+    from xltools.build.writer import empty_report
+
+    rep = empty_report("final_accounts", "central", "某某局", 2024)
+    f06x = rep.table("F06X")
+    f06x.rows["personnel_total"] = RowData("personnel_total", "人员经费合计", "personnel", kind="footer",
+                                           values={"basic": Value(Decimal("12.34"))})   # 万元
+    assert "人员经费12.34万元" in render(rep).text()

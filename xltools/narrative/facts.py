@@ -136,6 +136,9 @@ _norm_alias = norm
 
 def collect_facts(report: Report) -> dict[str, Fact]:
     """Every figure a narrative can quote, by key. Amounts in 元."""
+    if report.set_id == "budget":            # 部门预算: 表一–表九 (xltools.narrative.budget)
+        from xltools.narrative.budget import collect_facts as budget_facts
+        return budget_facts(report)
     facts: dict[str, Fact] = {}
     y = report.year
 
@@ -203,9 +206,11 @@ def collect_facts(report: Report) -> dict[str, Fact]:
                 add(f"soe.{code}", name, row.values["total"].value, f"F09!{code}.total",
                     (code, f"{code}{name}", f"{code}-{name}"))
     # 六 基本支出 (公开06)
-    add("personnel", "人员经费", A("F06", "personnel_total", "amount"), "F06!personnel_total", ("人员经费合计",))
-    add("public", "公用经费", A("F06", "public_total", "amount"), "F06!public_total", ("公用经费合计",))
-    f06 = report.tables.get("F06")
+    # 公开06: 基本支出决算表 (amount), or the central 支出决算明细表 F06X (其中：基本支出 column)
+    t6, c6 = ("F06X", "basic") if "F06" not in report.tables and "F06X" in report.tables else ("F06", "amount")
+    add("personnel", "人员经费", A(t6, "personnel_total", c6), f"{t6}!personnel_total", ("人员经费合计",))
+    add("public", "公用经费", A(t6, "public_total", c6), f"{t6}!public_total", ("公用经费合计",))
+    f06 = report.tables.get(t6)
     if f06:
         # a 类 row's own amount when it has one, else the sum of its 款 rows
         stated: dict[str, Decimal] = {}
@@ -213,7 +218,7 @@ def collect_facts(report: Report) -> dict[str, Fact]:
         for key, row in f06.rows.items():
             if not key.isdigit():
                 continue
-            v = row.values.get("amount")
+            v = row.values.get(c6)
             if len(key) == 3 and v is not None and v.amount is not None:
                 stated[key] = v.amount
             elif len(key) == 5:
@@ -223,7 +228,7 @@ def collect_facts(report: Report) -> dict[str, Fact]:
         classes = {**summed, **stated}
         for cls, amt in sorted(classes.items()):
             name = _econ_name(cls, y)
-            add(f"econ.{cls}", name, amt, f"F06!{cls}.amount", (name,), group="econ")
+            add(f"econ.{cls}", name, amt, f"{t6}!{cls}.{c6}", (name,), group="econ")
     # 七 三公 (公开07)
     for key, label, aliases in SANGONG_ITEMS:
         add(f"sangong.{key}", label, A("F07", "amount", f"act_{key}"), f"F07!amount.act_{key}", aliases,
@@ -245,7 +250,7 @@ def collect_facts(report: Report) -> dict[str, Fact]:
     if report.tables.get("F10") and report.tables["F10"].get("run_total", "amount") is not None:
         add("run_cost", "机关运行经费", A("F10", "run_total", "amount"), "F10!run_total", ("机关运行经费支出",))
     else:
-        add("run_cost", "机关运行经费", A("F06", "public_total", "amount"), "F06!public_total",
+        add("run_cost", "机关运行经费", A(t6, "public_total", c6), f"{t6}!public_total",
             ("机关运行经费支出",))
     # notes amounts that sentences compare with
     notes = report.notes or {}

@@ -78,7 +78,7 @@ def _subjects(each: str, report) -> list[tuple[str, str]]:
         func = catalog.functional(year)
         return [(c, func.name(c) or c) for c in sorted(codes)]
     if each == "econ_classes":
-        f06 = report.tables.get("F06")
+        f06 = report.tables.get("F06") or report.tables.get("F06X")
         econ = catalog.economic(year)
         codes = set()
         if f06:
@@ -143,6 +143,10 @@ def write_notes_sheet(wb, fm, report, tset, variant) -> None:
             val = it.default
         style = fm.get(border=1, locked=False, bg_color="#FFF2CC", text_wrap=True,
                        num_format="#,##0.00" if it.kind == "amount" else ("0.00%" if it.kind == "percent" else "General"))
+        if isinstance(val, str) and it.kind in ("amount", "count"):
+            num, problem = parse_amount(val)
+            if num is not None and problem in (None, "text") and "元" not in val:
+                val = num                  # a default such as "0": a number, not text
         if val is None:
             ws.write_blank(r, 2, None, style)
         elif isinstance(val, (int, float, Decimal)) and not isinstance(val, bool):
