@@ -138,13 +138,18 @@ def generate_units(units_path: str | Path, out_dir: str | Path, jobs: int = 0, *
                 if bar is not None:
                     bar.update(len(done))
         else:
-            with ProcessPoolExecutor(max_workers=jobs) as pool:
+            pool = ProcessPoolExecutor(max_workers=jobs)
+            try:
                 futures = [pool.submit(make_units, chunk, str(out), keep_original) for chunk in _chunks(tasks, jobs)]
                 for fut in as_completed(futures):
                     done = fut.result()
                     results.extend(done)
                     if bar is not None:
                         bar.update(len(done))
+            except BaseException:
+                pool.shutdown(wait=False, cancel_futures=True)   # Ctrl+C: stop handing out chunks
+                raise
+            pool.shutdown()
     finally:
         if bar is not None:
             bar.close()
