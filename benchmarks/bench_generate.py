@@ -14,6 +14,7 @@ import json
 import os
 import random
 import resource
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -34,12 +35,25 @@ def child(list_path: str, out_dir: str, jobs: int) -> None:
     t = time.perf_counter()
     rc = generate_units(list_path, out_dir, jobs=jobs, progress=False, quiet=True, keep_original=False)
     secs = time.perf_counter() - t
-    me = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
-    kids = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
-    print(json.dumps({"rc": rc, "secs": secs, "rss_main_kb": me, "rss_worker_kb": kids}))
+    me, kids = resource.getrusage(resource.RUSAGE_SELF), resource.getrusage(resource.RUSAGE_CHILDREN)
+    cpu = me.ru_utime + me.ru_stime + kids.ru_utime + kids.ru_stime
+    print(json.dumps({"rc": rc, "secs": secs, "cpu": cpu, "rss_main_kb": me.ru_maxrss,
+                      "rss_worker_kb": kids.ru_maxrss}))
 
 
-def run(list_path: Path, out_dir: Path, jobs: int) -> dict:
+def run(list_path: Path, out_dir: Path, jobs: int, repeat: int = 1) -> dict:
+    """The fastest of ``repeat`` runs (this machine is shared: other work only ever slows a run down)."""
+    best = None
+    for i in range(repeat):
+        res = _run(list_path, out_dir if i == 0 else out_dir.with_name(f"{out_dir.name}-{i}"), jobs)
+        if best is None or res["secs"] < best["secs"]:
+            best = res
+        if i:
+            shutil.rmtree(out_dir.with_name(f"{out_dir.name}-{i}"), ignore_errors=True)
+    return best
+
+
+def _run(list_path: Path, out_dir: Path, jobs: int) -> dict:
     r = subprocess.run([sys.executable, __file__, "--child", str(list_path), str(out_dir), str(jobs)],
                        capture_output=True, text=True, cwd=ROOT)
     if r.returncode != 0:
@@ -187,14 +201,19 @@ def baseline_workbook(data_folder: Path, unit: str, path: Path) -> None:
     wb.save(path)
 
 
-def baseline(n: int, out: Path) -> float:
+def baseline(n: int, out: Path, repeat: int = 1) -> tuple[float, float]:
+    """(seconds, CPU seconds) of the fastest of ``repeat`` runs writing ``n`` workbooks."""
     out.mkdir(parents=True, exist_ok=True)
     baseline_workbook(SAMPLE_DATA[0][0], "预热", out / "warm.xlsx")
-    t = time.perf_counter()
-    for i in range(n):
-        folder, _ = SAMPLE_DATA[i % len(SAMPLE_DATA)]
-        baseline_workbook(folder, f"基准测试单位{i:05d}", out / f"{600000 + i}.xlsx")
-    return time.perf_counter() - t
+    best = None
+    for _ in range(repeat):
+        t, c = time.perf_counter(), time.process_time()
+        for i in range(n):
+            folder, _ = SAMPLE_DATA[i % len(SAMPLE_DATA)]
+            baseline_workbook(folder, f"基准测试单位{i:05d}", out / f"{600000 + i}.xlsx")
+        res = (time.perf_counter() - t, time.process_time() - c)
+        best = res if best is None or res[0] < best[0] else best
+    return best
 
 
 # ---------------------------------------------------------------- output checks
@@ -216,6 +235,7 @@ def main(argv=None) -> int:
     ap.add_argument("--jobs", type=int, default=os.cpu_count() or 2)
     ap.add_argument("--baseline", type=int, default=40, help="workbooks the openpyxl baseline writes")
     ap.add_argument("--lo", type=int, default=5, help="workbooks recalculated in LibreOffice (0: skip)")
+    ap.add_argument("--repeat", type=int, default=3, help="runs of each timing; the fastest is reported")
     ap.add_argument("--no-write", action="store_true", help="do not update benchmarks/results.md")
     ap.add_argument("--child", nargs=3, help=argparse.SUPPRESS)
     args = ap.parse_args(argv)
@@ -227,20 +247,22 @@ def main(argv=None) -> int:
     rows = []
     # ours, both cores, 100 and N units (peak memory should not grow with N)
     small = run(units_list(work / "u100.csv", 100), work / "out100", args.jobs)
-    big = run(units_list(work / f"u{args.units}.csv", args.units), work / "out", args.jobs)
+    big = run(units_list(work / f"u{args.units}.csv", args.units), work / "out", args.jobs, args.repeat)
     files = sorted((work / "out").glob("*.xlsx"))
     assert len(files) == args.units, len(files)
     one_n = max(100, args.units // 4)
-    one = run(units_list(work / f"u{one_n}-1.csv", one_n), work / "out1", 1)
+    one = run(units_list(work / f"u{one_n}-1.csv", one_n), work / "out1", 1, args.repeat)
     ours2 = args.units / big["secs"]
     ours1 = one_n / one["secs"]
-    base_secs = baseline(args.baseline, work / "baseline")
+    base_secs, base_cpu = baseline(args.baseline, work / "baseline", args.repeat)
     base = args.baseline / base_secs
     rows.append((f"xltools generate --units（{args.jobs} 进程）", args.units, f"{big['secs']:.2f}", f"{ours2:.0f}",
-                 f"{ours2 / base:.1f}×"))
-    rows.append(("xltools generate --units（1 进程）", one_n, f"{one['secs']:.2f}", f"{ours1:.0f}", f"{ours1 / base:.1f}×"))
-    rows.append(("基线：openpyxl 逐单元格（1 进程）", args.baseline, f"{base_secs:.2f}", f"{base:.1f}", "1.0×"))
-    speed = table(rows, ("方法", "工作簿数", "用时（秒）", "个/秒", "相对基线"))
+                 f"{ours2 / base:.1f}×", f"{big['cpu'] / args.units * 1000:.1f}"))
+    rows.append(("xltools generate --units（1 进程）", one_n, f"{one['secs']:.2f}", f"{ours1:.0f}", f"{ours1 / base:.1f}×",
+                 f"{one['cpu'] / one_n * 1000:.1f}"))
+    rows.append(("基线：openpyxl 逐单元格（1 进程）", args.baseline, f"{base_secs:.2f}", f"{base:.1f}", "1.0×",
+                 f"{base_cpu / args.baseline * 1000:.1f}"))
+    speed = table(rows, ("方法", "工作簿数", "用时（秒）", "个/秒", "相对基线", "CPU 毫秒/个"))
     mem = table([(100, f"{small['rss_main_kb'] / 1024:.0f}", f"{small['rss_worker_kb'] / 1024:.0f}"),
                  (args.units, f"{big['rss_main_kb'] / 1024:.0f}", f"{big['rss_worker_kb'] / 1024:.0f}")],
                 ("单位数", "主进程峰值 RSS（MB）", "工作进程峰值 RSS（MB）"))
@@ -262,6 +284,8 @@ def main(argv=None) -> int:
     body = "\n\n".join([
         f"{args.units} 个已填数的决算工作簿（9 张表 + 说明事项 + 科目目录；两个样例的数据轮流使用，单位名称、编码各不相同；"
         f"每个单位都重新读取其数据文件夹）。基线用同一份数据、同样的内容以 openpyxl 逐单元格写出（无缓存值）。",
+        f"每项取 {args.repeat} 次中最快的一次（机器与其他工作共用，别的负载只会让一次运行变慢）；"
+        "CPU 毫秒/个含进程启动、导入与每个形状的模板生成。",
         speed, "峰值内存（每次在新进程中运行，`ru_maxrss`）：", mem, "\n".join(checks)])
     print(body)
     if not args.no_write:
