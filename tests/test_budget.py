@@ -168,3 +168,77 @@ def test_libreoffice_recalculation_equals_cached_values(sample_book, clean_folde
                 assert (v or "") == (w or ""), (src.name, key, v, w)
             compared += 1
     assert compared > 900
+
+
+# ---------------------------------------------------------------- 部门预算情况说明
+
+def _narrative_rows() -> list[tuple[str, str, str]]:
+    text = (SAMPLE / "FINDINGS.md").read_text(encoding="utf-8")
+    block = text.split("<!-- narrative:start -->")[1].split("<!-- narrative:end -->")[0]
+    rows = []
+    for line in block.splitlines():
+        cells = [c.strip() for c in line.strip().strip("|").split("|")]
+        if len(cells) >= 3 and cells[0].startswith("N-"):
+            rows.append((cells[0], cells[1], cells[2]))
+    return rows
+
+
+def _published_narrative() -> str:
+    return (SAMPLE / "published" / "情况说明.txt").read_text(encoding="utf-8")
+
+
+def test_published_budget_narrative_findings_are_those_in_FINDINGS_md():
+    from xltools.narrative import check_text
+
+    findings = check_text(_published_narrative(), load_data(SAMPLE))
+    assert sorted((f.rule, f.level, f.actual or "") for f in findings) == sorted(_narrative_rows())
+
+
+@pytest.mark.parametrize("printed,wrong,rule", [
+    ("社会保障和就业支出 37294.73", "社会保障和就业支出 37294.37", "N-01"),     # a 类 of 表一
+    ("人员经费 384.38", "人员经费 384.83", "N-01"),                           # 表三
+    ("基本工资 82.83", "基本工资 28.83", "N-01"),                             # a 款 of 表三
+    ("4869.00万", "4896.00万", "N-01"),                                      # 2080506 项目支出 (表二)
+    ("增长 31.82%", "增长 30.82%", "N-04"),                                  # on the prior 项目支出
+    ("公务接待费 0.15 万", "公务接待费 0.51 万", "N-01"),                      # 表四
+    ("行政支出 0万元，占 0%", "行政支出 0万元，占 5%", "N-04"),                 # a share of 表六 本年支出
+])
+def test_a_figure_changed_in_the_published_narrative_is_found(printed, wrong, rule):
+    from xltools.narrative import check_text
+
+    text = _published_narrative()
+    assert printed in text
+    found = [f for f in check_text(text.replace(printed, wrong, 1), load_data(SAMPLE))
+             if (f.rule, f.level) != ("N-04", "warning")]
+    assert found and found[0].rule == rule, [(f.rule, f.actual) for f in found]
+
+
+def test_rendered_budget_narrative_has_the_published_sections_and_passes_the_checker():
+    from xltools.narrative import check_text, render
+
+    report = load_data(SAMPLE)
+    narrative = render(report)
+    assert narrative.title == "中卫市社会保险事业管理中心2024年部门预算情况说明"
+    heads = [p.text for p in narrative.paragraphs if p.style == "heading1"]
+    assert [h[:2] for h in heads] == ["一、", "二、", "三、", "四、", "五、", "六、"]
+    text = narrative.text()
+    for sentence in ("财政拨款支出预算37355.53万元，包括：社会保障和就业支出37294.73万元、卫生健康支出18.19万元、住房保障支出42.61万元",
+                     "基本支出396.53万元，比2023年执行数增加52.34万元，增长15.21%",
+                     "社会保险经办机构（项）2024年预算87.00万元，比2023年执行数增加21.00万元，增长31.82%",
+                     "“三公”经费财政拨款预算数为2.90万元",
+                     "无政府性基金预算财政拨款收支",
+                     "财政拨款预算收入37355.53万元，占100.00%",
+                     "政府采购预算4.01万元",
+                     "项目资金总额20000.00万元"):
+        assert sentence in text, sentence
+    assert narrative.missing == []
+    assert check_text(text, report) == []
+
+
+def test_budget_narrative_from_the_workbook_and_the_cli(sample_book, tmp_path, capsys):
+    book = tmp_path / "b.xlsx"
+    shutil.copy(sample_book, book)
+    assert main(["narrative", str(book), "--no-docx"]) == 0
+    assert main(["check-narrative", str(SAMPLE / "published" / "情况说明.txt"), "--against", str(book)]) == 0
+    out = capsys.readouterr().out
+    assert "0 个错误，2 个警告" in out

@@ -545,6 +545,9 @@ class _Checker:
 
 def check_text(text: str, report: Report) -> list[Finding]:
     """Findings for a narrative (plain text, one paragraph per line) against ``report``."""
+    if report.set_id == "budget":            # 部门预算情况说明 (xltools.narrative.budget)
+        from xltools.narrative.budget import check_text as check_budget
+        return check_budget(text, report)
     text = unicodedata.normalize("NFC", text)
     return _Checker(report).check(text)
 

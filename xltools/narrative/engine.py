@@ -84,6 +84,9 @@ class Item:
 
 
 def render(report: Report, variant: str | None = None) -> Narrative:
+    if report.set_id == "budget":            # 部门预算情况说明: its own facts and context, same engine
+        from xltools.narrative.budget import render as render_budget
+        return render_budget(report, variant)
     import jinja2
 
     from xltools.narrative.inputs import note_items

@@ -1,0 +1,364 @@
+"""部门预算情况说明: the budget set's facts, template context and checker, on the 决算 narrative engine.
+
+The engine (templates, filters, paragraphs, the 说明事项 sheet) and the checker (mentions tied to facts by
+their names) are the 决算 ones; what differs is where the figures come from (表一–表九 of
+templates/budget/tables.yaml) and what a sentence means by its words:
+
+* a budget narrative's figures *are* 预算数: "2024年预算 87.00万元" is the figure itself, not a
+  comparison with a budget (the 决算 checker reads 预算 as 年初预算);
+* "比2023年执行数…" compares with the prior year: 表二's 上年执行数 (per 项 and in total) and, for
+  “三公”, 表四's 上年预算数 (a budget compares budgets);
+* "上年结转结余" is an amount of this budget (a source of funds), not a prior-year figure;
+* a 项 named as "…（类）…（款）…（项）" in the 项目支出 paragraphs is its 项目支出 (表二 项目支出 column).
+
+Hooks (one line each, by set id): xltools.narrative.engine.render, facts.collect_facts, check.check_text.
+"""
+from __future__ import annotations
+
+import copy
+import re
+from decimal import Decimal
+
+from xltools.model import ZERO, Report
+from xltools.narrative.facts import Fact, class_name, note_amount, note_text, norm
+
+__all__ = ["collect_facts", "build_context", "render", "check_text", "INCOME_ITEMS", "EXPENSE_ITEMS"]
+
+# 部门收支预算总表 (表六) lines a 情况说明 lists: (key, label, row)
+INCOME_ITEMS = [("fiscal", "财政拨款预算收入", "inc_fiscal"), ("business", "事业预算收入", "inc_business"),
+                ("superior", "上级补助预算收入", "inc_superior"), ("affiliated", "附属单位上缴预算收入", "inc_affiliated"),
+                ("operating", "经营预算收入", "inc_operating"), ("debt", "债务预算收入", "inc_debt"),
+                ("nonlevel", "非同级财政拨款预算收入", "inc_nonlevel"), ("invest", "投资预算收益", "inc_invest"),
+                ("other", "其他预算收入", "inc_other")]
+EXPENSE_ITEMS = [("admin", "行政支出", "exp_admin"), ("business", "事业支出", "exp_business"),
+                 ("operating", "经营支出", "exp_operating"), ("remit", "上缴上级支出", "exp_remit"),
+                 ("subsidy", "对附属单位补助支出", "exp_subsidy"), ("invest", "投资支出", "exp_invest"),
+                 ("debt", "债务还本支出", "exp_debt"), ("other", "其他支出", "exp_other")]
+SANGONG = [("total", "“三公”经费", "total", ("三公经费", "三公经费财政拨款预算数", "三公经费财政拨款预算")),
+           ("abroad", "因公出国（境）费", "abroad", ("因公出国(境)费", "因公出国费")),
+           ("car", "公务用车购置及运行费", "car", ("公务用车购置及运行费", "公务用车购置及运行维护费")),
+           ("car_purchase", "公务用车购置费", "car_purchase", ("公务用车购置", "公务用车购置费")),
+           ("car_run", "公务用车运行费", "car_run", ("公务用车运行费", "公务用车运行维护费")),
+           ("reception", "公务接待费", "reception", ("公务接待费",))]
+
+
+def _yuan(report: Report, d: Decimal) -> Decimal:
+    return d * 10000 if report.amount_unit == "万元" else d
+
+
+def collect_facts(report: Report) -> dict[str, Fact]:
+    """Every figure a budget narrative can quote, by key (amounts in 元)."""
+    facts: dict[str, Fact] = {}
+    y = report.year
+
+    def add(key, label, value, source="", aliases=(), **kw):
+        facts[key] = Fact(key, label, _yuan(report, value), source, tuple(norm(a) for a in (label, *aliases)), **kw)
+
+    A = report.amount
+    # 表一 财政拨款收支预算总表
+    add("fiscal_total", "财政拨款收支总计", A("B01", "grand_total", "amount"), "B01!grand_total",
+        ("财政拨款收入预算", "财政拨款收支预算", "财政拨款收入总计"), whole=True)
+    add("fiscal_income", "财政拨款本年收入", A("B01", "income_total", "amount"), "B01!income_total",
+        ("财政拨款本年收入",))
+    add("gpb_income", "一般公共预算财政拨款收入", A("B01", "gpb", "amount"), "B01!gpb",
+        ("一般公共预算拨款", "一般公共预算财政拨款收入"))
+    add("gf_income", "政府性基金预算财政拨款收入", A("B01", "gf", "amount"), "B01!gf",
+        ("政府性基金预算拨款", "政府性基金预算财政拨款收入"))
+    add("fiscal_opening", "财政拨款上年结转结余", A("B01", "opening_gpb", "amount") + A("B01", "opening_gf", "amount"),
+        "B01!opening_gpb+opening_gf", ("财政拨款上年结转结余",))
+    add("fiscal_exp", "财政拨款支出预算", A("B01", "expense_total", "total"), "B01!expense_total.total",
+        ("财政拨款支出预算", "财政拨款支出"), whole=True)
+    b01 = report.tables.get("B01")
+    if b01:
+        for key, row in b01.rows.items():
+            if len(key) == 3 and key.isdigit():
+                name = class_name(key, y) or row.label
+                base = name[:-2] if name.endswith("支出") else name
+                add(f"class.{key}", name, A("B01", key, "total"), f"B01!{key}.total",
+                    (name, base + "(类)", base + "(类)支出"), group="class")
+    # 表二 一般公共预算财政拨款支出预算表
+    add("gpb", "一般公共预算财政拨款支出", A("B02", "total", "total"), "B02!total.total",
+        ("一般公共预算财政拨款支出", "一般公共预算支出"), whole=True)
+    add("gpb_basic", "一般公共预算财政拨款基本支出", A("B02", "total", "basic"), "B02!total.basic",
+        ("一般公共预算财政拨款基本支出",))
+    add("gpb_project", "一般公共预算财政拨款项目支出", A("B02", "total", "project"), "B02!total.project",
+        ("一般公共预算财政拨款项目支出",))
+    add("prior.gpb", "一般公共预算财政拨款支出上年执行数", A("B02", "total", "prev"), "B02!total.prev")
+    b02 = report.tables.get("B02")
+    if b02:
+        for code, row in b02.rows.items():
+            if row.kind != "detail" or len(code) != 7:
+                continue
+            name = class_name(code, y) or row.label
+            add(f"gpb.{code}", name, A("B02", code, "total"), f"B02!{code}.total", (code, f"{code}{name}", f"{code}-{name}"))
+            add(f"prior.gpb.{code}", f"{name}上年执行数", A("B02", code, "prev"), f"B02!{code}.prev")
+            # the 项目支出 paragraphs name a 项 as …（类）…（款）…（项）: its 项目支出
+            add(f"gpb_project.{code}", f"{name}项目支出", A("B02", code, "project"), f"B02!{code}.project",
+                (f"{name}(项)",))
+    # 表三 基本支出
+    add("personnel", "人员经费", A("B03", "total", "personnel"), "B03!total.personnel", ("人员经费", "人员支出"))
+    add("public", "公用经费", A("B03", "total", "public"), "B03!total.public", ("公用经费", "日常公用支出"))
+    add("run_cost", "机关运行经费", A("B03", "total", "public"), "B03!total.public", ("机关运行经费",))
+    b03 = report.tables.get("B03")
+    if b03:
+        from xltools import catalog
+
+        econ = catalog.economic(y)
+        for code, row in b03.rows.items():
+            if code.isdigit() and len(code) == 5:
+                name = econ.name(code) or row.label
+                add(f"econ.{code}", name, A("B03", code, "total"), f"B03!{code}.total", (name, row.label))
+    # 表四 “三公”: this year's budget; a budget compares with last year's budget
+    for key, label, col, aliases in SANGONG:
+        add(f"sangong.{key}", label, A("B04", "amount", f"cb_{col}"), f"B04!amount.cb_{col}", aliases,
+            whole=key == "total")
+        add(f"prior.sangong.{key}", label + "上年预算数", A("B04", "amount", f"pb_{col}"), f"B04!amount.pb_{col}")
+    # 表五 政府性基金
+    add("gf", "政府性基金预算财政拨款支出", A("B05", "total", "total"), "B05!total.total",
+        ("政府性基金预算财政拨款支出",))
+    # 表六 部门收支预算总表
+    add("total_income", "收入总预算", A("B06", "grand_total", "amount"), "B06!grand_total",
+        ("收入总预算", "收入总计"), whole=True)
+    add("income", "本年收入", A("B06", "income_total", "amount"), "B06!income_total",
+        ("本年收入", "本年收入合计"), whole=True)
+    add("carry", "上年结转结余", A("B06", "carry", "amount") + A("B06", "bal", "amount"), "B06!carry+bal",
+        ("上年结转结余",))
+    for key, label, row in INCOME_ITEMS:
+        add(f"income.{key}", label, A("B06", row, "amount"), f"B06!{row}", group="income")
+    add("total_exp", "支出总预算", A("B06", "grand_total_exp", "amount_exp"), "B06!grand_total_exp",
+        ("支出总预算", "支出总计"), whole=True)
+    add("expense", "本年支出", A("B06", "expense_total", "amount_exp"), "B06!expense_total",
+        ("本年支出", "本年支出合计"), whole=True)
+    add("closing", "年末结转结余", A("B06", "closing", "amount_exp"), "B06!closing", ("年末结转结余",))
+    for key, label, row in EXPENSE_ITEMS:
+        add(f"expense.{key}", label, A("B06", row, "amount_exp"), f"B06!{row}", group="expense")
+    # 表九 项目支出绩效目标: each project's 年度资金总额
+    for n, p in enumerate(report.blocks.get("B09") or [], start=1):
+        from xltools.perf import dec
+
+        v = dec(p.funds.get("annual_total"))
+        if v is not None and p.name:
+            add(f"project.{n}", p.name, v, f"B09:{p.name}", (p.name, p.name + "项目"))
+    # 说明事项 figures
+    notes = report.notes or {}
+    for nkey, label, aliases in _NOTE_FACTS:
+        amt = note_amount(notes, nkey, report.amount_unit)
+        if amt is not None:
+            facts[nkey] = Fact(nkey, label, amt, f"说明事项:{nkey}", tuple(norm(a) for a in (label, *aliases)),
+                               whole=nkey == "proc.total")
+    for nkey in list(notes):
+        if nkey.startswith("prior.") and nkey not in facts:
+            amt = note_amount(notes, nkey, report.amount_unit)
+            if amt is not None:
+                base = facts.get(nkey[len("prior."):])
+                facts[nkey] = Fact(nkey, (base.label if base else nkey) + "上年执行数", amt, f"说明事项:{nkey}")
+    return facts
+
+
+_NOTE_FACTS = [
+    ("proc.total", "政府采购预算", ("政府采购预算",)),
+    ("proc.goods", "政府采购货物预算", ("政府采购货物预算",)),
+    ("proc.works", "政府采购工程预算", ("政府采购工程预算",)),
+    ("proc.services", "政府采购服务预算", ("政府采购服务预算",)),
+]
+
+
+# ---------------------------------------------------------------- rendering
+
+def build_context(report: Report, unit: str, rec) -> dict:
+    from xltools.narrative.engine import PARA, Item, _printed, _v, _with_shares
+
+    facts = collect_facts(report)
+    notes = report.notes or {}
+
+    def amt(key: str):
+        f = facts.get(key)
+        return _printed(f.value if f else ZERO, unit)
+
+    def note_amt(key: str, optional: bool = False):
+        v = note_amount(notes, key, report.amount_unit)
+        if v is None:
+            return None if optional else rec.miss(key)
+        return _printed(v, unit)
+
+    def note(key: str, optional: bool = False):
+        t = note_text(notes, key)
+        if t is None:
+            return None if optional else rec.miss(key)
+        return re.sub(r"\s*\n\s*(?:\n\s*)*", PARA, t)
+
+    def number(key: str, optional: bool = False):
+        v = notes.get(key)
+        if v is None or v == "":
+            return None if optional else rec.miss(key)
+        try:
+            d = Decimal(str(v).replace(",", ""))
+        except Exception:
+            return str(v)
+        return format(d.normalize(), "f") if d == d.to_integral_value() else str(d)
+
+    y = report.year
+    ctx: dict = {
+        "年度": y, "上年度": (y - 1) if y else None, "单位": report.unit,
+        "简称": note_text(notes, "unit.short") or "本单位", "金额单位": unit,
+        "说明": note, "说明金额": note_amt, "说明数": number, "有": lambda k: note_text(notes, k) is not None,
+        "列零": (note_text(notes, "narrative.zero_lines") or "列出") != "不列",
+    }
+    # 一 财政拨款
+    ctx.update({"财政拨款收支总计": amt("fiscal_total"), "财政拨款本年收入": amt("fiscal_income"),
+                "一般公共预算收入": amt("gpb_income"), "政府性基金收入": amt("gf_income"),
+                "财政拨款上年结转结余": amt("fiscal_opening"), "财政拨款支出": amt("fiscal_exp")})
+    classes = []
+    for k in sorted(k for k in facts if k.startswith("class.")):
+        if _v(amt(k)) != ZERO:
+            classes.append(Item(k.split(".")[1], facts[k].label, amt(k)))
+    ctx["财政拨款按类"] = classes
+    # 二 一般公共预算
+    ctx.update({"一般公共预算支出": amt("gpb"), "上年一般公共预算支出": amt("prior.gpb"),
+                "基本支出": amt("gpb_basic"), "项目支出": amt("gpb_project"),
+                "上年基本支出": note_amt("prior.gpb_basic"), "基本支出原因": note("reason.gpb_basic.prior"),
+                "人员经费": amt("personnel"), "公用经费": amt("public")})
+    econ = []
+    b03 = report.tables.get("B03")
+    for k in sorted(k for k in facts if k.startswith("econ.")):
+        if _v(amt(k)) != ZERO:
+            code = k.split(".")[1]
+            row = b03.rows.get(code) if b03 else None
+            it = Item(code, facts[k].label, amt(k))
+            it.extra["人员"] = bool(row and row.values.get("personnel") and row.values["personnel"].value)
+            econ.append(it)
+    ctx["人员经费明细"] = [i for i in econ if i.人员]
+    ctx["公用经费明细"] = [i for i in econ if not i.人员]
+    items = []
+    b02 = report.tables.get("B02")
+    for k in sorted(k for k in facts if k.startswith("gpb_project.")):
+        code = k.split(".")[1]
+        if _v(amt(k)) == ZERO:
+            continue
+        row = b02.rows.get(code) if b02 else None
+        cls, kuan = class_name(code[:3], y), class_name(code[:5], y)
+        # per-项 prior figures and reasons: optional (a data folder's notes.yaml; the 说明事项 sheet has no rows
+        # for them yet), a 项 without them is stated without a comparison
+        it = Item(code, facts[k].label[:-4], amt(k), 上年=note_amt(f"prior.gpb_project.{code}", True),
+                  上年原因=note(f"reason.gpb_project.{code}.prior", True))
+        it.extra.update({"类": cls[:-2] if cls.endswith("支出") else cls, "款": kuan,
+                         "用途": note(f"use.gpb_project.{code}", True), "行": row})
+        items.append(it)
+    ctx["项目支出按项"] = items
+    # 三 “三公”
+    sg = {}
+    for key, label, _, _ in SANGONG:
+        sg[key] = Item(key, label, amt(f"sangong.{key}"), 上年=amt(f"prior.sangong.{key}"))
+    ctx["三公"] = sg
+    # 四 政府性基金
+    ctx["政府性基金支出"] = amt("gf")
+    # 五 收支总体
+    ctx.update({"收入总预算": amt("total_income"), "本年收入": amt("income"), "上年结转结余": amt("carry"),
+                "支出总预算": amt("total_exp"), "本年支出": amt("expense"), "年末结转结余": amt("closing")})
+    inc = [Item(k, label, amt(f"income.{k}")) for k, label, _ in INCOME_ITEMS]
+    _with_shares(inc, amt("income"))
+    exp = [Item(k, label, amt(f"expense.{k}")) for k, label, _ in EXPENSE_ITEMS]
+    _with_shares(exp, amt("expense"))
+    ctx["收入项目"], ctx["支出项目"] = inc, exp
+    # 六 其他重要事项
+    ctx["机关运行经费"] = amt("run_cost")
+    ctx["政府采购"] = {k: note_amt(f"proc.{k}") for k in ("total", "goods", "works", "services")}
+    ctx["国有资产"] = note("assets")
+    projects = []
+    for n, p in enumerate(report.blocks.get("B09") or [], start=1):
+        if f"project.{n}" in facts:
+            projects.append(Item(str(n), p.name, amt(f"project.{n}"), extra={"目标": p.fields.get("goal", "")}))
+    ctx["绩效项目"] = projects
+    ctx["重点项目"] = [projects[i - 1] for i in _ints(note_text(notes, "perf.key_projects")) if 0 < i <= len(projects)] \
+        if note_text(notes, "perf.key_projects") else sorted(projects, key=lambda i: -_v(i.金额))[:3]
+    ctx["绩效说明"] = note("perf.text", True)
+    ctx["其他事项"] = note("other", True)
+    return ctx
+
+
+def _ints(text: str | None) -> list[int]:
+    return [int(x) for x in re.findall(r"\d+", text or "")]
+
+
+def render(report: Report, variant: str | None = None):
+    """The budget 情况说明: templates/budget/narrative/*.j2 with this set's context, on the 决算 engine."""
+    from xltools.narrative import Narrative
+    from xltools.narrative.engine import (_CURRENT, _Recorder, _environment, _section_files, paragraphs_from_text,
+                                          template_dirs)
+    from xltools.narrative.inputs import note_items
+
+    variant = variant or report.variant
+    dirs = template_dirs(report.set_id, variant)
+    items = note_items(report.set_id, report)
+    labels = {it.key: it.label for it in items}
+    defaults = {it.key: it.default for it in items if it.default is not None}
+    notes = {k: v for k, v in (report.notes or {}).items() if not k.startswith("_")}
+    report = copy.copy(report)
+    report.notes = {**defaults, **notes}
+    rec = _Recorder(labels)
+    unit = note_text(report.notes, "narrative.unit") or "万元"
+    if unit not in ("万元", "元"):
+        unit = "万元"
+    env = _environment(tuple(str(d) for d in dirs))
+    _CURRENT.unit, _CURRENT.rec = unit, rec
+    ctx = build_context(report, unit, rec)
+    out = []
+    for name in _section_files(dirs):
+        out.extend(paragraphs_from_text(env.get_template(name).render(ctx), structured=True))
+    title = f"{report.unit or ''}{report.year or ''}年部门预算情况说明"
+    return Narrative(title=title, paragraphs=out, missing=list(rec.missing.items()), variant=variant or "", unit=unit)
+
+
+# ---------------------------------------------------------------- checking
+
+def check_text(text: str, report: Report):
+    """A budget 情况说明 against the tables: the 决算 checker with the budget's facts and reading of words."""
+    import unicodedata
+
+    from xltools.narrative.check import _CHANGE_TAIL, _Aliases, _Checker, _plain, _yuan
+
+    class BudgetChecker(_Checker):
+        def __init__(self, rep):
+            self.report = rep
+            self.facts = collect_facts(rep)
+            self.aliases = _Aliases(self.facts)
+            self.year = rep.year
+            self.out = []
+
+        def role_of(self, m):
+            c = _plain(m.clause)
+            if _CHANGE_TAIL.search(c):
+                return "change"
+            c = re.sub(r"上年(结转结余|结转|结余)", "", c)       # a source of this budget, not last year
+            prior_year = f"{self.year - 1}年" if self.year else "\0"
+            if "上年" in c or prior_year in c:
+                return "prior"
+            return "actual"                                    # 预算数 is this budget's own figure
+
+        def amount(self, m, sentence, st):
+            c = _plain(m.clause)
+            # 本年收入安排支出 / 上年结转资金安排支出: a split of the subject by source the tables do not give;
+            # “由 X 增加至 Y”: X is a prior figure of what the clause names, not this budget
+            if re.search(r"(安排支出|由)$", c):
+                st.last_amount, st.last_amount_fact = _yuan(m), None
+                return
+            # a budget narrative gives its reasons as “增加原因是…” / “原因是…”, not only “主要原因”
+            if not m.after_reason and re.search(r"原因(是|为|：|:)", sentence[:m.start].split("；")[-1]):
+                m.after_reason = True
+            return super().amount(m, sentence, st)
+
+        def percent(self, m, sentence, st):
+            # “本年收入包括：A X万元，占 p%；…” — the shares are of the total the sentence opens with
+            if st.whole is None:
+                for key, word in (("income", "本年收入"), ("expense", "本年支出")):
+                    if _plain(norm(sentence)).startswith(word) and key in self.facts:
+                        st.whole = (self.facts[key], self.facts[key].value)
+            return super().percent(m, sentence, st)
+
+        def compared_with(self, before):
+            b = _plain(norm(before))
+            b = re.sub(r"上年(结转结余|结转|结余)", "", b)
+            prior_year = f"{self.year - 1}年" if self.year else "\0"
+            return "prior" if ("上年" in b or prior_year in b) else None
+
+    return BudgetChecker(report).check(unicodedata.normalize("NFC", text))
