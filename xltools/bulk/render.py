@@ -428,6 +428,7 @@ class _Cache:
         self.items: dict = {}
         self.built = 0
         self.fallbacks = 0
+        self.last_error = ""     # why the last shape fell back to build_workbook
 
     def get(self, report: Report, extra_sheets):
         hooks = tuple(getattr(h, "__qualname__", repr(h)) for h in extra_sheets or ())
@@ -436,9 +437,10 @@ class _Cache:
         if t is None:
             try:
                 t = Template(report, extra_sheets)
-            except TemplateError:
+            except TemplateError as exc:
                 t = False
                 self.fallbacks += 1
+                self.last_error = str(exc)
             self.built += 1
             if len(self.items) >= self.size:
                 self.items.pop(next(iter(self.items)))
