@@ -139,6 +139,28 @@ def test_rendered_workbooks_equal_the_builders_part_for_part(tmp_path):
     assert cache.fallbacks == 0
 
 
+def test_every_set_and_sample_renders_as_the_builder_writes(tmp_path):
+    """Budget and performance sets too, with a 单位编码; shapes the template cannot take (block tables)
+    fall back to build_workbook, so the output is the same either way."""
+    from xltools.build.writer import build_workbook, empty_report
+    from xltools.bulk.render import _Cache, render_workbook
+    from xltools.read.datafile import load_data
+    from xltools.spec import available_sets, load_set
+
+    reps = [load_data(m.parent) for m in sorted(SAMPLES.glob("*/meta.yaml"))]
+    reps += [empty_report(sid, v, "某局", 2024) for sid in available_sets() for v in load_set(sid).variants]
+    cache = _Cache()
+    for i, rep in enumerate(reps):
+        rep.unit = "某某局 & <单位>"
+        if hasattr(rep, "unit_code"):
+            rep.unit_code = "101001"
+        a = build_workbook(rep, tmp_path / f"a{i}.xlsx", keep_original=False, extra_sheets=_extra())
+        render_workbook(rep, tmp_path / f"b{i}.xlsx", extra_sheets=_extra(), keep_original=False, cache=cache)
+        pa, pb = _parts(a.path), _parts(tmp_path / f"b{i}.xlsx")
+        assert [n for n in pa if pa[n] != pb.get(n)] == [], (rep.set_id, rep.variant, rep.origin)
+    assert cache.built - cache.fallbacks >= len(load_set("final_accounts").variants)
+
+
 def test_one_template_serves_units_with_other_values(tmp_path):
     """Units of one shape share a template; each workbook still equals the builder's for that unit."""
     from xltools.build.writer import build_workbook
