@@ -43,6 +43,18 @@ def _close(given: Decimal | None, computed: Decimal | None, tol: Decimal) -> boo
     return given is None or (computed is not None and abs(given - computed) <= tol)
 
 
+def _fit(ws, r, texts_widths, minimum=15.0):
+    """Row height for wrapped text (LibreOffice and Excel do not grow a row written by XlsxWriter):
+    a CJK character is about two width units of the column."""
+    import math
+
+    lines = 1
+    for text, width in texts_widths:
+        per_line = max(1, int(width / 1.9))
+        lines = max(lines, sum(math.ceil(max(1, len(part)) / per_line) for part in str(text or "").split("\n")))
+    ws.set_row(r, max(minimum, 13.5 * lines))
+
+
 def grade_of(total: Decimal | None) -> str:
     if total is None:
         return ""
@@ -66,7 +78,11 @@ def write_sheets(wb, fm, report, tset, variant) -> None:
     """Builder hook (``extra_sheets``): one sheet per block table of the set."""
     from xltools.perf import blocks_for
 
-    for bt in blocks_for(report.set_id):
+    tables = blocks_for(report.set_id)
+    if any(bt.id in report.blocks for bt in tables):
+        # a data folder with one of the block tables (a 自评表 sample) gets that sheet only
+        tables = tuple(bt for bt in tables if bt.id in report.blocks) if report.set_id == "performance" else tables
+    for bt in tables:
         projects = report.blocks.get(bt.id)
         if projects is None:
             from xltools.perf import Project
@@ -145,7 +161,7 @@ def _write_targets(ws, f, bt, report, projects):
         r += len(rows)
         ws.write_string(r, 0, "年度总体目标", label)
         ws.merge_range(r, 1, r, 3, fl.get("goal", ""), text)
-        ws.set_row(r, max(30, 15 * (len(fl.get("goal", "")) // 45 + 1)))
+        _fit(ws, r, [(fl.get("goal", ""), 80)], 30)
         r += 1
         for c, h in enumerate(TARGET_HEAD):
             ws.write_string(r, c, h, head)
@@ -153,6 +169,7 @@ def _write_targets(ws, f, bt, report, projects):
         for ind in p.indicators:
             for c, v in enumerate(ind):
                 ws.write_string(r, c, v, text)
+            _fit(ws, r, zip(ind, (22, 18, 40, 22)))
             r += 1
         if not p.indicators:
             for _ in range(3):
@@ -183,6 +200,7 @@ def _write_selfeval(ws, f, bt, report, projects):
         fl = p.fields
         ws.write_string(r, 0, "项目名称", label)
         ws.merge_range(r, 1, r, 7, p.name, text)
+        _fit(ws, r, [(p.name, 110)])
         ws.write_string(r + 1, 0, "主管部门", label)
         ws.merge_range(r + 1, 1, r + 1, 3, fl.get("department", ""), text)
         ws.write_string(r + 1, 4, "实施单位", label)
@@ -226,8 +244,8 @@ def _write_selfeval(ws, f, bt, report, projects):
         ws.merge_range(r, 1, r, 7, fl.get("goal_expected", ""), text)
         ws.write_string(r + 1, 0, "实际完成情况", label)
         ws.merge_range(r + 1, 1, r + 1, 7, fl.get("goal_actual", ""), text)
-        for k in (r, r + 1):
-            ws.set_row(k, 60)
+        _fit(ws, r, [(fl.get("goal_expected", ""), 110)], 30)
+        _fit(ws, r + 1, [(fl.get("goal_actual", ""), 110)], 30)
         r += 2
         ws.write_row(r, 0, SELF_HEAD, head)
         r += 1
@@ -239,6 +257,7 @@ def _write_selfeval(ws, f, bt, report, projects):
                     ws.write_number(r, c, _num(d), num_in)
                 else:
                     ws.write_string(r, c, v, text)
+            _fit(ws, r, zip(ind, (16, 12, 30, 14, 14, 8, 8, 24)))
             r += 1
         if not p.indicators:
             for _ in range(3):
@@ -289,7 +308,10 @@ def read_blocks(path: str | Path, report) -> None:
     wb = CalamineWorkbook.from_path(str(path))
     for bt in bts:
         if bt.sheet_name() not in wb.sheet_names:
-            report.problems.append(("missing_sheet", bt.id, bt.sheet_name()))
+            # the performance set's two tables stand alone (a workbook may hold the 自评表 only);
+            # a set whose tables include a block table (预算 表九) needs it
+            if report.set_id != "performance" or not any(b.sheet_name() in wb.sheet_names for b in bts):
+                report.problems.append(("missing_sheet", bt.id, bt.sheet_name()))
             continue
         grid = wb.get_sheet_by_name(bt.sheet_name()).to_python(skip_empty_area=False)
         sheet = bt.sheet_name()
