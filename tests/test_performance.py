@@ -171,3 +171,22 @@ def test_libreoffice_recalculation_equals_cached_values(tmp_path):
                 assert (v or "") == (w or ""), (src.name, key, v, w)
             compared += 1
     assert compared >= 40
+
+
+@pytest.mark.parametrize("name", ["zhongwei-sbzx-2024-budget", *PERF_SAMPLES])
+def test_committed_sample_workbooks_are_current(name, tmp_path):
+    """The .xlsx committed beside each sample is what `xltools generate` makes from its data now."""
+    from xltools.perf import read_blocks
+
+    folder = SAMPLES / name
+    committed = folder / f"{name}.xlsx"
+    assert committed.is_file(), f"{committed} 未提交"
+    a, b = read_workbook(committed), read_workbook(_build(folder, tmp_path / f"{name}.xlsx"))
+    for tid in b.tables:
+        va = {(k, c): v.amount for k, r in a.tables[tid].rows.items() for c, v in r.values.items()}
+        vb = {(k, c): v.amount for k, r in b.tables[tid].rows.items() for c, v in r.values.items()}
+        assert va == vb, tid
+    read_blocks(a.origin, a)
+    read_blocks(b.origin, b)
+    assert {k: [(p.name, p.funds, p.indicators) for p in v] for k, v in a.blocks.items() if k != "_sheets"} == \
+        {k: [(p.name, p.funds, p.indicators) for p in v] for k, v in b.blocks.items() if k != "_sheets"}

@@ -166,7 +166,7 @@ def build_workbook(report: Report, out: str | Path, *, spare: int = SPARE_ROWS, 
                          func_cat if t.detail_kind == "functional" else econ_cat, result)
         from xltools.perf import blocks_for, write_sheets as write_block_sheets
         if blocks_for(tset.id):   # 绩效目标表/自评表 (block-structured) of the budget and performance sets
-            write_block_sheets(wb, fm, report, tset, variant)
+            result.formulas += write_block_sheets(wb, fm, report, tset, variant) or 0
         for fn in extra_sheets or ():
             fn(wb, fm, report, tset, variant)
         _write_catalog_sheet(wb, fm, func_cat, econ_cat)

@@ -33,6 +33,15 @@ SELF_FUND_ROWS = [("total", "年度资金总额"), ("fiscal", "其中：当年�
 SELF_HEAD = ["一级指标", "二级指标", "三级指标", "年度指标值", "实际完成值", "分值", "得分", "偏差原因分析及改进措施"]
 
 
+_COUNT = [0]
+
+
+def _wf(ws, *args):
+    """write_formula, counted (the builder reports how many formulas it wrote)."""
+    _COUNT[0] += 1
+    return ws.write_formula(*args)
+
+
 def _num(d):
     if d is None:
         return None
@@ -75,9 +84,10 @@ class _Fmt:
 
 
 def write_sheets(wb, fm, report, tset, variant) -> None:
-    """Builder hook (``extra_sheets``): one sheet per block table of the set."""
+    """One sheet per block table of the set (called by build_workbook); returns the number of formulas."""
     from xltools.perf import blocks_for
 
+    _COUNT[0] = 0
     tables = blocks_for(report.set_id)
     if any(bt.id in report.blocks for bt in tables):
         # a data folder with one of the block tables (a 自评表 sample) gets that sheet only
@@ -97,6 +107,7 @@ def write_sheets(wb, fm, report, tset, variant) -> None:
         ws.set_paper(9)
         ws.fit_to_pages(1, 0)
         ws.set_footer("&C第 &P 页，共 &N 页")
+    return _COUNT[0]
 
 
 def _title(ws, f, bt, report, width, r=0):
@@ -157,7 +168,7 @@ def _write_targets(ws, f, bt, report, projects):
             elif given[k] is not None and v == given[k] and not _close(given[k], sum((value(x) or ZERO for x in parts), ZERO), ZERO):
                 ws.write_number(rr, 3, _num(v), money_in)           # printed, and not the sum of its parts: kept
             else:
-                ws.write_formula(rr, 3, "=SUM(" + ",".join(a1(where[x], 3) for x in parts) + ")", money_f, _num(v))
+                _wf(ws, rr, 3, "=SUM(" + ",".join(a1(where[x], 3) for x in parts) + ")", money_f, _num(v))
         r += len(rows)
         ws.write_string(r, 0, "年度总体目标", label)
         ws.merge_range(r, 1, r, 3, fl.get("goal", ""), text)
@@ -226,14 +237,14 @@ def _write_selfeval(ws, f, bt, report, projects):
                     ws.write_number(r, 5, _num(rate_g), pct_in)
                     rate = rate_g
                 else:
-                    ws.write_formula(r, 5, f'=IF(N({rr})=0,"",{a1(r, 3)}/{rr})', pct_f,
+                    _wf(ws, r, 5, f'=IF(N({rr})=0,"",{a1(r, 3)}/{rr})', pct_f,
                                      float(rate) if rate is not None else "")
                 score = (min(rate, Decimal(1)) * weight).quantize(Decimal("0.01")) \
                     if rate is not None and weight is not None else None
                 if score_g is not None and not _close(score_g, score, half_unit(score_g)):
                     ws.write_number(r, 6, _num(score_g), num_in)
                 else:
-                    ws.write_formula(r, 6, f'=IF(OR({a1(r, 4)}="",{a1(r, 5)}=""),"",ROUND(MIN({a1(r, 5)},1)*{a1(r, 4)},2))',
+                    _wf(ws, r, 6, f'=IF(OR({a1(r, 4)}="",{a1(r, 5)}=""),"",ROUND(MIN({a1(r, 5)},1)*{a1(r, 4)},2))',
                                      num_f, _num(score) if score is not None else "")
                 p.cells["score"] = score_g if score_g is not None and (score is None or not _close(score_g, score, half_unit(score_g))) else score
             else:
@@ -277,7 +288,7 @@ def _write_selfeval(ws, f, bt, report, projects):
             if g is not None and not _close(g, comp, half_unit(g)):
                 ws.write_number(r, col, _num(g), num_in)
             else:
-                ws.write_formula(r, col, f"=SUM({a1(first, col)}:{a1(last, col)})+N({extra})", num_f, _num(comp))
+                _wf(ws, r, col, f"=SUM({a1(first, col)}:{a1(last, col)})+N({extra})", num_f, _num(comp))
         ws.write_blank(r, 7, None, text)
         total_cell = a1(r, 6)
         r += 1
@@ -289,7 +300,7 @@ def _write_selfeval(ws, f, bt, report, projects):
         else:
             ws.merge_range(r, 1, r, 7, "", num_f)
             shown = tot[1] if tot[1] is not None and not _close(tot[1], s_sum, half_unit(tot[1])) else s_sum
-            ws.write_formula(r, 1, f'=IF(N({total_cell})=0,"",IF({total_cell}>=90,"优",IF({total_cell}>=80,"良",'
+            _wf(ws, r, 1, f'=IF(N({total_cell})=0,"",IF({total_cell}>=90,"优",IF({total_cell}>=80,"良",'
                                    f'IF({total_cell}>=60,"中","差"))))', num_f, computed if shown else "")
         r += 2
 
