@@ -242,3 +242,31 @@ def test_budget_narrative_from_the_workbook_and_the_cli(sample_book, tmp_path, c
     assert main(["check-narrative", str(SAMPLE / "published" / "情况说明.txt"), "--against", str(book)]) == 0
     out = capsys.readouterr().out
     assert "0 个错误，2 个警告" in out
+
+
+# ---------------------------------------------------------------- spec features the budget set added
+
+def test_spec_ratio_percent_and_unit_total_load_and_fail_at_load(tmp_path):
+    from xltools.spec import SpecError, _parse_set, load_set
+
+    tset = load_set("budget")
+    b02 = tset.tables["B02"]
+    assert b02.total_label == "unit"
+    assert [c.key for c in b02.panels[0].columns if c.percent] == ["change_pct"]
+    assert b02.panels[0].columns[0].label_text(2024) == ("2023年执行数（决算数）",)
+    ratio = next(i for i in tset.identities if i.code == "R-B02-04")
+    assert ratio.kind == "ratio" and ratio.scale == 100 and len(ratio.terms) == 2
+    assert tset.tables["B01"].panels[1].rows[1].label == "（一）一般公共服务支出"
+    doc = {"set": "x", "tables": [{"id": "T", "title": "t", "panels": [{"id": "m", "columns": [{"key": "a", "label": "a"}],
+                                                                        "rows": [{"key": "r", "label": "r"}]}]}],
+           "identities": [{"code": "R-1", "target": "T!r.a", "ratio": ["T!r.a"]}]}
+    with pytest.raises(SpecError, match="ratio"):
+        _parse_set(doc, tmp_path / "tables.yaml")
+
+
+def test_percent_columns_get_no_class_subtotal_check():
+    from xltools.rules.engine import hierarchy_checks
+
+    report = load_data(SAMPLE)
+    cols = {c.target.col for c in hierarchy_checks(load_set("budget"), report) if c.target.table == "B02"}
+    assert "change_pct" not in cols and {"prev", "total", "change"} <= cols
