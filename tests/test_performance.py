@@ -190,3 +190,13 @@ def test_committed_sample_workbooks_are_current(name, tmp_path):
     read_blocks(b.origin, b)
     assert {k: [(p.name, p.funds, p.indicators) for p in v] for k, v in a.blocks.items() if k != "_sheets"} == \
         {k: [(p.name, p.funds, p.indicators) for p in v] for k, v in b.blocks.items() if k != "_sheets"}
+
+
+def test_a_missing_block_sheet_is_reported(tmp_path):
+    import openpyxl
+
+    wb = openpyxl.load_workbook(SAMPLES / "zhongwei-sbzx-2024-budget" / "zhongwei-sbzx-2024-budget.xlsx")
+    del wb["部门项目支出预算绩效目标表"]
+    wb.save(tmp_path / "no-b09.xlsx")
+    found = [f for f in _check(tmp_path / "no-b09.xlsx") if f.rule == "S-01"]
+    assert [(f.table, f.cell) for f in found] == [("B09", "部门项目支出预算绩效目标表")]

@@ -36,9 +36,13 @@ def block_findings(report) -> list[Finding]:
     bts = blocks_for(report.set_id)
     if not bts:
         return []
-    if not any(bt.id in report.blocks for bt in bts) and str(report.origin).lower().endswith((".xlsx", ".xlsm")):
-        read_blocks(report.origin, report)
     out: list[Finding] = []
+    if not any(bt.id in report.blocks for bt in bts) and str(report.origin).lower().endswith((".xlsx", ".xlsm")):
+        before = len(report.problems)
+        read_blocks(report.origin, report)
+        for prob in report.problems[before:]:      # check_report has read the problems already
+            if isinstance(prob, tuple) and prob[0] == "missing_sheet":
+                out.append(Finding("S-01", "error", prob[1], prob[2], f"缺少表页“{prob[2]}”"))
     for bt in bts:
         projects = report.blocks.get(bt.id)
         if projects is None:
