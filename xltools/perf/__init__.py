@@ -92,7 +92,7 @@ def dec(raw) -> Decimal | None:
         return None
     except Exception:
         return None
-    return d / 100 if pct else d
+    return d.scaleb(-2) if pct else d       # "100%" → 1.00: the printed precision stays (±0.005)
 
 
 def half_unit(d: Decimal | None, pct_printed: bool = False) -> Decimal:

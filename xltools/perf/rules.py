@@ -273,6 +273,19 @@ def _selfeval(bt, projects, sheet, report) -> list[Finding]:
                 out.append(Finding(f"P-{bt.id}-01", "error", bt.id, addr(col),
                                    f"项目“{p.name}”：年度资金总额 {fmt(t[i])} 应等于当年财政拨款、上年结转资金与其他资金之和 {fmt(s)}",
                                    expected=str(s), actual=str(t[i]), difference=str(t[i] - s)))
+        for k, col_row in (("fiscal", "当年财政拨款"), ("carryover", "上年结转资金"), ("other", "其他资金")):
+            rb, rs, rr = rows[k][1], rows[k][2], rows[k][4]
+            if rb and rs is not None and rs - _hw(rs) > rb + _hw(rb):
+                out.append(Finding(f"W-{bt.id}-06", "warning", bt.id, addr("D", k),
+                                   f"项目“{p.name}”：{col_row}全年执行数 {fmt(rs)} 大于全年预算数 {fmt(rb)}",
+                                   expected=str(rb), actual=str(rs)))
+            if rb and rs is not None and rr is not None:
+                lo_, hi_ = (rs - _hw(rs)) / (rb + _hw(rb)), (rs + _hw(rs)) / (rb - _hw(rb))
+                h = _hw(rr, 4)
+                if rr + h < lo_ or rr - h > hi_:
+                    out.append(Finding(f"P-{bt.id}-02", "error", bt.id, addr("F", k),
+                                       f"项目“{p.name}”：{col_row}执行率 {rr * 100:.2f}% 应为全年执行数 ÷ 全年预算数 = {rs / rb * 100:.2f}%",
+                                       expected=str(rs / rb), actual=str(rr)))
         budget, spent, weight, rate, score = t[1], t[2], t[3], t[4], t[5]
         if budget and spent is not None:
             lo = (spent - _hw(spent)) / (budget + _hw(budget))

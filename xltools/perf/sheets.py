@@ -250,6 +250,16 @@ def _write_selfeval(ws, f, bt, report, projects):
             else:
                 for c in range(4, 8):
                     ws.write_blank(r + i, c, None, text)
+                sub_rate = dec(vals[4])
+                if sub_rate is not None:           # some tables print a 执行率 for a source line too
+                    b_, s_ = dec(vals[1]), dec(vals[2])
+                    comp = s_ / b_ if b_ and s_ is not None else None
+                    rr = a1(r + i, 2)
+                    if _close(sub_rate, comp, half_unit(sub_rate)):
+                        _wf(ws, r + i, 5, f'=IF(N({rr})=0,"",{a1(r + i, 3)}/{rr})', pct_f,
+                            float(comp) if comp is not None else "")
+                    else:
+                        ws.write_number(r + i, 5, _num(sub_rate), pct_in)
         r += len(SELF_FUND_ROWS)
         ws.write_string(r, 0, "年度总体目标：预期目标", label)
         ws.merge_range(r, 1, r, 7, fl.get("goal_expected", ""), text)
