@@ -270,3 +270,17 @@ def test_percent_columns_get_no_class_subtotal_check():
     report = load_data(SAMPLE)
     cols = {c.target.col for c in hierarchy_checks(load_set("budget"), report) if c.target.table == "B02"}
     assert "change_pct" not in cols and {"prev", "total", "change"} <= cols
+
+
+def test_wan_yuan_parts_rounded_separately_raise_no_false_error(clean_folder, tmp_path):
+    """22102 = 2210201 + 2210203 in 万元: 42.60 against 29.21 + 13.40 = 42.61 is rounding (each ±0.005),
+    42.58 is not."""
+    def with_22102(total: str) -> list:
+        b02 = (SAMPLE / "B02.csv").read_text(encoding="utf-8").replace("201,卫生健康支出", "210,卫生健康支出")
+        b02 = b02.replace("22102,住房改革支出,32.71,42.61,", f"22102,住房改革支出,32.71,{total},")
+        (clean_folder / "B02.csv").write_text(b02, encoding="utf-8")
+        book = _build(clean_folder, tmp_path / f"r{total}.xlsx")
+        return [(f.rule, f.cell) for f in check_report(read_workbook(book)) if f.rule.startswith("H-")]
+
+    assert with_22102("42.60") == []
+    assert with_22102("42.58") == [("H-B02-01", "一般公共预算财政拨款支出预算表!D24")]
