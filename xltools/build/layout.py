@@ -2,6 +2,7 @@
 (to know which columns hold what). Rows and columns are 0-based, as XlsxWriter counts them."""
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass, field
 
 from xltools.model import TableData
@@ -13,6 +14,7 @@ SPARE_ROWS = 3          # empty input rows at the end of every detail block
 TITLE_ROWS = 3          # title, 公开XX表, 公开部门/金额单位
 
 
+@functools.lru_cache(maxsize=1024)
 def col_letter(c: int) -> str:
     s = ""
     c += 1
@@ -22,6 +24,7 @@ def col_letter(c: int) -> str:
     return s
 
 
+@functools.lru_cache(maxsize=1 << 16)   # the reader and the builder ask for the same few thousand cells
 def a1(r: int, c: int, absolute: bool = False) -> str:
     if absolute:
         return f"${col_letter(c)}${r + 1}"

@@ -21,6 +21,7 @@ _NS = {"m": "http://schemas.openxmlformats.org/spreadsheetml/2006/main",
        "r": "http://schemas.openxmlformats.org/officeDocument/2006/relationships",
        "rel": "http://schemas.openxmlformats.org/package/2006/relationships"}
 _CELL_RE = re.compile(rb'<c r="([A-Z]+[0-9]+)"[^>]*?(?:/>|>(.*?)</c>)', re.S)
+_F_RE = re.compile(rb"<f[ >/]")
 _WS_RE = re.compile(r"\s+")
 
 
@@ -43,14 +44,13 @@ def formula_cells(path: str | Path) -> dict[str, set[str]]:
                 data = z.read(part)
             except KeyError:
                 continue
+            # a formula element <f>, <f …> or <f/> sits inside its cell: the nearest <c r="…" before it
+            # (cells do not nest; elsewhere in a sheet, text is escaped and <formula1> is not <f>)
             cells = set()
-            if b"<f>" not in data and b"<f " not in data and b"<f/>" not in data:
-                out[s.get("name")] = cells      # no formula anywhere (科目目录, 说明事项): skip the scan
-                continue
-            for m in _CELL_RE.finditer(data):
-                body = m.group(2)
-                if body and (b"<f>" in body or b"<f " in body or b"<f/>" in body):
-                    cells.add(m.group(1).decode())
+            for m in _F_RE.finditer(data):
+                start = data.rfind(b'<c r="', 0, m.start())
+                if start >= 0:
+                    cells.add(data[start + 6:data.index(b'"', start + 6)].decode())
             out[s.get("name")] = cells
     return out
 
