@@ -284,3 +284,12 @@ def test_wan_yuan_parts_rounded_separately_raise_no_false_error(clean_folder, tm
 
     assert with_22102("42.60") == []
     assert with_22102("42.58") == [("H-B02-01", "一般公共预算财政拨款支出预算表!D24")]
+
+
+def test_per_item_notes_travel_through_the_workbook(sample_book):
+    """说明事项 rows for each 项 with 项目支出 (each: project_items): the 项 comparisons survive the workbook."""
+    from xltools.narrative import render
+
+    report = read_workbook(sample_book)
+    assert report.notes.get("prior.gpb_project.2080109") not in (None, "")
+    assert "社会保险经办机构（项）2024年预算87.00万元，比2023年执行数增加21.00万元，增长31.82%" in render(report).text()

@@ -237,8 +237,8 @@ def build_context(report: Report, unit: str, rec) -> dict:
             continue
         row = b02.rows.get(code) if b02 else None
         cls, kuan = class_name(code[:3], y), class_name(code[:5], y)
-        # per-项 prior figures and reasons: optional (a data folder's notes.yaml; the 说明事项 sheet has no rows
-        # for them yet), a 项 without them is stated without a comparison
+        # per-项 prior figures and reasons (说明事项 `each: project_items`): optional, a 项 without them is
+        # stated without a comparison
         it = Item(code, facts[k].label[:-4], amt(k), 上年=note_amt(f"prior.gpb_project.{code}", True),
                   上年原因=note(f"reason.gpb_project.{code}.prior", True))
         it.extra.update({"类": cls[:-2] if cls.endswith("支出") else cls, "款": kuan,

@@ -85,6 +85,12 @@ def _subjects(each: str, report) -> list[tuple[str, str]]:
             codes = {k[:3] for k, r in f06.rows.items() if k[:3].isdigit()
                      and any(v.value for v in r.values.values())}
         return [(c, econ.name(c) or c) for c in sorted(codes)]
+    if each == "project_items":      # 部门预算 表二: the 项 with 项目支出
+        b02 = report.tables.get("B02")
+        func = catalog.functional(year)
+        codes = sorted(k for k, r in (b02.rows.items() if b02 else ()) if r.kind == "detail" and len(k) == 7
+                       and r.values.get("project") is not None and r.values["project"].value)
+        return [(c, func.name(c) or c) for c in codes]
     raise ValueError(f"notes.yaml: 未知的 each: {each}")
 
 
