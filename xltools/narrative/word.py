@@ -109,28 +109,31 @@ def write_docx(path: str | Path, narrative: Narrative, report: Report, full: boo
     sec.top_margin, sec.bottom_margin = Cm(3.0), Cm(2.5)
     year = report.year or ""
     if full:
+        from xltools.spec import load_set
+
+        kind = load_set(report.set_id).kind_label or "决算"    # 决算 | 预算
         doc.add_paragraph(f"{report.unit}", style="Title")
-        doc.add_paragraph(f"{year}年度部门决算", style="Title")
+        doc.add_paragraph(f"{year}年度部门{kind}", style="Title")
         notes = report.notes or {}
         doc.add_paragraph(f"第一部分 {report.unit}概况", style="Heading 1")
         doc.add_paragraph("一、主要职能", style="Heading 2")
         _text(doc, notes.get("profile.functions"), "主要职能")
-        doc.add_paragraph("二、部门决算单位构成", style="Heading 2")
-        _text(doc, notes.get("profile.units"), "部门决算单位构成")
+        doc.add_paragraph(f"二、部门{kind}单位构成", style="Heading 2")
+        _text(doc, notes.get("profile.units"), f"部门{kind}单位构成")
         # 第二部分: the tables, on landscape pages
         new = doc.add_section()
         new.orientation = WD_ORIENT.LANDSCAPE
         new.page_width, new.page_height = Cm(29.7), Cm(21)
         new.left_margin = new.right_margin = Cm(2.0)
         new.top_margin = new.bottom_margin = Cm(2.0)
-        doc.add_paragraph(f"第二部分 {report.unit}{year}年度部门决算表", style="Heading 1")
+        doc.add_paragraph(f"第二部分 {report.unit}{year}年度部门{kind}表", style="Heading 1")
         _tables(doc, report)
         back = doc.add_section()
         back.orientation = WD_ORIENT.PORTRAIT
         back.page_width, back.page_height = Cm(21), Cm(29.7)
         back.left_margin = back.right_margin = Cm(2.6)
         back.top_margin, back.bottom_margin = Cm(3.0), Cm(2.5)
-        doc.add_paragraph(f"第三部分 {report.unit}{year}年度部门决算情况说明", style="Heading 1")
+        doc.add_paragraph(f"第三部分 {report.unit}{year}年度部门{kind}情况说明", style="Heading 1")
     else:
         doc.add_paragraph(narrative.title, style="Title")
     _paragraphs(doc, narrative)
