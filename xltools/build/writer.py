@@ -3,6 +3,7 @@ obvious input cells, code validation and print setup."""
 from __future__ import annotations
 
 import copy
+import functools
 import datetime as _dt
 from dataclasses import dataclass, field
 from decimal import Decimal
@@ -152,7 +153,9 @@ def build_workbook(report: Report, out: str | Path, *, spare: int = SPARE_ROWS, 
     func_cat = catalog.functional(report.year)
     econ_cat = catalog.economic(report.year)
     with atomic_path(out, keep_original=keep_original) as tmp:
-        wb = xlsxwriter.Workbook(str(tmp), {"strings_to_numbers": False, "strings_to_formulas": False})
+        wb = xlsxwriter.Workbook(str(tmp), {"strings_to_numbers": False, "strings_to_formulas": False,
+                                            "in_memory": True})
+        wb.worksheet_class = _worksheet_class()
         wb.set_properties({"title": f"{report.unit}{report.year or ''}年度部门{tset.kind_label}公开表",
                            "author": GENERATOR, "comments": f"{tset.id}/{variant.id}",
                            "created": _dt.datetime(2000, 1, 1)})
@@ -174,6 +177,29 @@ def build_workbook(report: Report, out: str | Path, *, spare: int = SPARE_ROWS, 
         wb.close()
     result.overrides = sorted(f"{layouts[t].sheet}!{a1(*layouts[t].cell(r, c))}" for t, r, c in deriv.overrides)
     return result
+
+
+_PREPARED: dict = {}
+
+
+@functools.lru_cache(maxsize=None)
+def _worksheet_class():
+    """XlsxWriter's Worksheet with formula preparation memoized. XlsxWriter runs ~30 regular expressions
+    over every formula (and every validation formula) it is given; a workbook repeats a few hundred
+    formulas, and the 科目编码 validation on every code row. The stored text is the same."""
+    from xlsxwriter.worksheet import Worksheet
+
+    class _Worksheet(Worksheet):
+        def _prepare_formula(self, formula, expand_future_functions=False):
+            key = (formula, expand_future_functions, self.use_future_functions)
+            text = _PREPARED.get(key)
+            if text is None:
+                if len(_PREPARED) > 50000:
+                    _PREPARED.clear()
+                text = _PREPARED[key] = super()._prepare_formula(formula, expand_future_functions)
+            return text
+
+    return _Worksheet
 
 
 def _catalog_sheet_ranges(func_cat, econ_cat) -> dict[str, str]:
