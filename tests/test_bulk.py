@@ -126,7 +126,7 @@ def test_rendered_workbooks_equal_the_builders_part_for_part(tmp_path):
     from xltools.build.writer import build_workbook
     from xltools.bulk.render import _Cache, render_workbook
 
-    cache = _Cache()
+    cache = _Cache(eager=True)
     for i, rep in enumerate(_reports()):
         for name in ("某某局 & <子>  ", "单位_x0041_\x07名"):
             rep.unit = name
@@ -149,7 +149,7 @@ def test_every_set_and_sample_renders_as_the_builder_writes(tmp_path):
 
     reps = [load_data(m.parent) for m in sorted(SAMPLES.glob("*/meta.yaml"))]
     reps += [empty_report(sid, v, "某局", 2024) for sid in available_sets() for v in load_set(sid).variants]
-    cache = _Cache()
+    cache = _Cache(eager=True)
     for i, rep in enumerate(reps):
         rep.unit = "某某局 & <单位>"
         if hasattr(rep, "unit_code"):
@@ -182,7 +182,7 @@ def test_one_template_serves_units_with_other_values(tmp_path):
             pa, pb = _parts(a.path), _parts(tmp_path / "b.xlsx")
             assert [n for n in pa if pa[n] != pb[n]] == [], (folder.name, factor)
             assert (f, o) == (a.formulas, len(a.overrides))
-    assert cache.built == len(_data_folders())      # one template per shape, reused
+    assert cache.built == len(_data_folders())      # one template per shape (from its second unit on), reused
 
 
 # ---------------------------------------------------------------- generate --units

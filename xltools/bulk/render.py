@@ -2,21 +2,21 @@
 
 Thousands of units of one bureau mostly share a shape (same set, variant, year, amount unit and the same
 rows in every table: all empty templates do, and so do prefilled units with the same 科目). For a shape,
-``Template`` builds one workbook with :func:`xltools.build.writer.build_workbook` from a copy of the
-report that has the same rows but no values and a sentinel for the unit's name and code. Its parts are
-then cut into constant text and *slots*:
+``Template`` builds one workbook with :func:`xltools.build.writer.build_workbook` from a unit of that
+shape, with sentinels for the unit's name and code. Its parts are then cut into constant text and *slots*:
 
 * every value cell of every table (input cells: blank or a number; derived cells: the formula with its
   cached value, or a constant where the data overrides the formula, exactly as the builder decides),
 * the shared strings that hold the unit's name or code (``公开部门：…``, the hidden ``_xltools`` sheet),
 * the workbook title in ``docProps/core.xml``.
 
-The 说明事项 (notes) belong to the shape: units with the same notes (most often none) share a template.
+The 说明事项 sheet belongs to the shape: its items depend on the notes and on which 科目 hold amounts, so
+units share a template when those are the same too (for most units: no notes, the same data pattern).
 
-Rendering a unit computes the derived values with a plan compiled once per shape (the same rule as
-:class:`xltools.build.formulas.Derivation`: a given value that differs from the formula stays as a
-constant), fills the slots, compresses only the parts that changed and writes the zip. Constant parts
-(styles, the 科目目录 sheet, the workbook part …) are compressed once per shape.
+Rendering a unit evaluates the builder's own :class:`xltools.build.formulas.Derivation`, compiled once per
+shape, on the unit's values (a given value that differs from the formula stays a constant, exactly as
+the builder decides), fills the slots, compresses only the parts that changed and writes the zip.
+Constant parts (styles, the 科目目录 sheet, the workbook part …) are compressed once per shape.
 
 The result is the workbook ``build_workbook`` writes for the same report, part for part (tests compare
 the XML): the builder stays the single definition of what a workbook looks like. Anything the template
@@ -104,7 +104,7 @@ def shape_key(report: Report) -> tuple:
     """Everything but the values and the unit's name and code; those are what a template fills."""
     rf = [f.name for f in dataclasses.fields(RowData) if f.name not in _ROW_PER_UNIT]
     tables = tuple((tid, tuple(tuple(repr(getattr(r, n)) for n in rf) for r in td.rows.values()))
-                   for tid, td in sorted(report.tables.items()))
+                   for tid, td in report.tables.items())
     other = tuple((f.name, repr(getattr(report, f.name))) for f in dataclasses.fields(Report)
                   if f.name not in _PER_UNIT)
     named = (bool(report.unit), bool(getattr(report, "unit_code", "")))
@@ -423,18 +423,34 @@ def _write_zip(path: Path, members) -> None:
 # ---------------------------------------------------------------- one unit, with a per-process cache
 
 class _Cache:
-    def __init__(self, size: int = 32):
+    """The templates of one process, least recently used first out.
+
+    A template costs about two builds, so it is made the second time a shape comes up: a run in which
+    every unit has rows of its own costs what build_workbook costs, and a run of similar units pays
+    one extra build per shape. ``eager`` makes a template on first sight (tests)."""
+
+    def __init__(self, size: int = 32, eager: bool = False):
         self.size = size
+        self.eager = eager
         self.items: dict = {}
+        self.seen: dict[int, None] = {}     # hashes of shapes met once
         self.built = 0
         self.fallbacks = 0
         self.last_error = ""     # why the last shape fell back to build_workbook
 
     def get(self, report: Report, extra_sheets):
+        """The shape's Template; None (first sight) or False (cannot be templated): use build_workbook."""
         hooks = tuple(getattr(h, "__qualname__", repr(h)) for h in extra_sheets or ())
         key = (shape_key(report), hooks, _nonzero_pattern(report) if hooks else None)
         t = self.items.pop(key, None)
         if t is None:
+            h = hash(key)
+            if not self.eager and h not in self.seen:
+                if len(self.seen) >= 8192:
+                    self.seen.pop(next(iter(self.seen)))
+                self.seen[h] = None
+                return None
+            self.seen.pop(h, None)
             try:
                 t = Template(report, extra_sheets)
             except TemplateError as exc:
@@ -460,7 +476,7 @@ def render_workbook(report: Report, path: str | Path, *, extra_sheets=None, keep
     cache = cache or template_cache
     tpl = cache.get(report, extra_sheets)
     path.parent.mkdir(parents=True, exist_ok=True)
-    if tpl is False:
+    if not tpl:
         from xltools.build.writer import build_workbook
         res = build_workbook(report, path, keep_original=keep_original, extra_sheets=extra_sheets)
         return res.formulas, len(res.overrides)
