@@ -31,6 +31,29 @@ def units_list(path: Path, n: int) -> Path:
     return path
 
 
+def distinct_units_list(work: Path, n: int) -> Path:
+    """A 单位清单.csv of ``n`` units each with rows of its own: the clean test unit with its 2080101 row
+    moved to a different 项 of the catalog per unit (so no two units share a template)."""
+    from xltools import catalog
+
+    clean = ROOT / "tests" / "data" / "clean-unit"
+    leaves = [c for c in catalog.functional(2024).codes("项") if c != "2080101" and not c.startswith("221")]
+    fc = catalog.functional(2024)
+    rows = ["单位名称,单位编码,年度,数据文件"]
+    for i in range(n):
+        code = leaves[i % len(leaves)]
+        d = work / "distinct" / f"u{i:05d}"
+        shutil.copytree(clean, d)
+        for name in ("F02.csv", "F03.csv", "F05.csv"):
+            p = d / name
+            p.write_text(p.read_text(encoding="utf-8").replace("2080101,行政运行", f"{code},{fc.name(code)}"),
+                         encoding="utf-8")
+        rows.append(f"行不同的单位{i:05d},{700000 + i},2024,{d}")
+    path = work / f"distinct{n}.csv"
+    path.write_text("\n".join(rows) + "\n", encoding="utf-8")
+    return path
+
+
 def machine() -> str:
     cpu = ""
     try:

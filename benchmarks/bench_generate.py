@@ -23,8 +23,8 @@ from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from _common import (ROOT, SAMPLE_DATA, compare_recalculated, formula_values, lo_recalc, table,  # noqa: E402
-                     units_list, uno_python, write_section)
+from _common import (ROOT, SAMPLE_DATA, compare_recalculated, distinct_units_list, formula_values,  # noqa: E402
+                     lo_recalc, table, units_list, uno_python, write_section)
 
 
 # ---------------------------------------------------------------- one measured run, in a fresh process
@@ -236,6 +236,7 @@ def main(argv=None) -> int:
     ap.add_argument("--baseline", type=int, default=40, help="workbooks the openpyxl baseline writes")
     ap.add_argument("--lo", type=int, default=5, help="workbooks recalculated in LibreOffice (0: skip)")
     ap.add_argument("--repeat", type=int, default=3, help="runs of each timing; the fastest is reported")
+    ap.add_argument("--distinct", type=int, default=200, help="units whose rows all differ (no shared template; 0: skip)")
     ap.add_argument("--no-write", action="store_true", help="do not update benchmarks/results.md")
     ap.add_argument("--child", nargs=3, help=argparse.SUPPRESS)
     args = ap.parse_args(argv)
@@ -254,12 +255,18 @@ def main(argv=None) -> int:
     one = run(units_list(work / f"u{one_n}-1.csv", one_n), work / "out1", 1, args.repeat)
     ours2 = args.units / big["secs"]
     ours1 = one_n / one["secs"]
+    if args.distinct:
+        dist = run(distinct_units_list(work, args.distinct), work / "out-distinct", args.jobs, args.repeat)
     base_secs, base_cpu = baseline(args.baseline, work / "baseline", args.repeat)
     base = args.baseline / base_secs
     rows.append((f"xltools generate --units（{args.jobs} 进程）", args.units, f"{big['secs']:.2f}", f"{ours2:.0f}",
                  f"{ours2 / base:.1f}×", f"{big['cpu'] / args.units * 1000:.1f}"))
     rows.append(("xltools generate --units（1 进程）", one_n, f"{one['secs']:.2f}", f"{ours1:.0f}", f"{ours1 / base:.1f}×",
                  f"{one['cpu'] / one_n * 1000:.1f}"))
+    if args.distinct:
+        rate = args.distinct / dist["secs"]
+        rows.append((f"每个单位的行各不相同（测试单位 clean-unit 的数据，{args.jobs} 进程，无模板可共用）", args.distinct,
+                     f"{dist['secs']:.2f}", f"{rate:.0f}", "—", f"{dist['cpu'] / args.distinct * 1000:.1f}"))
     rows.append(("基线：openpyxl 逐单元格（1 进程）", args.baseline, f"{base_secs:.2f}", f"{base:.1f}", "1.0×",
                  f"{base_cpu / args.baseline * 1000:.1f}"))
     speed = table(rows, ("方法", "工作簿数", "用时（秒）", "个/秒", "相对基线", "CPU 毫秒/个"))
