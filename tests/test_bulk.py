@@ -304,14 +304,16 @@ def test_libreoffice_recalculates_bulk_output_to_the_cached_values(tmp_path):
         pytest.skip("LibreOffice (soffice + python3-uno) 未安装")
     from xltools.bulk import generate_units
 
+    # two units of each shape: the first is built, the second rendered from the shape's template
     rows = [HEAD + ["版式"]]
     for i, folder in enumerate(_data_folders()):
-        rows.append([f"单位{i}", f"30{i}", folder.name[-10:-6] if folder != CLEAN_UNIT else "2024", str(folder), ""])
-    rows.append(["空白上海", "399", "2024", "", "shanghai"])
-    rows.append(["空白中央", "398", "2024", "", "central"])
+        year = folder.name[-10:-6] if folder != CLEAN_UNIT else "2024"
+        rows += [[f"单位{i}{k}", f"30{i}{k}", year, str(folder), ""] for k in "ab"]
+    rows += [[f"空白上海{k}", f"39{k}", "2024", "", "shanghai"] for k in "ab"]
+    rows += [[f"空白中央{k}", f"38{k}", "2024", "", "central"] for k in "ab"]
     p = tmp_path / "单位清单.csv"
     _write_list(p, rows)
-    assert generate_units(p, tmp_path / "out", jobs=2, progress=False) == 0
+    assert generate_units(p, tmp_path / "out", jobs=1, progress=False) == 0
     files = sorted((tmp_path / "out").glob("*.xlsx"))
     r = subprocess.run([py, str(LO_SCRIPT), str(tmp_path / "lo"), *map(str, files)], capture_output=True, text=True,
                        timeout=600)
