@@ -467,3 +467,18 @@ def test_generate_then_merge_copies_of_a_sample(tmp_path):
     # the published sample has errors: every unit is named with its count, and so is the merge's own check
     assert [u.name for u in res.units] == ["分局0", "分局1", "分局2"]
     assert all(u.errors > 0 for u in res.units)
+
+
+def test_merge_reads_units_in_parallel_in_order(tmp_path):
+    from xltools.bulk import generate_units, merge
+    from xltools.cli import check_file
+
+    p = tmp_path / "单位清单.csv"
+    _write_list(p, [HEAD] + [[f"单位{i:02d}", f"8{i:02d}", "2024", str(CLEAN_UNIT)] for i in range(9)])
+    assert generate_units(p, tmp_path / "units", jobs=2, progress=False) == 0
+    books = sorted((tmp_path / "units").glob("*.xlsx"))
+    res = merge(books, tmp_path / "汇总.xlsx", jobs=2)
+    assert [u.name for u in res.units] == [f"单位{i:02d}" for i in range(9)]
+    assert [u.code for u in res.units] == [f"8{i:02d}" for i in range(9)]
+    assert _inputs(res.path) == {k: v * 9 for k, v in _inputs(books[0]).items()}
+    assert [f for f in check_file(res.path)[0] if f.level == "error"] == []

@@ -13,6 +13,7 @@ def register(sub) -> None:
     m.add_argument("-o", "--output", required=True, help="汇总工作簿 .xlsx，如 部门汇总.xlsx")
     m.add_argument("--unit", help="汇总后的公开部门名称（默认：汇总）")
     m.add_argument("--code", help="汇总后的单位编码")
+    m.add_argument("--jobs", type=int, default=0, help="读取、校验各单位的进程数（默认用全部 CPU）")
     m.set_defaults(func=cmd_merge)
 
 
@@ -38,7 +39,7 @@ def cmd_merge(args) -> int:
         print("错误：没有找到要汇总的工作簿", file=sys.stderr)
         return 2
     try:
-        res = merge(paths, output, unit=args.unit, unit_code=args.code)
+        res = merge(paths, output, unit=args.unit, unit_code=args.code, jobs=args.jobs)
     except MergeError as exc:
         print(f"错误：{exc}", file=sys.stderr)
         return 2

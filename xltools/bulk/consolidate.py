@@ -14,7 +14,7 @@ from pathlib import Path
 
 from xltools.model import Report, RowData, Value
 
-__all__ = ["merge", "merge_reports", "MergeError", "MergeResult", "MergedUnit", "UNITS_SHEET"]
+__all__ = ["merge", "merge_reports", "Consolidation", "MergeError", "MergeResult", "MergedUnit", "UNITS_SHEET"]
 
 UNITS_SHEET = "汇总单位"
 
@@ -47,66 +47,123 @@ def _key(rep: Report) -> tuple:
 _WHAT = ("报表", "版式", "年度", "金额单位")
 
 
-def merge_reports(reports: list[Report], *, unit: str = "汇总", unit_code: str = "", names: list[str] | None = None) -> Report:
-    """Σ of the units' input cells by (table, row key, column); derived cells are left to the builder."""
-    from xltools.rules import derived_cells
+class Consolidation:
+    """Σ of the units' input cells by (table, row key, column), folded in one unit at a time (memory stays
+    flat however many units there are); derived cells are left to the builder's formulas."""
 
-    if not reports:
-        raise MergeError("没有要汇总的单位")
-    names = names or [r.origin or r.unit for r in reports]
-    first = reports[0]
-    for rep, name in zip(reports[1:], names[1:]):
-        for what, a, b in zip(_WHAT, _key(first), _key(rep)):
-            if a != b:
-                raise MergeError(f"{name} 的{what}为“{b}”，与 {names[0]} 的“{a}”不同，不能汇总")
-    merged = Report(set_id=first.set_id, variant=first.variant, unit=unit, year=first.year,
-                    amount_unit=first.amount_unit, origin="汇总")
-    if hasattr(merged, "unit_code"):
-        merged.unit_code = unit_code or ""
-    sums: dict[tuple[str, str, str], Decimal] = {}
-    for rep in reports:
+    def __init__(self, unit: str = "汇总", unit_code: str = ""):
+        self.unit, self.unit_code = unit, unit_code
+        self.first: tuple | None = None
+        self.first_name = ""
+        self.sums: dict[tuple[str, str, str], Decimal] = {}
+        self.rows: dict[str, dict[str, RowData]] = {}
+        self.count = 0
+
+    def add(self, rep: Report, name: str = "") -> None:
+        from xltools.rules import derived_cells
+
+        name = name or rep.origin or rep.unit
+        if self.first is None:
+            self.first, self.first_name = _key(rep), name
+        else:
+            for what, a, b in zip(_WHAT, self.first, _key(rep)):
+                if a != b:
+                    raise MergeError(f"{name} 的{what}为“{b}”，与 {self.first_name} 的“{a}”不同，不能汇总")
         derived = derived_cells(rep)
+        sums = self.sums
         for tid, td in rep.tables.items():
-            out = merged.table(tid)
+            rows = self.rows.setdefault(tid, {})
             for key, row in td.rows.items():
                 if row.kind == "spare":         # a row without a code: the unit's own finding (C-06)
                     continue
-                if key not in out.rows:
-                    out.rows[key] = RowData(key=key, label=row.label, panel=row.panel, kind=row.kind,
-                                            source=f"{Path(rep.origin).name}!{row.source}")
+                if key not in rows:
+                    rows[key] = RowData(key=key, label=row.label, panel=row.panel, kind=row.kind,
+                                        source=f"{Path(rep.origin).name}!{row.source}")
                 for col, v in row.values.items():
                     if v.amount is None or (tid, key, col) in derived:
                         continue
                     k = (tid, key, col)
                     sums[k] = sums.get(k, Decimal(0)) + v.amount
-    for (tid, key, col), amount in sums.items():
-        merged.tables[tid].rows[key].values[col] = Value(amount, source="汇总")
-    # detail rows by code (units list their 科目 in different orders); fixed rows keep the spec's place
-    for tid, td in merged.tables.items():
-        coded = sorted((k for k, r in td.rows.items() if r.kind in ("detail", "class")), key=_code_order)
-        rest = [k for k in td.rows if k not in set(coded)]
-        td.rows = {k: td.rows[k] for k in rest + coded}
-    return merged
+        self.count += 1
+
+    def report(self) -> Report:
+        if self.first is None:
+            raise MergeError("没有要汇总的单位")
+        set_id, variant, year, amount_unit = self.first
+        merged = Report(set_id=set_id, variant=variant, unit=self.unit, year=year, amount_unit=amount_unit,
+                        origin="汇总")
+        if hasattr(merged, "unit_code"):
+            merged.unit_code = self.unit_code or ""
+        for tid, rows in self.rows.items():
+            td = merged.table(tid)
+            # detail rows by code (units list their 科目 in different orders); fixed rows keep the spec's place
+            coded = sorted((k for k, r in rows.items() if r.kind in ("detail", "class")), key=_code_order)
+            done = set(coded)
+            for k in [k for k in rows if k not in done] + coded:
+                r = rows[k]
+                td.rows[k] = RowData(key=r.key, label=r.label, panel=r.panel, kind=r.kind, source=r.source)
+        for (tid, key, col), amount in self.sums.items():
+            merged.tables[tid].rows[key].values[col] = Value(amount, source="汇总")
+        return merged
+
+
+def merge_reports(reports: list[Report], *, unit: str = "汇总", unit_code: str = "", names: list[str] | None = None) -> Report:
+    """Σ of the units' input cells by (table, row key, column); derived cells are left to the builder."""
+    acc = Consolidation(unit, unit_code)
+    names = names or [r.origin or r.unit for r in reports]
+    for rep, name in zip(reports, names):
+        acc.add(rep, name)
+    return acc.report()
 
 
 def _code_order(code: str) -> tuple:
     return (code[:3], code[:5], len(code), code)
 
 
-def merge(paths: list[str | Path], out: str | Path, *, unit: str | None = None, unit_code: str | None = None,
-          keep_original: bool = True) -> MergeResult:
-    """Read, check and merge the units' workbooks; write the department workbook at ``out``."""
-    from xltools.build.writer import build_workbook
+def _read_and_check(path: str):
+    """(report, errors, warnings, unit code) of one unit's workbook, or the reason it cannot be read."""
     from xltools.read.workbook import ReadError, read_workbook
     from xltools.rules import check_report
     from xltools.spec import SpecError
+
+    p = Path(path)
+    try:
+        rep = read_workbook(p)
+    except (ReadError, SpecError, OSError) as exc:
+        return f"{p.name} 无法读取：{exc}"
+    findings = check_report(rep)
+    rep.problems = []
+    return (rep, sum(f.level == "error" for f in findings), sum(f.level == "warning" for f in findings),
+            _unit_code(p))
+
+
+def _units(paths: list[Path], jobs: int):
+    """The units in order, read (and checked) by ``jobs`` processes."""
+    if jobs <= 1 or len(paths) < 8:
+        for p in paths:
+            yield p, _read_and_check(str(p))
+        return
+    from concurrent.futures import ProcessPoolExecutor
+
+    with ProcessPoolExecutor(max_workers=jobs) as pool:
+        chunk = max(1, min(32, len(paths) // (jobs * 8)))
+        yield from zip(paths, pool.map(_read_and_check, map(str, paths), chunksize=chunk))
+
+
+def merge(paths: list[str | Path], out: str | Path, *, unit: str | None = None, unit_code: str | None = None,
+          keep_original: bool = True, jobs: int = 1) -> MergeResult:
+    """Read, check and merge the units' workbooks; write the department workbook at ``out``.
+
+    ``jobs`` processes read and check the units (0: all cores); the sums are folded in as they come."""
+    import os
+
+    from xltools.build.writer import build_workbook
 
     paths = [Path(p) for p in paths]
     out = Path(out)
     if not paths:
         raise MergeError("没有要汇总的工作簿")
     seen: set[Path] = set()
-    reports, units = [], []
     for p in paths:
         rp = p.resolve()
         if rp in seen:
@@ -114,17 +171,16 @@ def merge(paths: list[str | Path], out: str | Path, *, unit: str | None = None, 
         if rp == out.resolve():
             raise MergeError(f"{p} 是输出文件本身，不能汇总进自己")
         seen.add(rp)
-        try:
-            rep = read_workbook(p)
-        except (ReadError, SpecError, OSError) as exc:
-            raise MergeError(f"{p.name} 无法读取：{exc}") from None
-        findings = check_report(rep)
-        reports.append(rep)
-        units.append(MergedUnit(name=rep.unit or p.stem, code=_unit_code(p), file=p.name,
-                                errors=sum(f.level == "error" for f in findings),
-                                warnings=sum(f.level == "warning" for f in findings)))
-    merged = merge_reports(reports, unit=unit or "汇总", unit_code=unit_code or "",
-                           names=[f"{u.name}（{u.file}）" for u in units])
+    acc = Consolidation(unit or "汇总", unit_code or "")
+    units: list[MergedUnit] = []
+    for p, got in _units(paths, jobs if jobs > 0 else (os.cpu_count() or 1)):
+        if isinstance(got, str):
+            raise MergeError(got)
+        rep, n_err, n_warn, code = got
+        u = MergedUnit(name=rep.unit or p.stem, code=code, file=p.name, errors=n_err, warnings=n_warn)
+        acc.add(rep, f"{u.name}（{u.file}）")
+        units.append(u)
+    merged = acc.report()
 
     def units_sheet(wb, fm, report, tset, variant):
         ws = wb.add_worksheet(UNITS_SHEET)
