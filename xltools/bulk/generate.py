@@ -86,6 +86,8 @@ def _reason(exc: Exception) -> str:
     from xltools.read.datafile import DataError
     from xltools.spec import SpecError
 
+    if isinstance(exc, PermissionError):
+        return f"无法写入 {exc.filename or ''}（文件可能正在 Excel/WPS 中打开，或没有写权限）"
     if isinstance(exc, (DataError, SpecError, ValueError, OSError)):
         return str(exc) or type(exc).__name__
     return f"内部错误（{type(exc).__name__}：{exc}）"
@@ -161,6 +163,9 @@ def generate_units(units_path: str | Path, out_dir: str | Path, jobs: int = 0, *
         rate = f"，{made / secs:.0f} 个/秒" if secs > 0 and made else ""
         print(f"完成：共 {len(results)} 个单位，已生成 {made} 个，失败 {len(failed)} 个"
               f"（{jobs} 个进程，用时 {secs:.1f} 秒{rate}）。输出文件夹：{out}")
+        kept = sum(1 for o in results if o.overrides)
+        if kept:
+            print(f"  其中 {kept} 个单位的数据与合计公式不符，这些合计单元格按数据保留为常数（校验时会列出）。")
         for o in failed:
             print(f"  失败：第 {o.row} 行 {o.code} {o.name}：{o.error}", file=sys.stderr)
     return 1 if failed else 0
