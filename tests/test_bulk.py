@@ -94,6 +94,15 @@ def test_unit_list_formats(tmp_path, suffix, encoding):
     assert units[0].data is None and Path(units[1].data) == CLEAN_UNIT
 
 
+def test_unit_list_may_have_a_title_row(tmp_path):
+    from xltools.bulk.units import read_units
+
+    p = tmp_path / "清单.xlsx"
+    _write_list(p, [["2024年度部门决算公开 单位清单"], [], HEAD, ["甲局", "101001", 2024, None]])
+    [u] = read_units(p)
+    assert (u.row, u.name, u.code, u.year, u.data) == (4, "甲局", "101001", 2024, None)
+
+
 def test_unit_list_problems_name_file_and_row(tmp_path):
     from xltools.bulk.units import UnitListError, read_units
 

@@ -124,6 +124,10 @@ def read_units(path: str | Path) -> list[Unit]:
     rows = [(n, r) for n, r in rows if any(_text(v) for v in r)]
     if not rows:
         raise UnitListError(f"单位清单 {path.name} 是空的")
+    # the header is the first row naming the required columns (a title row may stand above it)
+    start = next((i for i, (_, r) in enumerate(rows[:10])
+                  if all(k in {_header_key(h) for h in r} for k in REQUIRED)), 0)
+    rows = rows[start:]
     head_line, head = rows[0]
     cols = {}
     for i, h in enumerate(head):
