@@ -491,3 +491,29 @@ def test_merge_reads_units_in_parallel_in_order(tmp_path):
     assert [u.code for u in res.units] == [f"8{i:02d}" for i in range(9)]
     assert _inputs(res.path) == {k: v * 9 for k, v in _inputs(books[0]).items()}
     assert [f for f in check_file(res.path)[0] if f.level == "error"] == []
+
+
+def test_check_a_folder_of_returned_workbooks_on_all_cores(tmp_path, capsys):
+    """`xltools check 文件夹/` over many units: the same results, in the same order, with one or two processes."""
+    import json
+
+    from xltools.bulk import generate_units
+    from xltools.cli import main
+
+    p = tmp_path / "单位清单.csv"
+    rows = [[f"单位{i:02d}", f"9{i:02d}", "2022", str(SAMPLES / "ningxia-sbj-2022-final")] for i in range(10)]
+    rows += [[f"干净{i:02d}", f"7{i:02d}", "2024", str(CLEAN_UNIT)] for i in range(10)]
+    _write_list(p, [HEAD] + rows)
+    assert generate_units(p, tmp_path / "units", jobs=2, progress=False) == 0
+    capsys.readouterr()
+    outs = []
+    for jobs in ("1", "2"):
+        assert main(["check", str(tmp_path / "units"), "--json", "--jobs", jobs]) == 1
+        outs.append(json.loads(capsys.readouterr().out))
+    assert outs[0] == outs[1]
+    files = outs[0]["files"]
+    assert len(files) == 20
+    errors = {Path(f["file"]).name: sum(x["level"] == "error" for x in f["findings"]) for f in files}
+    assert all(n > 0 for k, n in errors.items() if k.startswith("9")) and \
+        all(n == 0 for k, n in errors.items() if k.startswith("7"))
+    assert (tmp_path / "units" / "校验汇总.xlsx").is_file()

@@ -41,6 +41,7 @@ def _parser() -> argparse.ArgumentParser:
     c.add_argument("--write", action="store_true", help="在工作簿中写入“校验结果”页并标记单元格（原文件保留为 .bak.xlsx）")
     c.add_argument("--summary", help="汇总工作簿路径（检查文件夹时默认写入 文件夹/校验汇总.xlsx）")
     c.add_argument("--level", choices=["error", "warning", "info"], default="info", help="显示的最低级别")
+    c.add_argument("--jobs", type=int, default=0, help="并行进程数（默认用全部 CPU；文件少时不并行）")
     c.set_defaults(func=cmd_check)
 
     for mod in _PLUGINS:
@@ -173,6 +174,21 @@ def check_file(path: Path) -> tuple[list, str | None]:
     return check_report(rep), None
 
 
+def _check_files(paths: list[Path], jobs: int):
+    """check_file over ``paths``, in order; many files are checked by several processes (0: all CPUs)."""
+    import os
+
+    jobs = jobs if jobs and jobs > 0 else (os.cpu_count() or 1)
+    if jobs <= 1 or len(paths) < 16:
+        for p in paths:
+            yield check_file(p)
+        return
+    from concurrent.futures import ProcessPoolExecutor
+
+    with ProcessPoolExecutor(max_workers=min(jobs, len(paths))) as pool:
+        yield from pool.map(check_file, paths, chunksize=max(1, min(16, len(paths) // (jobs * 8))))
+
+
 def cmd_check(args) -> int:
     items = _expand_paths(args.paths)
     if not items:
@@ -182,8 +198,7 @@ def cmd_check(args) -> int:
     unreadable = False
     from_folder = any(f for _, f in items)
     progress = _progress(len(items)) if len(items) > 20 and not args.json else None
-    for path, _ in items:
-        findings, err = check_file(path)
+    for (path, _), (findings, err) in zip(items, _check_files([p for p, _ in items], getattr(args, "jobs", 1))):
         if err:
             unreadable = True
         results.append((path, findings, err))
