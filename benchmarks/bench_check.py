@@ -59,6 +59,21 @@ def _throughput(fn, files: list[Path], jobs: int) -> float:
     return time.perf_counter() - t
 
 
+def _cli_check(folder: Path) -> float:
+    """`xltools check 文件夹/` as a user runs it (a new process; exit code 1: the samples have errors)."""
+    import subprocess
+
+    from _common import ROOT
+
+    t = time.perf_counter()
+    r = subprocess.run([sys.executable, "-m", "xltools.cli", "check", str(folder)], cwd=ROOT,
+                       stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    secs = time.perf_counter() - t
+    if r.returncode not in (0, 1):
+        raise RuntimeError(f"xltools check 退出码 {r.returncode}")
+    return secs
+
+
 def recalc_then_check(files: list[Path], out: Path) -> float:
     """A checker that trusts no cached value: LibreOffice recalculates, then the same rules run."""
     t = time.perf_counter()
@@ -105,8 +120,11 @@ def main(argv=None) -> int:
     secs1 = throughput(_check, files[: max(20, len(files) // 4)], 1, args.repeat)
     ours1 = max(20, len(files) // 4) / secs1
     read_secs = throughput(_read, files, args.jobs, args.repeat)
+    cli_secs = min(_cli_check(work / "out") for _ in range(args.repeat))
     rows.append((f"xltools check（calamine 读缓存值 + 规则，{args.jobs} 进程）", len(files), f"{secs:.2f}", f"{ours:.0f}", "—"))
     rows.append(("xltools check（1 进程）", max(20, len(files) // 4), f"{secs1:.2f}", f"{ours1:.0f}", "—"))
+    rows.append((f"命令行 xltools check 文件夹/（{args.jobs} 进程，含启动与 校验汇总.xlsx）", len(files), f"{cli_secs:.2f}",
+                 f"{len(files) / cli_secs:.0f}", "—"))
     rows.append((f"仅读取（read_workbook，{args.jobs} 进程）", len(files), f"{read_secs:.2f}", f"{len(files) / read_secs:.0f}", "—"))
     notes = []
     if args.lo and uno_python():
