@@ -324,6 +324,12 @@ def test_libreoffice_recalculates_bulk_output_to_the_cached_values(tmp_path):
     _write_list(p, rows)
     assert generate_units(p, tmp_path / "out", jobs=1, progress=False) == 0
     files = sorted((tmp_path / "out").glob("*.xlsx"))
+    # and a department's 汇总 of units whose rows differ
+    from xltools.bulk import merge
+    clean = [f for f in files if f.name.startswith(f"30{len(_data_folders()) - 1}")]
+    assert len(clean) == 2
+    other = _build(_other_rows_unit(tmp_path / "other"), tmp_path / "other.xlsx")
+    files.append(merge([*clean, other], tmp_path / "汇总.xlsx").path)
     r = subprocess.run([py, str(LO_SCRIPT), str(tmp_path / "lo"), *map(str, files)], capture_output=True, text=True,
                        timeout=600)
     assert r.returncode == 0, r.stderr
