@@ -6,6 +6,7 @@ tables) or their 行次/label (fixed tables), so inserted, deleted and re-ordere
 """
 from __future__ import annotations
 
+import functools
 import re
 import zipfile
 from pathlib import Path
@@ -56,7 +57,14 @@ def formula_cells(path: str | Path) -> dict[str, set[str]]:
 
 
 def _norm(text) -> str:
-    return _WS_RE.sub("", str(text or "")).replace("（", "(").replace("）", ")")
+    if text is None or text == "":
+        return ""
+    return _norm_str(str(text))
+
+
+@functools.lru_cache(maxsize=4096)
+def _norm_str(text: str) -> str:
+    return _WS_RE.sub("", text).replace("（", "(").replace("）", ")")
 
 
 def _open(path: Path):

@@ -212,7 +212,13 @@ def half_width(v: Value | None, unit: str) -> Decimal:
     return Decimal(1).scaleb(-decimals) / 2
 
 
-def leaves(report: Report, tset: TableSet, ref: Ref) -> list[str]:
+def leaves(report: Report, tset: TableSet, ref: Ref, cache: dict | None = None) -> list[str]:
+    if cache is not None:
+        key = (ref.table, ref.pattern, ref.row)
+        hit = cache.get(key)
+        if hit is None:
+            hit = cache[key] = leaves(report, tset, ref)
+        return hit
     td = report.tables.get(ref.table)
     if td is None:
         return []
@@ -225,13 +231,14 @@ def leaves(report: Report, tset: TableSet, ref: Ref) -> list[str]:
             and r.kind in ("detail",)]
 
 
-def term_value(report: Report, tset: TableSet, ref: Ref) -> tuple[Decimal, Decimal, list[Value], bool]:
+def term_value(report: Report, tset: TableSet, ref: Ref, cache: dict | None = None
+               ) -> tuple[Decimal, Decimal, list[Value], bool]:
     """(value, half-width, values involved, whether any cell of it exists)."""
     unit = report.amount_unit
     td = report.tables.get(ref.table)
     if ref.pattern:
         total, hw, vals = ZERO, ZERO, []
-        for k in leaves(report, tset, ref):
+        for k in leaves(report, tset, ref, cache):
             v = td.rows[k].values.get(ref.col)
             if v is not None:
                 vals.append(v)
@@ -252,23 +259,24 @@ def fmt(d: Decimal) -> str:
 def evaluate(report: Report, tset: TableSet, checks: list[Check], sheet_of=None) -> list[Finding]:
     """Evaluate checks on a report's values; every failure is collected (none stops the run)."""
     findings = []
+    cache: dict = {}       # leaf rows per (table, prefix): the report does not change while we evaluate
     for c in checks:
         if c.kind == "ratio":
             f = _evaluate_ratio(report, tset, c)
             if f is not None:
                 findings.append(f)
             continue
-        tv, thw, tvals, texists = term_value(report, tset, c.target)
+        tv, thw, tvals, texists = term_value(report, tset, c.target, cache)
         total, hw, vals, any_exists = ZERO, ZERO, [], False
         for t in c.terms:
-            v, h, vs, ex = term_value(report, tset, t)
+            v, h, vs, ex = term_value(report, tset, t, cache)
             total += v
             hw += h
             vals.extend(vs)
             any_exists = any_exists or ex
         if c.kind != "sum":
             # comparisons only where both sides exist (code presence is its own rule)
-            if not texists or not all(term_value(report, tset, t)[3] for t in c.terms):
+            if not texists or not all(term_value(report, tset, t, cache)[3] for t in c.terms):
                 continue
         elif not texists and not vals:
             continue
