@@ -43,20 +43,30 @@ def note_items(set_id: str, report=None) -> list[NoteItem]:
     doc = _DOCS.get(stamp)
     if doc is None:
         doc = _DOCS[stamp] = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+    kinds = {it.get("each") for section in doc.get("sections", []) for it in section.get("items", []) if it.get("each")}
+    subj = {each: tuple(_subjects(each, report)) for each in sorted(kinds)}
+    key = (stamp, tuple(subj.items()))
+    hit = _ITEMS.get(key)
+    if hit is not None:
+        return list(hit)
     items = []
     for section in doc.get("sections", []):
         for it in section.get("items", []):
             each = it.get("each")
-            subjects = _subjects(each, report) if each else [("", "")]
+            subjects = subj[each] if each else [("", "")]
             for code, name in subjects:
                 items.append(NoteItem(key=str(it["key"]).format(code=code), label=str(it["label"]).format(
                     code=code, name=name), kind=str(it.get("kind", "text")), section=str(section.get("title", "")),
                     optional=bool(it.get("optional", False)),
                     default=None if it.get("default") is None else str(it["default"])))
+    if len(_ITEMS) > 256:
+        _ITEMS.clear()
+    _ITEMS[key] = tuple(items)
     return items
 
 
 _DOCS: dict = {}     # notes.yaml parsed once per file version
+_ITEMS: dict = {}    # expanded items per (file version, the 科目 they repeat over)
 
 
 def _subjects(each: str, report) -> list[tuple[str, str]]:
