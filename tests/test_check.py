@@ -237,3 +237,31 @@ def test_code_under_wrong_class_and_missing_subtotal_rows():
     assert found == {("C-03", "支出决算表!A9"), ("C-04", "支出决算表!A9")}
     messages = [f.message for f in check_report(rep) if f.rule == "C-04"]
     assert any("221" in m for m in messages) and any("22102" in m for m in messages)
+
+
+def test_users_own_catalog_csv_makes_a_new_code_known(generated, tmp_path, monkeypatch, capsys):
+    """`xltools --catalog 我的科目.csv check …`: a code the built-in catalog lacks is no longer C-01."""
+    import openpyxl
+
+    from xltools.catalog import USER_CATALOG_ENV
+    from xltools.rules.report import cached_values, restore_cached
+
+    f = tmp_path / "u.xlsx"
+    shutil.copy(generated["clean-unit"], f)
+    cached = cached_values(f)
+    wb = openpyxl.load_workbook(f)
+    wb["支出决算表"]["A10"] = "2089901"        # a spare row; no amount, so no sums change
+    wb["支出决算表"]["B10"] = "自定义科目"
+    wb.save(f)
+    restore_cached(f, cached)
+    monkeypatch.delenv(USER_CATALOG_ENV, raising=False)
+    main(["check", str(f), "--json"])
+    assert "C-01" in capsys.readouterr().out
+    mine = tmp_path / "我的科目.csv"
+    mine.write_text("code,level,name,since,until,aliases\n2089901,项,自定义科目,,,\n", encoding="utf-8")
+    assert main(["--catalog", str(mine), "check", str(f)]) == 0
+    monkeypatch.delenv(USER_CATALOG_ENV, raising=False)
+    bad = tmp_path / "坏科目.csv"
+    bad.write_text("code,level,name,since,until,aliases\n20899x,项,坏,,,\n", encoding="utf-8")
+    assert main(["--catalog", str(bad), "check", str(f)]) == 2
+    assert "坏科目.csv" in capsys.readouterr().err

@@ -17,6 +17,8 @@ def _parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="xltools", description="部门决算/预算公开表：生成、校验、情况说明。")
     from xltools import __version__
     p.add_argument("--version", action="version", version=f"xltools {__version__}")
+    p.add_argument("--catalog", action="append", metavar="科目.csv",
+                   help="补充自己的科目目录 CSV（code,level,name,since,until,aliases），可多次使用")
     sub = p.add_subparsers(dest="command", metavar="命令")
 
     n = sub.add_parser("new", help="新建空白公开表工作簿")
@@ -61,6 +63,19 @@ def main(argv: list[str] | None = None) -> int:
     if not getattr(args, "func", None):
         p.print_help()
         return 0
+    if args.catalog:
+        import os
+
+        from xltools.catalog import USER_CATALOG_ENV, load_user_csv
+        for path in args.catalog:
+            try:
+                load_user_csv(path)          # a bad file is reported now, naming file and line
+            except (OSError, ValueError) as exc:
+                print(f"错误：{exc}", file=sys.stderr)
+                return 2
+        # worker processes (bulk generation, parallel checks) inherit it
+        os.environ[USER_CATALOG_ENV] = os.pathsep.join(
+            [*args.catalog, *filter(None, os.environ.get(USER_CATALOG_ENV, "").split(os.pathsep))])
     try:
         return int(args.func(args) or 0)
     except KeyboardInterrupt:

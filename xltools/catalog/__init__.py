@@ -396,8 +396,13 @@ def _builtin_catalog(kind: str, year: int | None) -> Catalog:
     return Catalog(kind, _builtin(kind), year)
 
 
+USER_CATALOG_ENV = "XLTOOLS_CATALOG"   # the user's own 科目 CSV files, separated by os.pathsep
+
+
 def _build(kind: str, year: int | None, extra: Iterable[str | Path]) -> Catalog:
-    extra = tuple(extra)
+    import os
+
+    extra = tuple(extra) + tuple(p for p in os.environ.get(USER_CATALOG_ENV, "").split(os.pathsep) if p)
     if not extra:   # the built-in catalog of a year is built once per process (a Catalog is never mutated)
         return _builtin_catalog(kind, year)
     subjects: list[Subject] = list(_builtin(kind))
