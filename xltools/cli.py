@@ -121,7 +121,11 @@ def cmd_new(args) -> int:
         res = build_workbook(rep, args.output, extra_sheets=_extra_sheets())
     except _user_errors() as exc:
         raise UserError(str(exc)) from None
-    print(f"已生成 {res.path}（{len(res.sheets)} 张表，{res.formulas} 个公式）")
+    import python_calamine
+
+    sheets = [n for n in python_calamine.CalamineWorkbook.from_path(str(res.path)).sheets_metadata
+              if str(n.visible).endswith("Visible")]
+    print(f"已生成 {res.path}（{len(sheets)} 张工作表，{res.formulas} 个公式）")
     return 0
 
 
