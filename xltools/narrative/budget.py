@@ -166,44 +166,12 @@ _NOTE_FACTS = [
 # ---------------------------------------------------------------- rendering
 
 def build_context(report: Report, unit: str, rec) -> dict:
-    from xltools.narrative.engine import PARA, Item, _printed, _v, _with_shares
+    from xltools.narrative.engine import Item, _v, _with_shares, base_context
 
     facts = collect_facts(report)
     notes = report.notes or {}
-
-    def amt(key: str):
-        f = facts.get(key)
-        return _printed(f.value if f else ZERO, unit)
-
-    def note_amt(key: str, optional: bool = False):
-        v = note_amount(notes, key, report.amount_unit)
-        if v is None:
-            return None if optional else rec.miss(key)
-        return _printed(v, unit)
-
-    def note(key: str, optional: bool = False):
-        t = note_text(notes, key)
-        if t is None:
-            return None if optional else rec.miss(key)
-        return re.sub(r"\s*\n\s*(?:\n\s*)*", PARA, t)
-
-    def number(key: str, optional: bool = False):
-        v = notes.get(key)
-        if v is None or v == "":
-            return None if optional else rec.miss(key)
-        try:
-            d = Decimal(str(v).replace(",", ""))
-        except Exception:
-            return str(v)
-        return format(d.normalize(), "f") if d == d.to_integral_value() else str(d)
-
     y = report.year
-    ctx: dict = {
-        "年度": y, "上年度": (y - 1) if y else None, "单位": report.unit,
-        "简称": note_text(notes, "unit.short") or "本单位", "金额单位": unit,
-        "说明": note, "说明金额": note_amt, "说明数": number, "有": lambda k: note_text(notes, k) is not None,
-        "列零": (note_text(notes, "narrative.zero_lines") or "列出") != "不列",
-    }
+    ctx, amt, note_amt, note, number = base_context(report, unit, rec, facts, short="本单位", zero_lines="列出")
     # 一 财政拨款
     ctx.update({"财政拨款收支总计": amt("fiscal_total"), "财政拨款本年收入": amt("fiscal_income"),
                 "一般公共预算收入": amt("gpb_income"), "政府性基金收入": amt("gf_income"),

@@ -312,8 +312,12 @@ def _v(x) -> Decimal:
 
 # ---------------------------------------------------------------- context
 
-def build_context(report: Report, unit: str, rec: _Recorder) -> dict:
-    facts = collect_facts(report)
+def base_context(report: Report, unit: str, rec: _Recorder, facts: dict, *, short: str, zero_lines: str
+                 ) -> tuple[dict, object, object, object, object]:
+    """What every set's narrative context starts with: the unit, the year and the 说明事项 accessors.
+
+    Returns (ctx, amt, note_amt, note, number); ``short`` is the default 简称, ``zero_lines`` whether
+    lines that are zero are listed (列出) or left out (不列) unless 说明事项 says otherwise."""
     notes = report.notes or {}
 
     def amt(key: str) -> Amount:
@@ -346,10 +350,18 @@ def build_context(report: Report, unit: str, rec: _Recorder) -> dict:
     year = report.year
     ctx: dict = {
         "年度": year, "上年度": (year - 1) if year else None, "单位": report.unit,
-        "简称": note_text(notes, "unit.short") or "本部门", "金额单位": unit,
+        "简称": note_text(notes, "unit.short") or short, "金额单位": unit,
         "说明": note, "说明金额": note_amt, "说明数": number, "有": lambda k: note_text(notes, k) is not None,
-        "列零": (note_text(notes, "narrative.zero_lines") or "不列") != "不列",
+        "列零": (note_text(notes, "narrative.zero_lines") or zero_lines) != "不列",
     }
+    return ctx, amt, note_amt, note, number
+
+
+def build_context(report: Report, unit: str, rec: _Recorder) -> dict:
+    facts = collect_facts(report)
+    notes = report.notes or {}
+    year = report.year
+    ctx, amt, note_amt, note, number = base_context(report, unit, rec, facts, short="本部门", zero_lines="不列")
     # 一
     ctx["收支总计"] = amt("total")
     ctx["上年收支总计"] = note_amt("prior.total")

@@ -131,10 +131,8 @@ def _load_table(path: Path, table, catalogs) -> TableData:
                 panel = _panel_for_code(table, code)
                 if panel is None:
                     raise DataError(f"{path} 第 {line} 行：科目 {code} 不属于表 {table.id} 的任何区块")
-                level = cat.get(code).level
                 rd = RowData(key=code, label=name, panel=panel.id, source=src,
                              kind="detail" if _is_leaf(kind_name, code) else "class")
-                del level
             else:
                 raise DataError(f"{path} 第 {line} 行：表 {table.id} 没有行“{key}”"
                                 f"（可用：{', '.join(list(fixed)[:12])}…）")

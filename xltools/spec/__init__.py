@@ -304,7 +304,7 @@ def _parse_set(doc: dict, path: Path) -> TableSet:
         else:
             raise _fail(path, where, "需要 sum、at_most、at_least 或 ratio")
         if i.get("level", "error") not in ("error", "warning", "info"):
-            raise _fail(path, where, f"level 只能是 error/warning/info")
+            raise _fail(path, where, "level 只能是 error/warning/info")
         ident = Identity(code=str(i["code"]), target=str(i["target"]), terms=terms, kind=kind,
                          level=i.get("level", "error"), message=str(i.get("message", "")),
                          derive=bool(i.get("derive", False)), scale=int(i.get("scale", 1)),
