@@ -115,12 +115,18 @@ def normalize_code(value: object) -> str | None:
             text = str(value)
         except Exception:  # pragma: no cover - exotic objects
             return None
-        text = unicodedata.normalize("NFKC", text)
-        text = _WS_RE.sub("", text)
-        text = _TRAILING_ZERO_FRACTION_RE.sub("", text)
+        return _normalize_code_text(text)
     if not _CODE_RE.match(text):
         return None
     return text
+
+
+@functools.lru_cache(maxsize=16384)
+def _normalize_code_text(text: str) -> str | None:
+    text = unicodedata.normalize("NFKC", text)
+    text = _WS_RE.sub("", text)
+    text = _TRAILING_ZERO_FRACTION_RE.sub("", text)
+    return text if _CODE_RE.match(text) else None
 
 
 def normalize_name(text: object) -> str:
@@ -129,7 +135,12 @@ def normalize_name(text: object) -> str:
     NFKC folds full-width letters, digits and brackets （）→() ; all whitespace (PDF extraction inserts
     spaces between characters, cells wrap) is removed; a leading outline number (一、 （一） 1.) is dropped.
     """
-    s = unicodedata.normalize("NFKC", str(text or ""))
+    return _normalize_name_text(str(text or ""))
+
+
+@functools.lru_cache(maxsize=16384)
+def _normalize_name_text(text: str) -> str:
+    s = unicodedata.normalize("NFKC", text)
     s = _WS_RE.sub("", s)
     s = _ORDINAL_RE.sub("", s)
     return s
