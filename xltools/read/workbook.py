@@ -176,16 +176,17 @@ def _cell(grid, r, c):
     return None
 
 
-def _read_table(t, variant, grid, sheet, fcells, normalize_code) -> TableData:
+_STATIC: dict = {}
+
+
+def _static(t, variant):
+    """What reading a table needs from its spec, worked out once per (table, variant) in a process."""
+    key = (id(t), id(variant))
+    hit = _STATIC.get(key)
+    if hit is not None and hit[0] is t and hit[1] is variant:
+        return hit[2]
     lay = layout_table(t, None, variant, spare=0)
-    td = TableData(t.id, sheet=sheet)
     first_col = lay.panels[0].label_col if lay.panels[0].label_col is not None else lay.panels[0].code_col
-    # find the 栏次 row (users may have inserted rows above; we do not rely on a fixed position)
-    start = lay.data_first
-    for r in range(min(len(grid), 40)):
-        if _norm(_cell(grid, r, first_col)) == "栏次":
-            start = r + 1
-            break
     labels = {}
     for pl in lay.panels:
         if not pl.panel.is_detail:
@@ -196,6 +197,20 @@ def _read_table(t, variant, grid, sheet, fcells, normalize_code) -> TableData:
     at_offset = {pl.panel.id: {sr - lay.data_first: row for row in (*pl.panel.rows, *pl.panel.footer)
                                if row.key and (sr := pl.rows.get(row.key)) is not None}
                  for pl in lay.panels if not pl.panel.is_detail}
+    value = (lay, first_col, labels, footers, at_offset)
+    _STATIC[key] = (t, variant, value)
+    return value
+
+
+def _read_table(t, variant, grid, sheet, fcells, normalize_code) -> TableData:
+    lay, first_col, labels, footers, at_offset = _static(t, variant)
+    td = TableData(t.id, sheet=sheet)
+    # find the 栏次 row (users may have inserted rows above; we do not rely on a fixed position)
+    start = lay.data_first
+    for r in range(min(len(grid), 40)):
+        if _norm(_cell(grid, r, first_col)) == "栏次":
+            start = r + 1
+            break
     for r in range(start, len(grid)):
         head = _norm(_cell(grid, r, first_col))
         unit_total = t.total_label == "unit" and r == start and variant.total_position == "top"
