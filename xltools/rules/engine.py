@@ -291,7 +291,7 @@ def evaluate(report: Report, tset: TableSet, checks: list[Check], sheet_of=None)
         rel = {"sum": "应为", "at_most": "不应大于", "at_least": "不应小于"}[c.kind]
         findings.append(Finding(
             rule=c.code, level=c.level, table=c.target.table, cell=cell,
-            message=f"{c.message}：{cell} 为 {fmt(tv)}，{rel} {fmt(total)}（{' '.join(_term_text(t) for t in c.terms)}），相差 {fmt(diff)}",
+            message=f"{c.message}：{cell} 为 {fmt(tv)}，{rel} {fmt(total)}（{describe_terms(c.terms, report, tset)}），相差 {fmt(diff)}",
             expected=str(total), actual=str(tv), difference=str(diff),
             cells=tuple(dict.fromkeys([cell, *(v.source for v in vals if v.source)]))))
     return findings
@@ -339,15 +339,62 @@ def _evaluate_ratio(report: Report, tset: TableSet, c: Check) -> Finding | None:
             return None
     diff = (given.amount - exact) if given is not None else None
     return Finding(c.code, c.level, c.target.table, cell,
-                   f"{c.message}：{cell} 为 {tv_text}，应为 {fmt(exact)}（{c.terms[0]} ÷ {c.terms[1]} × {c.scale}）"
+                   f"{c.message}：{cell} 为 {tv_text}，应为 {fmt(exact)}（{describe(c.terms[0], report, tset)} ÷ "
+                   f"{describe(c.terms[1], report, tset)} × {c.scale}）"
                    + (f"，相差 {fmt(diff)}" if diff is not None else ""),
                    expected=str(exact), actual=str(given.amount) if given is not None else None,
                    difference=str(diff) if diff is not None else None,
                    cells=tuple(dict.fromkeys([cell, *(v.source for v in nvals + dvals if v.source)])))
 
 
-def _term_text(ref: Ref) -> str:
-    return str(ref)
+def _column_label(tset: TableSet, table: str, col: str) -> str:
+    for p in tset.tables[table].panels:
+        c = p.column(col)
+        if c is not None:
+            return "".join(x for x in c.label[-1:]).replace("{year}", "")
+    return col
+
+
+def _row_label(tset: TableSet, table: str, row: str, report: Report) -> str:
+    t = tset.tables[table]
+    for p in t.panels:
+        for r in (*p.rows, *p.footer):
+            if r.key == row:
+                return r.label
+    if row == "total":
+        return "合计"
+    td = report.tables.get(table)
+    rd = td.rows.get(row) if td else None
+    return f"{row} {rd.label}".strip() if rd is not None and rd.label else row
+
+
+def describe(ref: Ref, report: Report, tset: TableSet) -> str:
+    """A term as a user reads it: the cell where there is one, else the table, row and column in Chinese."""
+    title = tset.tables[ref.table].title
+    col = _column_label(tset, ref.table, ref.col)
+    if ref.pattern == "leaf":
+        level = "项" if tset.tables[ref.table].detail_kind != "economic" else "款"
+        what = f" {ref.row} 下各{level}级科目" if ref.row else f"各{level}级科目"
+        return f"{title}{what}“{col}”之和"
+    if ref.pattern == "classes":
+        return f"{title}各类支出“{col}”之和"
+    td = report.tables.get(ref.table)
+    v = td.get(ref.row, ref.col) if td else None
+    if v is not None and v.source:
+        return v.source
+    return f"{title}“{_row_label(tset, ref.table, ref.row, report)}”“{col}”（无此行）" if not (td and ref.row in td.rows) \
+        else f"{title}“{_row_label(tset, ref.table, ref.row, report)}”“{col}”"
+
+
+def describe_terms(terms, report: Report, tset: TableSet) -> str:
+    out = ""
+    for i, t in enumerate(terms):
+        text = describe(t, report, tset)
+        if i == 0:
+            out = ("− " if t.sign < 0 else "") + text
+        else:
+            out += (" − " if t.sign < 0 else " + ") + text
+    return out
 
 
 def _missing_cell(report: Report, ref: Ref) -> str:
