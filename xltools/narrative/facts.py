@@ -10,6 +10,8 @@ keys that go with a fact are ``prior.<key>`` (上年决算数), ``budget.<key>``
 """
 from __future__ import annotations
 
+import functools
+
 import re
 from dataclasses import dataclass, field
 from decimal import Decimal, InvalidOperation
@@ -123,6 +125,7 @@ def _yuan(report: Report, d: Decimal) -> Decimal:
 _STRIP = re.compile(r"[\s“”‘’\"'（）()〔〕\[\]【】]")
 
 
+@functools.lru_cache(maxsize=8192)
 def norm(s: str) -> str:
     """The form a label is matched in: no spaces, quotes or brackets; 收、支 / 收入、支出 / 收入支出 → 收支."""
     s = _STRIP.sub("", s)

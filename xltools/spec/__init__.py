@@ -187,6 +187,7 @@ class TableSet:
 
 # ---------------------------------------------------------------- loading
 
+@functools.lru_cache(maxsize=None)
 def templates_dir() -> Path:
     """The folder holding ``<set>/tables.yaml``: $XLTOOLS_TEMPLATES, the repository checkout, or
     ``<prefix>/share/xltools/templates`` of an installed xltools."""
