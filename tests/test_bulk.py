@@ -9,6 +9,7 @@ from decimal import Decimal
 from pathlib import Path
 
 import pytest
+from conftest import formula_values
 
 ROOT = Path(__file__).resolve().parents[1]
 SAMPLES = ROOT / "samples"
@@ -287,23 +288,7 @@ def _uno_python() -> str | None:
     return None
 
 
-def _formula_values(path: Path) -> dict:
-    from python_calamine import CalamineWorkbook
-
-    from xltools.read.workbook import formula_cells
-
-    wb = CalamineWorkbook.from_path(str(path))
-    out = {}
-    for sheet, cells in formula_cells(path).items():
-        grid = wb.get_sheet_by_name(sheet).to_python(skip_empty_area=False)
-        for ref in cells:
-            m = re.match(r"([A-Z]+)(\d+)$", ref)
-            c = 0
-            for ch in m.group(1):
-                c = c * 26 + ord(ch) - 64
-            r = int(m.group(2)) - 1
-            out[(sheet, ref)] = grid[r][c - 1] if r < len(grid) and c - 1 < len(grid[r]) else None
-    return out
+_formula_values = formula_values     # the one in conftest: (sheet, A1) → cached value of each formula
 
 
 @pytest.mark.libreoffice

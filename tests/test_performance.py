@@ -16,8 +16,9 @@ from xltools.build.writer import build_workbook
 from xltools.cli import _extra_sheets, main
 from xltools.perf.rules import cost_total, parse_cost, parse_quantity
 from xltools.read.datafile import load_data
-from xltools.read.workbook import formula_cells, read_workbook
+from xltools.read.workbook import read_workbook
 from xltools.rules import check_report
+from conftest import formula_values
 
 ROOT = Path(__file__).resolve().parents[1]
 SAMPLES = ROOT / "samples"
@@ -134,19 +135,7 @@ def test_new_performance_workbook(tmp_path):
     assert _check(out) == []
 
 
-def _cached(path: Path) -> dict:
-    wb = CalamineWorkbook.from_path(str(path))
-    out = {}
-    for sheet, cells in formula_cells(path).items():
-        grid = wb.get_sheet_by_name(sheet).to_python(skip_empty_area=False)
-        for ref in cells:
-            m = re.match(r"([A-Z]+)(\d+)$", ref)
-            c = 0
-            for ch in m.group(1):
-                c = c * 26 + ord(ch) - 64
-            r, c = int(m.group(2)) - 1, c - 1
-            out[(sheet, ref)] = grid[r][c] if r < len(grid) and c < len(grid[r]) else None
-    return out
+_cached = formula_values     # the one in conftest: (sheet, A1) → cached value of each formula
 
 
 @pytest.mark.libreoffice
