@@ -93,12 +93,9 @@ def write_section(name: str, title: str, body: str) -> None:
 
 
 def uno_python() -> str | None:
-    if not shutil.which("soffice"):
-        return None
-    for py in ("/usr/bin/python3", "/usr/lib/libreoffice/program/python"):
-        if Path(py).exists() and subprocess.run([py, "-c", "import uno"], capture_output=True).returncode == 0:
-            return py
-    return None
+    from xltools.lo_recalc import find_uno_python
+
+    return find_uno_python()
 
 
 def lo_recalc(files: list[Path], out_dir: Path) -> tuple[list[Path], float]:

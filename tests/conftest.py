@@ -3,7 +3,6 @@ from __future__ import annotations
 
 import json
 import re
-import shutil
 import subprocess
 from pathlib import Path
 
@@ -28,14 +27,9 @@ def final_samples() -> list[Path]:
 
 def uno_python() -> str | None:
     """A Python interpreter with LibreOffice's UNO bridge, when LibreOffice is installed."""
-    if not shutil.which("soffice"):
-        return None
-    for py in ("/usr/bin/python3", "/usr/lib/libreoffice/program/python"):
-        if Path(py).exists():
-            r = subprocess.run([py, "-c", "import uno"], capture_output=True)
-            if r.returncode == 0:
-                return py
-    return None
+    from xltools.lo_recalc import find_uno_python
+
+    return find_uno_python()
 
 
 def lo_recalc(files: list[Path], out_dir: Path, ops: dict | None = None, pdf: bool = False) -> list[Path]:
@@ -76,6 +70,25 @@ def formula_values(path: Path) -> dict[tuple[str, str], object]:
             r, c = int(m.group(2)) - 1, _col(m.group(1))
             out[(sheet, ref)] = grid[r][c] if r < len(grid) and c < len(grid[r]) else None
     return out
+
+
+def assert_recalculation_matches(files: list[Path], out_dir: Path, places: int = 2) -> int:
+    """Recalculate ``files`` in LibreOffice and assert every formula's value equals the cached value we
+    wrote (rounded to ``places``). Returns how many formula cells were compared."""
+    outs = lo_recalc(files, out_dir)
+    assert len(outs) == len(files)
+    compared = 0
+    for src, recalced in zip(files, outs):
+        ours, theirs = formula_values(src), formula_values(recalced)
+        for key, v in ours.items():
+            w = theirs.get(key)
+            if isinstance(v, (int, float)) and not isinstance(v, bool):
+                assert isinstance(w, (int, float)), (src.name, key, v, w)
+                assert round(v, places) == round(w, places), (src.name, key, v, w)
+            else:
+                assert (v or "") == (w or ""), (src.name, key, v, w)
+            compared += 1
+    return compared
 
 
 @pytest.fixture(scope="session")

@@ -637,12 +637,9 @@ print(json.dumps(result))
 
 
 def _uno_python() -> str | None:
-    for cand in ("/usr/bin/python3", shutil.which("python3"), sys.executable):
-        if cand and Path(cand).exists():
-            ok = subprocess.run([cand, "-c", "import uno"], capture_output=True).returncode == 0
-            if ok:
-                return cand
-    return None
+    from xltools.lo_recalc import find_uno_python
+
+    return find_uno_python()
 
 
 @pytest.fixture(scope="module")

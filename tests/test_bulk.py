@@ -3,18 +3,16 @@ from __future__ import annotations
 
 import re
 import shutil
-import subprocess
 import zipfile
 from decimal import Decimal
 from pathlib import Path
 
 import pytest
-from conftest import formula_values
+from conftest import assert_recalculation_matches, uno_python
 
 ROOT = Path(__file__).resolve().parents[1]
 SAMPLES = ROOT / "samples"
 CLEAN_UNIT = ROOT / "tests" / "data" / "clean-unit"
-LO_SCRIPT = ROOT / "xltools" / "lo_recalc.py"
 
 
 def _data_folders() -> list[Path]:
@@ -279,22 +277,11 @@ def test_bulk_output_checks_clean_and_carries_cached_values(tmp_path):
 
 # ---------------------------------------------------------------- LibreOffice as the oracle
 
-def _uno_python() -> str | None:
-    if not shutil.which("soffice"):
-        return None
-    for py in ("/usr/bin/python3", "/usr/lib/libreoffice/program/python"):
-        if Path(py).exists() and subprocess.run([py, "-c", "import uno"], capture_output=True).returncode == 0:
-            return py
-    return None
-
-
-_formula_values = formula_values     # the one in conftest: (sheet, A1) → cached value of each formula
 
 
 @pytest.mark.libreoffice
 def test_libreoffice_recalculates_bulk_output_to_the_cached_values(tmp_path):
-    py = _uno_python()
-    if py is None:
+    if uno_python() is None:
         pytest.skip("LibreOffice (soffice + python3-uno) 未安装")
     from xltools.bulk import generate_units
 
@@ -315,22 +302,7 @@ def test_libreoffice_recalculates_bulk_output_to_the_cached_values(tmp_path):
     assert len(clean) == 2
     other = _build(_other_rows_unit(tmp_path / "other"), tmp_path / "other.xlsx")
     files.append(merge([*clean, other], tmp_path / "汇总.xlsx").path)
-    r = subprocess.run([py, str(LO_SCRIPT), str(tmp_path / "lo"), *map(str, files)], capture_output=True, text=True,
-                       timeout=600)
-    assert r.returncode == 0, r.stderr
-    outs = [Path(x) for x in r.stdout.split("\n") if x.strip()]
-    assert len(outs) == len(files)
-    compared = 0
-    for src, recalced in zip(files, outs):
-        ours, theirs = _formula_values(src), _formula_values(recalced)
-        for key, v in ours.items():
-            w = theirs.get(key)
-            if isinstance(v, (int, float)) and not isinstance(v, bool):
-                assert isinstance(w, (int, float)), (src.name, key, v, w)
-                assert round(v, 2) == round(w, 2), (src.name, key, v, w)
-            else:
-                assert (v or "") == (w or ""), (src.name, key, v, w)
-            compared += 1
+    compared = assert_recalculation_matches(files, tmp_path / "lo")
     assert compared > 1000
 
 

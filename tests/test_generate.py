@@ -9,7 +9,7 @@ import openpyxl
 import pytest
 from python_calamine import CalamineWorkbook
 
-from conftest import CLEAN_UNIT, final_samples, formula_values, lo_recalc
+from conftest import CLEAN_UNIT, assert_recalculation_matches, final_samples, formula_values
 from xltools.cli import main
 from xltools.spec import load_set
 
@@ -51,20 +51,7 @@ def test_every_formula_cell_carries_a_cached_value(generated):
 
 @pytest.mark.libreoffice
 def test_libreoffice_recalculation_equals_cached_values(generated, tmp_path):
-    files = list(generated.values())
-    outs = lo_recalc(files, tmp_path / "lo")
-    assert len(outs) == len(files)
-    compared = 0
-    for src, recalced in zip(files, outs):
-        ours, theirs = formula_values(src), formula_values(recalced)
-        for key, v in ours.items():
-            w = theirs.get(key)
-            if isinstance(v, (int, float)):
-                assert isinstance(w, (int, float)), (src.name, key, v, w)
-                assert round(v, 2) == round(w, 2), (src.name, key, v, w)
-            else:
-                assert (v or "") == (w or ""), (src.name, key, v, w)
-            compared += 1
+    compared = assert_recalculation_matches(list(generated.values()), tmp_path / "lo")
     assert compared > 2000
 
 

@@ -5,7 +5,6 @@ import json
 import re
 import subprocess
 import sys
-import zipfile
 from decimal import Decimal
 from pathlib import Path
 

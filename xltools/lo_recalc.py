@@ -19,6 +19,18 @@ import time
 import uuid
 
 
+def find_uno_python() -> str | None:
+    """A Python interpreter with LibreOffice's UNO bridge, when LibreOffice (soffice) is installed."""
+    import shutil
+
+    if not shutil.which("soffice"):
+        return None
+    for py in ("/usr/bin/python3", "/usr/lib/libreoffice/program/python", shutil.which("python3"), sys.executable):
+        if py and os.path.exists(py) and subprocess.run([py, "-c", "import uno"], capture_output=True).returncode == 0:
+            return py
+    return None
+
+
 def _connect(pipe: str, proc, timeout: float = 60.0):
     import uno  # type: ignore
     from com.sun.star.connection import NoConnectException  # type: ignore

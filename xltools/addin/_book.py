@@ -274,10 +274,10 @@ def _write_check(book, data: BookData, findings: list, sheet_names, meta_ws, row
             keep.append(r[:3])
     # 2. the result sheet
     ws = _replace_sheet(book, RESULT_SHEET)
-    head = ["级别", "规则", "表", "单元格", "说明", "应为", "实际", "差额"]
-    ordered = sorted(findings, key=lambda f: (_ORDER[f.level], f.table, f.rule))
-    table = [head] + [[LEVEL_CN[f.level], f.rule, f.table, f.cell, f.message,
-                       _num(f.expected), _num(f.actual), _num(f.difference)] for f in ordered]
+    from xltools.rules.report import RESULT_HEAD, result_order, result_row
+
+    ordered = result_order(findings)
+    table = [RESULT_HEAD] + [result_row(f) for f in ordered]
     if not findings:
         table.append([None, None, None, None, "未发现问题。", None, None, None])
     remarks = []
@@ -374,15 +374,6 @@ class _Unprotected:
             except Exception:
                 pass
         return False
-
-
-def _num(s):
-    if s is None:
-        return None
-    try:
-        return float(s)
-    except ValueError:
-        return s
 
 
 def _read_fill(rng, guess, cell) -> str | None:

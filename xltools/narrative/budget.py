@@ -15,7 +15,6 @@ Hooks (one line each, by set id): xltools.narrative.engine.render, facts.collect
 """
 from __future__ import annotations
 
-import copy
 import re
 from decimal import Decimal
 
@@ -250,31 +249,10 @@ def _ints(text: str | None) -> list[int]:
 
 def render(report: Report, variant: str | None = None):
     """The budget 情况说明: templates/budget/narrative/*.j2 with this set's context, on the 决算 engine."""
-    from xltools.narrative import Narrative
-    from xltools.narrative.engine import (_CURRENT, _Recorder, _environment, _section_files, paragraphs_from_text,
-                                          template_dirs)
-    from xltools.narrative.inputs import note_items
+    from xltools.narrative.engine import render_with
 
-    variant = variant or report.variant
-    dirs = template_dirs(report.set_id, variant)
-    items = note_items(report.set_id, report)
-    labels = {it.key: it.label for it in items}
-    defaults = {it.key: it.default for it in items if it.default is not None}
-    notes = {k: v for k, v in (report.notes or {}).items() if not k.startswith("_")}
-    report = copy.copy(report)
-    report.notes = {**defaults, **notes}
-    rec = _Recorder(labels)
-    unit = note_text(report.notes, "narrative.unit") or "万元"
-    if unit not in ("万元", "元"):
-        unit = "万元"
-    env = _environment(tuple(str(d) for d in dirs))
-    _CURRENT.unit, _CURRENT.rec = unit, rec
-    ctx = build_context(report, unit, rec)
-    out = []
-    for name in _section_files(dirs):
-        out.extend(paragraphs_from_text(env.get_template(name).render(ctx), structured=True))
-    title = f"{report.unit or ''}{report.year or ''}年部门预算情况说明"
-    return Narrative(title=title, paragraphs=out, missing=list(rec.missing.items()), variant=variant or "", unit=unit)
+    return render_with(report, variant, build_context, title="年部门预算情况说明",
+                       default_unit=lambda rep, var: "万元")
 
 
 # ---------------------------------------------------------------- checking

@@ -87,8 +87,15 @@ def render(report: Report, variant: str | None = None) -> Narrative:
     if report.set_id == "budget":            # 部门预算情况说明: its own facts and context, same engine
         from xltools.narrative.budget import render as render_budget
         return render_budget(report, variant)
-    import jinja2
+    return render_with(report, variant, build_context, title="年度部门决算情况说明",
+                       default_unit=lambda rep, var: _default_unit(rep, var))
 
+
+def render_with(report: Report, variant: str | None, context, *, title: str, default_unit) -> Narrative:
+    """Render a set's section templates with the context ``context(report, unit, rec)`` builds.
+
+    ``title`` follows the unit and year; ``default_unit(report, variant)`` is the amount unit when
+    说明事项 does not name one."""
     from xltools.narrative.inputs import note_items
 
     variant = variant or report.variant
@@ -101,19 +108,18 @@ def render(report: Report, variant: str | None = None) -> Narrative:
     report = copy.copy(report)
     report.notes = {**defaults, **notes}
     rec = _Recorder(labels)
-    unit = note_text(report.notes, "narrative.unit") or _default_unit(report, variant)
+    unit = note_text(report.notes, "narrative.unit") or default_unit(report, variant)
     if unit not in ("万元", "元"):
         unit = "万元"
     env = _environment(tuple(str(d) for d in dirs))
     _CURRENT.unit, _CURRENT.rec = unit, rec
-    ctx = build_context(report, unit, rec)
+    ctx = context(report, unit, rec)
     out: list[Paragraph] = []
     for name in _section_files(dirs):
         text = env.get_template(name).render(ctx)
         out.extend(paragraphs_from_text(text, structured=True))
-    title = f"{report.unit or ''}{report.year or ''}年度部门决算情况说明"
-    return Narrative(title=title, paragraphs=out, missing=list(rec.missing.items()), variant=variant or "",
-                     unit=unit)
+    return Narrative(title=f"{report.unit or ''}{report.year or ''}{title}", paragraphs=out,
+                     missing=list(rec.missing.items()), variant=variant or "", unit=unit)
 
 
 PARA = "\u00b6"     # ¶: where the template source had a blank line (a paragraph ends)

@@ -59,16 +59,14 @@ def write_findings(path: str | Path, findings: list, *, keep_original: bool = Tr
     if RESULT_SHEET in wb.sheetnames:
         del wb[RESULT_SHEET]
     ws = wb.create_sheet(RESULT_SHEET, 0)
-    head = ["级别", "规则", "表", "单元格", "说明", "应为", "实际", "差额"]
-    ws.append(head)
+    ws.append(RESULT_HEAD)
     for c in ws[1]:
         c.font = Font(bold=True, name="宋体")
         c.fill = PatternFill(fill_type="solid", fgColor="DDEBF7")
     marks: dict[str, list] = {}
-    order = {"error": 0, "warning": 1, "info": 2}
-    for f in sorted(findings, key=lambda f: (order[f.level], f.table, f.rule)):
-        ws.append([_LEVEL_CN[f.level], f.rule, f.table, f.cell, f.message,
-                   _num(f.expected), _num(f.actual), _num(f.difference)])
+    order = LEVEL_ORDER
+    for f in result_order(findings):
+        ws.append(result_row(f))
         r = ws.max_row
         addr = _split(f.cell)
         if addr and addr[0] in wb.sheetnames:
@@ -108,6 +106,21 @@ def write_findings(path: str | Path, findings: list, *, keep_original: bool = Tr
         wb.save(tmp)
         restore_cached(tmp, cached)
     return path
+
+
+RESULT_HEAD = ["级别", "规则", "表", "单元格", "说明", "应为", "实际", "差额"]
+LEVEL_ORDER = {"error": 0, "warning": 1, "info": 2}
+
+
+def result_order(findings) -> list:
+    """Findings in the order the 校验结果 sheet lists them (CLI and add-in alike)."""
+    return sorted(findings, key=lambda f: (LEVEL_ORDER[f.level], f.table, f.rule))
+
+
+def result_row(f) -> list:
+    """One 校验结果 row: level, rule, table, cell, message, expected, actual, difference."""
+    return [_LEVEL_CN[f.level], f.rule, f.table, f.cell, f.message,
+            _num(f.expected), _num(f.actual), _num(f.difference)]
 
 
 def _num(s):
