@@ -213,6 +213,9 @@ def cmd_check(args) -> int:
     if not items:
         raise UserError("没有找到要校验的工作簿")
     min_level = _LEVEL_ORDER[args.level]
+    if args.write:                    # a save made while we check is not overwritten
+        from xltools.safeio import stamp
+        started = {p: stamp(p) for p, _ in items}
     results = []
     unreadable = False
     from_folder = any(f for _, f in items)
@@ -227,17 +230,30 @@ def cmd_check(args) -> int:
         progress.close()
     if args.write:
         from xltools.rules.report import write_findings
+        from xltools.safeio import WriteError, backup_path
         for path, findings, err in results:
-            if not err:
-                out = write_findings(path, findings)
-                if not args.json:
-                    print(f"已写入“校验结果”页：{out}（原文件保留为 {out.with_name(out.stem + '.bak' + out.suffix).name}）")
+            if err:
+                continue
+            try:
+                out = write_findings(path, findings, expect=started.get(path))
+            except WriteError as exc:
+                unreadable = True
+                print(f"错误：{exc}", file=sys.stderr)
+                continue
+            if not args.json:
+                print(f"已写入“校验结果”页：{out}（原文件保留为 {backup_path(out).name}）")
     if from_folder or args.summary:
         from xltools.rules.report import write_summary
+        from xltools.safeio import WriteError
         summary = Path(args.summary) if args.summary else (Path(args.paths[0]) / "校验汇总.xlsx")
-        write_summary(summary, results)
-        if not args.json:
-            print(f"汇总工作簿：{summary}")
+        try:
+            write_summary(summary, results)
+        except WriteError as exc:
+            unreadable = True
+            print(f"错误：{exc}", file=sys.stderr)
+        else:
+            if not args.json:
+                print(f"汇总工作簿：{summary}")
     if args.json:
         doc = {"files": [{"file": str(p), **({"error": e} if e else {}),
                           "findings": [f.as_dict() for f in fs if _LEVEL_ORDER[f.level] <= min_level]}

@@ -13,6 +13,7 @@ from xltools.build.formulas import Derivation
 from xltools.build.layout import SPARE_ROWS, TableLayout, a1, layout_table
 from xltools.model import Report, RowData, TableData
 from xltools.spec import TableSet, Variant, load_set
+from xltools.safeio import XLSX_OPTIONS
 from xltools.util import atomic_path
 
 __all__ = ["build_workbook", "BuildResult", "META_SHEET", "CATALOG_SHEET", "empty_report"]
@@ -153,8 +154,7 @@ def build_workbook(report: Report, out: str | Path, *, spare: int = SPARE_ROWS, 
     func_cat = catalog.functional(report.year)
     econ_cat = catalog.economic(report.year)
     with atomic_path(out, keep_original=keep_original) as tmp:
-        wb = xlsxwriter.Workbook(str(tmp), {"strings_to_numbers": False, "strings_to_formulas": False,
-                                            "in_memory": True})
+        wb = xlsxwriter.Workbook(str(tmp), {**XLSX_OPTIONS, "in_memory": True})   # text is never a formula
         wb.worksheet_class = _worksheet_class()
         wb.set_properties({"title": f"{report.unit}{report.year or ''}年度部门{tset.kind_label}公开表",
                            "author": GENERATOR, "comments": f"{tset.id}/{variant.id}",

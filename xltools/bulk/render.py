@@ -470,7 +470,7 @@ template_cache = _Cache()
 def render_workbook(report: Report, path: str | Path, *, extra_sheets=None, keep_original: bool = True,
                     cache: _Cache | None = None) -> tuple[int, int]:
     """Write ``report`` at ``path`` as build_workbook would; returns (formulas, overrides)."""
-    from xltools.util import backup_path
+    from xltools.safeio import atomic_write
 
     path = Path(path)
     cache = cache or template_cache
@@ -480,16 +480,8 @@ def render_workbook(report: Report, path: str | Path, *, extra_sheets=None, keep
         from xltools.build.writer import build_workbook
         res = build_workbook(report, path, keep_original=keep_original, extra_sheets=extra_sheets)
         return res.formulas, len(res.overrides)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.stem[:40]}.", suffix=".xlsx.tmp", dir=path.parent)
-    os.close(fd)
-    try:
+    with atomic_write(path, keep_original=keep_original) as tmp:
         tpl.write(report, tmp)
-        if keep_original and path.exists():
-            shutil.copy2(path, backup_path(path))
-        os.replace(tmp, path)
-    finally:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
     return tpl.last_formulas, len(tpl.last_overrides)
 
 

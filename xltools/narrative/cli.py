@@ -47,7 +47,10 @@ def _read(path: Path):
 def cmd_narrative(args) -> int:
     from xltools.narrative import render, write_docx, write_sheet
 
+    from xltools.safeio import stamp
+
     path = Path(args.file)
+    started = stamp(path)             # a save made while we work is not overwritten
     report, err = _read(path)
     if err:
         print(f"错误：{err}", file=sys.stderr)
@@ -57,15 +60,27 @@ def cmd_narrative(args) -> int:
     except Exception as exc:  # a template a user edited: say which and why
         print(f"错误：情况说明模板有误：{exc}", file=sys.stderr)
         return 2
+    from xltools.safeio import WriteError, backup_path
+
     try:
-        write_sheet(path, narrative)
-    except (OSError, KeyError, ValueError) as exc:
-        print(f"错误：无法写入工作簿 {path.name}：{exc}", file=sys.stderr)
+        write_sheet(path, narrative, expect=started)
+    except WriteError as exc:
+        print(f"错误：{exc}", file=sys.stderr)
         return 2
-    print(f"已写入“情况说明”页：{path}（{len(narrative.paragraphs)} 段；原文件保留为 {path.stem}.bak{path.suffix}）")
+    except (OSError, KeyError, ValueError) as exc:
+        print(f"错误：无法写入工作簿 {path.name}（{exc}）", file=sys.stderr)
+        return 2
+    print(f"已写入“情况说明”页：{path}（{len(narrative.paragraphs)} 段；原文件保留为 {backup_path(path).name}）")
     if not args.no_docx:
         out = Path(args.output) if args.output else docx_path(path)
-        write_docx(out, narrative, report, full=args.full)
+        try:
+            write_docx(out, narrative, report, full=args.full)
+        except WriteError as exc:
+            print(f"错误：{exc}", file=sys.stderr)
+            return 2
+        except (OSError, ValueError) as exc:      # python-docx refuses control characters
+            print(f"错误：无法生成 Word 文档 {out.name}（{exc}）", file=sys.stderr)
+            return 2
         print(f"已生成 Word 文档：{out}{'（完整公开内容）' if args.full else ''}")
     if narrative.missing:
         print(f"\n还有 {len(narrative.missing)} 项说明事项未填写，情况说明中以【请填写：…】标出：")

@@ -34,13 +34,22 @@ _HEAD1 = re.compile(r"^([一二三四五六七八九十]+)、")
 _HEAD2 = re.compile(r"^[（(]([一二三四五六七八九十]+)[)）]")
 
 
-def template_dirs(set_id: str, variant: str | None) -> list[Path]:
-    from xltools.spec import templates_dir
+_NAME = re.compile(r"^[A-Za-z0-9_]+(?:-[A-Za-z0-9_]+)*$")
 
+
+def template_dirs(set_id: str, variant: str | None) -> list[Path]:
+    """The template folders of a set (checked against the package's list) and of a variant: a plain
+    name (letters, digits, ``_``, ``-``), never a path, so only folders of the package are read."""
+    from xltools.spec import SpecError, load_set, templates_dir
+
+    load_set(set_id)                          # refuses anything that is not one of our sets
     base = templates_dir() / set_id / "narrative"
     dirs = []
-    if variant and (base / variant).is_dir():
-        dirs.append(base / variant)
+    if variant:
+        if not isinstance(variant, str) or not _NAME.match(variant):
+            raise SpecError(f"情况说明版式“{str(variant)[:80]}”无效：只能是版式名（如 ningxia、shanghai），不能是路径")
+        if (base / variant).is_dir():
+            dirs.append(base / variant)
     dirs.append(base)
     return dirs
 
@@ -166,8 +175,11 @@ def _environment(dirs: tuple[str, ...]):
     env = _ENVS.get(dirs)
     if env is None:
         import jinja2
+        from jinja2.sandbox import SandboxedEnvironment
 
-        env = jinja2.Environment(loader=jinja2.ChoiceLoader([_ParagraphLoader(d) for d in dirs]),
+        # sandboxed: a template cannot reach Python internals (the templates are ours, but a
+        # workbook or an edited install must never turn them into code execution)
+        env = SandboxedEnvironment(loader=jinja2.ChoiceLoader([_ParagraphLoader(d) for d in dirs]),
                                  autoescape=False, trim_blocks=True, lstrip_blocks=True,
                                  keep_trailing_newline=True, undefined=jinja2.StrictUndefined,
                                  auto_reload=True, cache_size=200)

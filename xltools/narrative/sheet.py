@@ -4,9 +4,9 @@ One paragraph per row in one wide column that spans the printable width of an A4
 wrapped; body paragraphs begin with two full-width spaces (Excel has no first-line indent, and this
 is how Chinese documents indent when pasted into Word); body in 仿宋, headings in 黑体.
 
-Writing follows ``xltools.rules.report.write_findings``: openpyxl rewrites the file with the same cells,
-the cached values of formulas are restored afterwards, and the write is atomic with the original kept
-as 文件.bak.xlsx.
+Writing goes through :mod:`xltools.rewrite` like ``check --write``: every value of the other sheets is
+kept (and proven so), the write is atomic, the first original is kept as 文件.bak.xlsx, and a user's own
+sheet named 情况说明 is never replaced.
 """
 from __future__ import annotations
 
@@ -38,23 +38,33 @@ def _row_height(text: str, size: int) -> float:
     return lines * _LINE_PT.get(size, size * 1.7)
 
 
-def write_sheet(path: str | Path, narrative: Narrative, *, keep_original: bool = True) -> Path:
-    """Add (or replace) the 情况说明 sheet of the workbook at ``path``."""
-    import openpyxl
+def _is_narrative_sheet(ws) -> bool:
+    """A 情况说明 sheet written before xltools recorded its sheets: one column, titled …情况说明."""
+    title = ws.cell(1, 1).value
+    return ws.max_column == 1 and isinstance(title, str) and title.endswith("情况说明")
+
+
+def write_sheet(path: str | Path, narrative: Narrative, *, keep_original: bool = True, expect=None) -> Path:
+    """Add (or replace our) 情况说明 sheet of the workbook at ``path`` (a user's own sheet of that name
+    is kept: ours goes under 情况说明（xltools）). Raises :class:`xltools.safeio.WriteError`."""
     from openpyxl.styles import Alignment, Font
     from openpyxl.worksheet.page import PageMargins
 
-    from xltools.rules.report import cached_values, restore_cached
-    from xltools.util import atomic_path
+    from xltools import rewrite
+    from xltools.safeio import stamp
 
     path = Path(path)
-    keep_vba = path.suffix.lower() in (".xlsm", ".xlam")
-    wb = openpyxl.load_workbook(path, keep_vba=keep_vba)
+    if expect is None:
+        expect = stamp(path)
+    wb = rewrite.load(path)
+    name, exists = rewrite.own_sheet(wb, SHEET, _is_narrative_sheet)
     index = None
-    if SHEET in wb.sheetnames:
-        index = wb.sheetnames.index(SHEET)
-        del wb[SHEET]
-    ws = wb.create_sheet(SHEET, index)
+    if exists:
+        index = wb.sheetnames.index(name)
+        del wb[name]
+    ws = wb.create_sheet(name, index)
+    meta = wb[rewrite.META_SHEET] if rewrite.META_SHEET in wb.sheetnames else None
+    rewrite.meta_set(meta, f"sheet:{SHEET}", name)
     ws.column_dimensions["A"].width = COLUMN_WIDTH
     ws.sheet_view.showGridLines = False
     rows = [(narrative.title, "title")] + [(p.text, p.style) for p in narrative.paragraphs]
@@ -73,9 +83,8 @@ def write_sheet(path: str | Path, narrative: Narrative, *, keep_original: bool =
             align = Alignment(horizontal="justify", vertical="top", wrap_text=True)
             text = INDENT + text
             size = BODY_SIZE
-        c = ws.cell(r, 1, text)
+        c = rewrite.put(ws.cell(r, 1), text)
         c.font, c.alignment = font, align
-        c.data_type = "s"
         ws.row_dimensions[r].height = _row_height(text, size)
     ws.print_area = f"A1:A{len(rows)}"
     ws.page_setup.paperSize = ws.PAPERSIZE_A4
@@ -85,8 +94,5 @@ def write_sheet(path: str | Path, narrative: Narrative, *, keep_original: bool =
     ws.page_setup.fitToHeight = 0
     ws.page_margins = PageMargins(left=0.75, right=0.75, top=1.0, bottom=1.0)
     ws.oddFooter.center.text = "第 &P 页，共 &N 页"
-    cached = cached_values(path)
-    with atomic_path(path, keep_original=keep_original) as tmp:
-        wb.save(tmp)
-        restore_cached(tmp, cached)
-    return path
+    return rewrite.save(wb, path, replaced={name} if exists else set(), keep_original=keep_original,
+                        expect=expect)

@@ -209,16 +209,30 @@ def templates_dir() -> Path:
 
 
 def available_sets() -> list[str]:
-    return sorted(p.name for p in templates_dir().iterdir() if (p / "tables.yaml").is_file())
+    """The ids of the package's report sets: the folders of templates_dir() holding tables.yaml."""
+    return list(_available_sets())
+
+
+@functools.lru_cache(maxsize=None)
+def _available_sets() -> tuple[str, ...]:
+    return tuple(sorted(p.name for p in templates_dir().iterdir()
+                        if _SET_ID.match(p.name) and (p / "tables.yaml").is_file()))
+
+
+_SET_ID = re.compile(r"^[A-Za-z0-9_]+(?:-[A-Za-z0-9_]+)*$")
 
 
 @functools.lru_cache(maxsize=None)
 def load_set(set_id: str) -> TableSet:
     import yaml  # deferred: the add-in's start-up path does not need it until a spec is used
 
+    sets = _available_sets()
+    if not isinstance(set_id, str) or set_id not in sets:
+        # chosen only by id from the package's own list: a value found in a received file (a path,
+        # "../x") never names a folder
+        shown = repr(set_id)[:80] if not isinstance(set_id, str) else set_id[:80]
+        raise SpecError(f"未知的报表集“{shown}”；只能使用：{'、'.join(sets)}")
     path = templates_dir() / set_id / "tables.yaml"
-    if not path.is_file():
-        raise SpecError(f"找不到报表集“{set_id}”（{path}）；可用：{'、'.join(available_sets())}")
     with path.open(encoding="utf-8") as fh:
         doc = yaml.safe_load(fh)
     return _parse_set(doc, path)
