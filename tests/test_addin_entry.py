@@ -463,6 +463,26 @@ def _narrative_payload(sample, sheet_rows=None, digest=None):
     return payload
 
 
+def test_narrative_title_from_a_hostile_unit_name_is_text_not_a_formula(sample):
+    """A unit named like a DDE formula: the add-in writes the title with Excel's text prefix (')."""
+    import xltools.addin as addin
+
+    if not _narrative_ready():
+        pytest.skip("xltools.narrative 尚未能生成情况说明")
+    dde = "=cmd|' /C calc'!A0"
+    payload = _narrative_payload(sample)
+    meta = next(s for s in payload["sheets"] if s["name"] == META_SHEET)
+    meta["values"] = [[dde if r[0] == "unit" and i == 1 else v for i, v in enumerate(r)] for r in meta["values"]]
+    names = [s["name"] for s in payload["sheets"]]
+    book = mock_book(payload)
+    assert addin.narrative() == "情况说明"
+    acts = replay(names, book.json()["actions"])
+    block = next(a for a, s in acts if s == "情况说明" and a["func"] == "setValues")
+    title = block["values"][0][0]
+    assert title.startswith("'" + dde)
+    assert not any(str(r[0]).startswith(("=", "+", "-", "@")) for r in block["values"])
+
+
 def test_narrative_writes_the_rendered_paragraphs(sample):
     import xltools.addin as addin
 

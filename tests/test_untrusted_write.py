@@ -173,7 +173,7 @@ def assert_values_kept(before: dict, path: Path, *, ours=("校验结果", "情�
         if sheet == "_xltools":
             def rows(cs):
                 keys = {r: v for (r, c), v in cs.items() if c == 0}
-                return {(keys[r], cs.get((r, 1))) for r in keys if not str(keys[r]).startswith(("mark:", "sheet:"))}
+                return {(keys[r], cs.get((r, 1))) for r in keys if not str(keys[r]).startswith(("mark:", "own:"))}
             assert rows(after[sheet]) == rows(cells)
             continue
         if sheet in ours:

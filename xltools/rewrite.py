@@ -178,12 +178,13 @@ def meta_set(meta, key: str, value: str) -> None:
 def own_sheet(wb, name: str, is_ours_legacy) -> tuple[str, bool]:
     """The sheet xltools writes its ``name`` page into: (sheet name, exists already).
 
-    A sheet is ours when the hidden ``_xltools`` sheet records it (``sheet:<name>``) or, in a workbook
+    A sheet is ours when the hidden ``_xltools`` sheet records it (``own:<name>`` → the sheet's name;
+    the add-in's ``sheet:<name>`` rows hold a digest of its own text instead) or, in a workbook
     from before the record (or without ``_xltools``), when ``is_ours_legacy(ws)`` recognises our
     layout. A user's own sheet of that name is never replaced: ours goes under ``name（xltools）``;
     when that name is a user's too, the rewrite is refused."""
     meta = wb[META_SHEET] if META_SHEET in wb.sheetnames else None
-    recorded = meta_get(meta, f"sheet:{name}")
+    recorded = meta_get(meta, f"own:{name}")
     if isinstance(recorded, str) and recorded in wb.sheetnames:
         return recorded, True
     for cand in (name, f"{name}（xltools）"):

@@ -183,6 +183,14 @@ def _meta_sheet(book, data: BookData, create: bool):
     return ws
 
 
+def _text_value(v):
+    """A value for Range.value that Excel keeps as text: a string Excel would parse as a formula
+    (= + - @) gets the apostrophe prefix, which Excel stores as the cell's prefix, not in its text."""
+    if isinstance(v, str) and v[:1] in ("=", "+", "-", "@"):
+        return "'" + v
+    return v
+
+
 def _write_rows(ws, rows: list[list], old_len: int, width: int = 3) -> None:
     """Put ``rows`` at A1 of ``ws`` (one call), and clear what an older, longer block left below."""
     block = [list(r[:width]) + [None] * (width - len(r[:width])) for r in rows]
@@ -289,7 +297,7 @@ def _write_check(book, data: BookData, findings: list, sheet_names, meta_ws, row
     if remarks:
         table.append([None] * 8)
         table += [[None, None, None, None, t, None, None, None] for t in remarks]
-    ws.range((1, 1)).value = table
+    ws.range((1, 1)).value = [[_text_value(v) for v in r] for r in table]    # user text never a formula
     n = len(ordered)
     _try(lambda: setattr(ws.range((1, 1), (1, 8)).font, "bold", True))
     _try(setattr, ws.range((1, 1), (1, 8)), "color", "#DDEBF7")
@@ -466,7 +474,7 @@ def write_narrative(book, data: BookData, nar, sheet_name: str) -> dict:
             old.name = kept_as
     ws = book.sheets.add(name=sheet_name, after=book.sheets[len(book.sheets) - 1])
     if rows:
-        ws.range((1, 1)).value = [[t] for t in texts]
+        ws.range((1, 1)).value = [[_text_value(t)] for t in texts]
         _format_narrative(ws, rows)
     meta_rows = [r for r in meta_rows if r[0] != key] + [[key, _text_digest(texts), None]]
     _write_rows(_meta_sheet(book, data, create=True), meta_rows, len(data.meta_rows))

@@ -64,7 +64,7 @@ def write_sheet(path: str | Path, narrative: Narrative, *, keep_original: bool =
         del wb[name]
     ws = wb.create_sheet(name, index)
     meta = wb[rewrite.META_SHEET] if rewrite.META_SHEET in wb.sheetnames else None
-    rewrite.meta_set(meta, f"sheet:{SHEET}", name)
+    rewrite.meta_set(meta, f"own:{SHEET}", name)
     ws.column_dimensions["A"].width = COLUMN_WIDTH
     ws.sheet_view.showGridLines = False
     rows = [(narrative.title, "title")] + [(p.text, p.style) for p in narrative.paragraphs]

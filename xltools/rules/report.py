@@ -67,7 +67,7 @@ def write_findings(path: str | Path, findings: list, *, keep_original: bool = Tr
     if exists:
         del wb[name]
     ws = wb.create_sheet(name, 0)
-    rewrite.meta_set(meta, f"sheet:{RESULT_SHEET}", name)
+    rewrite.meta_set(meta, f"own:{RESULT_SHEET}", name)
     for j, text in enumerate(RESULT_HEAD, start=1):
         c = put(ws.cell(1, j), text)
         c.font = Font(bold=True, name="宋体")
