@@ -43,6 +43,9 @@ def cmd_merge(args) -> int:
     except MergeError as exc:
         print(f"错误：{exc}", file=sys.stderr)
         return 2
+    except OSError as exc:                 # xltools.safeio.WriteError: a refused or failed write
+        print(f"错误：{exc}", file=sys.stderr)
+        return 2
     print(f"已汇总 {len(res.units)} 个单位：{res.path}（{res.formulas} 个公式）")
     bad = [u for u in res.units if u.errors]
     for u in bad:

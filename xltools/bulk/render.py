@@ -27,7 +27,6 @@ from __future__ import annotations
 
 import copy
 import dataclasses
-import os
 import re
 import shutil
 import struct
