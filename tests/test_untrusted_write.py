@@ -651,3 +651,25 @@ def test_hostile_mark_rows_in_xltools_do_not_crash(tmp_path, capsys):
     assert "Traceback" not in capsys.readouterr().err
     assert formulas_with(book, ("1+1",)) == []
     assert_values_kept({k: v for k, v in before.items() if k != "_xltools"}, book)
+
+
+def test_os_errors_name_the_target_in_chinese(tmp_path, capsys, monkeypatch):
+    long = tmp_path / ("长" * 120 + ".xlsx")                 # 362 bytes: longer than NAME_MAX
+    assert main(["new", "--variant", "ningxia", "-o", str(long)]) == 2
+    err = capsys.readouterr().err
+    assert "文件名太长" in err and ".tmp" not in err and "Traceback" not in err
+    assert [p.name for p in tmp_path.iterdir()] == []          # no temporary file left behind
+
+    import xltools.safeio as safeio
+
+    book = hostile_copy(tmp_path)
+    original = book.read_bytes()
+
+    def denied(src, dst):
+        raise PermissionError(13, "Permission denied", str(src))
+    monkeypatch.setattr(safeio.os, "replace", denied)
+    assert main(["check", str(book), "--write"]) == 2
+    err = capsys.readouterr().err
+    assert "没有写入权限" in err and str(book) in err and ".tmp" not in err
+    assert book.read_bytes() == original
+    assert not [p.name for p in book.parent.iterdir() if p.name.endswith(".tmp")]    # no temporary file left

@@ -73,6 +73,9 @@ def cmd_narrative(args) -> int:
     print(f"已写入“情况说明”页：{path}（{len(narrative.paragraphs)} 段；原文件保留为 {backup_path(path).name}）")
     if not args.no_docx:
         out = Path(args.output) if args.output else docx_path(path)
+        if out.resolve() == path.resolve() or out.suffix.lower() in (".xlsx", ".xlsm", ".xlam"):
+            print(f"错误：Word 文档不能写到工作簿 {out.name}（请用 .docx 文件名）", file=sys.stderr)
+            return 2
         try:
             write_docx(out, narrative, report, full=args.full)
         except WriteError as exc:
