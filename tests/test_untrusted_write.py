@@ -673,3 +673,19 @@ def test_os_errors_name_the_target_in_chinese(tmp_path, capsys, monkeypatch):
     assert "没有写入权限" in err and str(book) in err and ".tmp" not in err
     assert book.read_bytes() == original
     assert not [p.name for p in book.parent.iterdir() if p.name.endswith(".tmp")]    # no temporary file left
+
+
+def test_control_characters_quoted_in_messages_do_not_crash(tmp_path, capsys):
+    """A cell and a unit name holding control characters (Excel's _x0001_ escape): the cell keeps its
+    value; the messages and the narrative quoting them show the characters as pictures (U+2400…)."""
+    book = hostile_copy(tmp_path)
+    _edit(book, {f"sheet:{F03}": text_cell("E8", "a_x0001_b")})
+    set_meta(book, "unit", "单位_x0007_名")
+    before = values(book)
+    assert main(["check", str(book), "--write"]) == 1
+    assert main(["narrative", str(book)]) == 0
+    assert "Traceback" not in capsys.readouterr().err
+    after = assert_values_kept(before, book)
+    assert after[F03][(7, 4)] == "a\x01b"
+    assert any("a\u2401b" in str(v) for v in after["校验结果"].values())
+    assert after["情况说明"][(0, 0)].startswith("单位\u2407名")

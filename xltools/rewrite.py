@@ -29,7 +29,7 @@ from pathlib import Path
 
 from xltools.safeio import WriteError, atomic_write, stamp
 
-__all__ = ["load", "save", "put", "own_sheet", "meta_set", "anchor", "raw_formula_values", "restore_raw",
+__all__ = ["load", "save", "put", "keep", "own_sheet", "meta_set", "anchor", "raw_formula_values", "restore_raw",
            "compare_values", "META_SHEET"]
 
 META_SHEET = "_xltools"
@@ -113,6 +113,11 @@ def _hides_values(cells: dict, mcr) -> bool:
     return any(k != top and k in cells and cells[k]._value not in (None, "") for k in keys)
 
 
+def _first_line(exc: BaseException) -> str:
+    lines = str(exc).strip().splitlines()
+    return lines[0][:300] if lines else ""
+
+
 def load(path: Path):
     """The workbook at ``path`` through openpyxl, with every value as stored."""
     import openpyxl
@@ -124,14 +129,43 @@ def load(path: Path):
     except WriteError:
         raise
     except Exception as exc:  # openpyxl raises many types for files Excel opens
-        raise WriteError(f"{path.name}：无法按原样读入以写回结果，未改写（{type(exc).__name__}: {exc}）") from None
+        raise WriteError(f"{path.name}：无法按原样读入以写回结果，未改写（{type(exc).__name__}: {_first_line(exc)}）") from None
+
+
+_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f]")
+
+
+def clean_text(text: str) -> str:
+    """``text`` with control characters (which XML cannot hold) shown as their Unicode pictures."""
+    return _CONTROL.sub(lambda m: chr(0x2400 + ord(m.group(0))), text)
 
 
 def put(cell, value):
-    """Set a cell xltools writes; text is always a string cell, never a formula."""
+    """Set a cell with text xltools writes (a message, a title); text is always a string cell, never
+    a formula. Control characters a message quotes from a user's cell (XML cannot hold them) are
+    shown as their Unicode pictures (U+2400…)."""
+    if isinstance(value, str):
+        value = clean_text(value)
     cell.value = value
     if isinstance(value, str):
         cell.data_type = "s"
+    return cell
+
+
+def keep(cell, value):
+    """Put back a value xltools read from the workbook (the _xltools rows), unchanged: a string cell
+    for text. A value the file format cannot hold makes the save fail, and the rewrite is refused."""
+    import datetime as dt
+
+    cell._value = value
+    if isinstance(value, str):
+        cell.data_type = "s"
+    elif isinstance(value, bool):
+        cell.data_type = "b"
+    elif isinstance(value, (dt.datetime, dt.date, dt.time, dt.timedelta)):
+        cell.data_type = "d"
+    else:
+        cell.data_type = "n"
     return cell
 
 
@@ -307,7 +341,7 @@ def raw_formula_values(path: Path) -> dict[str, dict[tuple[int, int], tuple[str 
     except WriteError:
         raise
     except Exception as exc:
-        raise WriteError(f"{path.name}：无法读取公式的缓存值，未改写（{type(exc).__name__}: {exc}）") from None
+        raise WriteError(f"{path.name}：无法读取公式的缓存值，未改写（{type(exc).__name__}: {_first_line(exc)}）") from None
     return out
 
 
@@ -394,7 +428,7 @@ def compare_values(original: Path, written: Path, skip: set[str]) -> str | None:
         before = _values(original, skip)
         after = _values(written, skip)
     except Exception as exc:
-        return f"无法读回比较（{type(exc).__name__}: {exc}）"
+        return f"无法读回比较（{type(exc).__name__}: {_first_line(exc)}）"
     for sheet, cells in before.items():
         got = after.get(sheet)
         if got is None:
@@ -419,7 +453,7 @@ def save(wb, path: Path, *, replaced: set[str], keep_original: bool = True, expe
         except OSError:
             raise
         except Exception as exc:
-            raise WriteError(f"{path.name}：无法写回工作簿，未改写（{type(exc).__name__}: {exc}）") from None
+            raise WriteError(f"{path.name}：无法写回工作簿，未改写（{type(exc).__name__}: {_first_line(exc)}）") from None
         restore_raw(tmp, raw)
         diff = compare_values(path, tmp, replaced | {META_SHEET})
         if diff:

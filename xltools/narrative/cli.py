@@ -60,7 +60,14 @@ def cmd_narrative(args) -> int:
     except Exception as exc:  # a template a user edited: say which and why
         print(f"错误：情况说明模板有误：{exc}", file=sys.stderr)
         return 2
+    from xltools.rewrite import clean_text
     from xltools.safeio import WriteError, backup_path
+
+    # a control character quoted from the workbook (a unit name …) cannot be written to a sheet or .docx
+    import dataclasses
+
+    narrative.title = clean_text(narrative.title)
+    narrative.paragraphs = [dataclasses.replace(p, text=clean_text(p.text)) for p in narrative.paragraphs]
 
     try:
         write_sheet(path, narrative, expect=started)

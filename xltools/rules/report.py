@@ -61,8 +61,8 @@ def write_findings(path: str | Path, findings: list, *, keep_original: bool = Tr
                 keep_rows.append((k, v))
         meta.delete_rows(1, meta.max_row)
         for i, (k, v) in enumerate(keep_rows, start=1):
-            put(meta.cell(i, 1), k)
-            put(meta.cell(i, 2), v)
+            rewrite.keep(meta.cell(i, 1), k)
+            rewrite.keep(meta.cell(i, 2), v)
     name, exists = rewrite.own_sheet(wb, RESULT_SHEET, _is_result_sheet)
     if exists:
         del wb[name]
@@ -112,7 +112,7 @@ def write_findings(path: str | Path, findings: list, *, keep_original: bool = Tr
             put(meta.cell(r, 2), original if isinstance(original, str) else None)
         c.fill = PatternFill(fill_type="solid", fgColor=MARK_FILL[worst])
         text = "\n".join(f"[{_LEVEL_CN[f.level]} {f.rule}] {f.message}" for f in fs[:5])
-        comment = Comment(text[:2000], "xltools")
+        comment = Comment(rewrite.clean_text(text[:2000]), "xltools")
         comment.width, comment.height = 420, 160
         c.comment = comment
     return rewrite.save(wb, path, replaced={name} if exists else set(), keep_original=keep_original,
