@@ -429,6 +429,14 @@ def test_bulk_generate_and_merge_write_a_dde_unit_name_as_text(tmp_path, capsys)
     capsys.readouterr()
     assert formulas_with(merged, ("cmd|", "calc", "SUM(1+1)", "+1+1")) == []
     assert string_cells_holding(merged, DDE) and string_cells_holding(merged, "@SUM(1+1)")
+    # the first check --write of a unit's workbook rewrites _xltools: the name stays text
+    book = next(b for b in books if string_cells_holding(b, DDE))
+    assert main(["check", str(book), "--write"]) in (0, 1)
+    assert main(["narrative", str(book), "--no-docx"]) == 0
+    capsys.readouterr()
+    assert formulas_with(book, ("cmd|", "calc")) == []
+    assert {"_xltools", "情况说明"} <= {s for s, _, _ in string_cells_holding(book, DDE)} | \
+        {s for s, _, _ in string_cells_holding(book, f"{DDE}2024年度部门决算情况说明")}
 
 
 def test_csv_fields_are_neutralized():
