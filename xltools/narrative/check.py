@@ -31,7 +31,9 @@ from decimal import ROUND_DOWN, ROUND_HALF_UP, Decimal, InvalidOperation
 from pathlib import Path
 
 from xltools.model import ZERO, Report
-from xltools.narrative.facts import Fact, collect_facts, norm
+from xltools.narrative.facts import Fact, norm
+from xltools.narrative.reading import CHANGE_TAIL as _CHANGE_TAIL
+from xltools.narrative.reading import Reading, plain as _plain
 from xltools.rules.engine import Finding
 
 __all__ = ["check_text", "notes_findings", "read_narrative", "findings_table", "split_sentences", "Mention", "mentions"]
@@ -41,14 +43,7 @@ HUNDRED = Decimal(100)
 _DIGITS = str.maketrans("０１２３４５６７８９．，％", "0123456789.,%")
 _NUM = re.compile(r"(?<![\d.])(\d[\d,]*(?:\.\d+)?)\s*(万元|亿元|元|%|个|人次|人|辆|台|套|批次|平方米|分|项|家|条|月|日|年)?")
 _DELIM = "，。；：,;:、！？"
-_CHANGE_TAIL = re.compile(r"(净)?(增加|减少|增长|下降|降低|节约|超支|上升|增幅|降幅)(了)?$")
-_FUNDS = re.compile(r"一般公共预算|政府性基金预算|国有资本经营预算")
 _GENERIC = re.compile(r"^(\d{4}年度?)?(其中)?(本年)?(支出|收入)?(决算|预算)?(数)?(为|是|达)?$")
-
-
-def _plain(clause: str) -> str:
-    """A clause without the names of the three budgets (their 预算 is not a 年初预算)."""
-    return _FUNDS.sub("", clause)
 
 
 _CONTINUE = re.compile(r"^\s*([二三四五六七八九十]是|其次|再次|此外|另外|同时)")
@@ -214,11 +209,12 @@ class _State:
 
 
 class _Checker:
-    def __init__(self, report: Report):
+    def __init__(self, report: Report, facts: dict[str, Fact], reading: Reading):
         self.report = report
-        self.facts = collect_facts(report)
+        self.facts = facts
         self.aliases = _Aliases(self.facts)
         self.year = report.year
+        self.reading = reading
         self.out: list[Finding] = []
 
     # -- helpers
@@ -234,25 +230,10 @@ class _Checker:
         return self.facts.get(f"{role}.{subject.key}")
 
     def role_of(self, m: Mention) -> str:
-        c = _plain(m.clause)
-        if _CHANGE_TAIL.search(c):
-            return "change"
-        if "预算" in c and "决算" not in c:
-            return "budget"
-        prior_year = f"{self.year - 1}年" if self.year else "\0"
-        if "上年" in c or prior_year in c:
-            return "prior"
-        return "actual"
+        return self.reading.role(m.clause)
 
     def compared_with(self, before: str) -> str | None:
-        """What the sentence so far compares with: the later of 上年/<上年>年 and 预算."""
-        b = _plain(norm(before))
-        prior_year = f"{self.year - 1}年" if self.year else "\0"
-        ip = max(b.rfind("上年"), b.rfind(prior_year))
-        ib = b.rfind("预算")
-        if ip < 0 and ib < 0:
-            return None
-        return "prior" if ip > ib else "budget"
+        return self.reading.compared_with(norm(before))
 
     # -- the walk
     def check(self, text: str) -> list[Finding]:
@@ -282,12 +263,22 @@ class _Checker:
     def amount(self, m: Mention, sentence: str, st: _State) -> None:
         if m.in_brackets:                  # an explanation in brackets: the writer's own figures
             return
+        if self.reading.unchecked(m.clause):
+            st.last_amount, st.last_amount_fact = _yuan(m), None
+            return
+        if not m.after_reason and self.reading.gives_reason(sentence[:m.start]):
+            m.after_reason = True
         fact = self.aliases.find(m.clause)
         explanation = m.after_reason
         if explanation and fact is None:
             st.last_amount, st.last_amount_fact = _yuan(m), None
             return
         role = self.role_of(m)
+        if role == "other":                # 全年预算 / 调整预算 …: a figure the tables do not hold
+            self.add("N-00", "info", sentence, f"无法核对：“{m.clause[-12:]}{m.text}”不是表中的数（如全年预算、调整预算），"
+                     f"未与{'年初预算数' if fact else '表中数据'}比较", actual=m.text)
+            st.last_amount, st.last_amount_fact = _yuan(m), None
+            return
         if fact is None and role == "actual" and st.subject is not None:
             fact = self.family(st.subject, m.clause)
             if fact is None and not _GENERIC.match(_plain(m.clause)):
@@ -390,6 +381,10 @@ class _Checker:
         return _yuan(m)
 
     def percent(self, m: Mention, sentence: str, st: _State) -> None:
+        if st.whole is None:
+            wf = self.reading.sentence_whole(sentence, self.facts)
+            if wf is not None:
+                st.whole = (wf, wf.value)
         c = m.clause
         label = m.label.strip(" ，,")
         if m.after_reason and not label.startswith("占"):
@@ -545,11 +540,11 @@ class _Checker:
 
 def check_text(text: str, report: Report) -> list[Finding]:
     """Findings for a narrative (plain text, one paragraph per line) against ``report``."""
-    if report.set_id == "budget":            # 部门预算情况说明 (xltools.narrative.budget)
-        from xltools.narrative.budget import check_text as check_budget
-        return check_budget(text, report)
+    from xltools.narrative.sets import for_report
+
+    nset = for_report(report)
     text = unicodedata.normalize("NFC", text)
-    return _Checker(report).check(text)
+    return _Checker(report, nset.facts(report), nset.reading(report.year)).check(text)
 
 
 def findings_table(findings) -> str:
@@ -590,7 +585,7 @@ def read_narrative(path: str | Path, sheet: str | None = None) -> str:
         if suffix in (".xlsx", ".xlsm"):
             from python_calamine import CalamineWorkbook
 
-            from xltools.narrative import SHEET
+            from xltools.narrative.model import SHEET
             wb = CalamineWorkbook.from_path(str(path))
             name = sheet or SHEET
             if name not in wb.sheet_names:
@@ -643,7 +638,7 @@ def notes_findings(report: Report) -> list[Finding]:
     # a workbook used for its tables alone is not nagged
     if not _started(report):
         return []
-    from xltools.narrative.engine import render
+    from xltools.narrative.sets import render
 
     try:
         narrative = render(report)
