@@ -34,6 +34,7 @@ from xltools.model import ZERO, Report
 from xltools.narrative.facts import Fact, norm
 from xltools.narrative.reading import CHANGE_TAIL as _CHANGE_TAIL
 from xltools.narrative.reading import Reading, plain as _plain
+from xltools.narrative.text import paragraphs, sentences
 from xltools.rules.engine import Finding
 
 __all__ = ["check_text", "notes_findings", "read_narrative", "findings_table", "split_sentences", "Mention", "mentions"]
@@ -105,6 +106,16 @@ def mentions(sentence: str) -> list[Mention]:
     return out
 
 
+def _headed_by(label: str) -> str:
+    """The clause before a colon that ends ``label`` ("2080109-社会保险经办机构：支出决算为" → its name)."""
+    cut = max(label.rfind(c) for c in _DELIM)
+    if cut < 0 or label[cut] not in "：:":
+        return ""
+    head = label[:cut]
+    start = max(head.rfind(c) for c in _DELIM)
+    return norm(head[start + 1:])
+
+
 def _in_reason(s: str, pos: int) -> bool:
     """Is ``pos`` inside the explanation after 主要原因? It runs to the next ； unless the text after
     the ； goes on listing reasons (二是…)."""
@@ -130,29 +141,87 @@ def _bracket_depths(s: str) -> list[int]:
 
 
 def split_sentences(paragraph: str) -> list[str]:
-    parts = re.split(r"(?<=[。！？])", paragraph)
-    return [p.strip() for p in parts if p.strip()]
+    return sentences(paragraph)
 
 
 # ---------------------------------------------------------------- tying mentions to facts
 
+@dataclass
+class Tie:
+    """What the words of a clause name: one fact, several (``candidates``), or a name that is not a fact
+    (``blocked``: 其他X, an 经济分类 name, a longer name) hiding the fact ``shadowed`` inside it."""
+    fact: Fact | None = None
+    candidates: tuple = ()
+    blocked: str = ""
+    shadowed: Fact | None = None
+
+
+_NO_TIE = Tie()
+
+
 class _Aliases:
-    def __init__(self, facts: dict[str, Fact]):
-        self.pairs = sorted(((a, f) for f in facts.values() for a in f.aliases if len(a) >= 2
-                             and not f.key.startswith(("sangong_budget.", "prior.", "budget."))),
-                            key=lambda p: -len(p[0]))
+    """The names of the facts (and, as blockers, every 科目 name of the catalog), found at the end of a
+    clause: the name that ends last wins, and of those the longest — "其他社会保障和就业支出" is not
+    "社会保障和就业支出", "公务员医疗补助缴费" (经济分类 30111) is not "公务员医疗补助" (功能分类 2101103)."""
+
+    def __init__(self, facts: dict[str, Fact], year: int | None = None):
+        names: dict[str, list[Fact]] = {}
+        for f in facts.values():
+            if f.key.startswith(("sangong_budget.", "prior.", "budget.")):
+                continue
+            for a in f.aliases:
+                if len(a) >= 2 and f not in names.setdefault(a, []):
+                    names[a].append(f)
+        self.names = names
+        blockers: set[str] = set()
+        try:
+            from xltools import catalog
+
+            for cat in (catalog.functional(year), catalog.economic(year)):
+                for s in cat:
+                    for n in (s.name, *s.aliases):
+                        n = norm(n)
+                        if len(n) >= 3 and n not in names:
+                            blockers.add(n)
+        except Exception:          # no catalog: the facts' names alone
+            blockers = set()
+        self.by_last: dict[str, list[tuple[str, tuple]]] = {}
+        for n, fs in list(names.items()) + [(n, ()) for n in blockers]:
+            self.by_last.setdefault(n[-1], []).append((n, tuple(fs)))
+        for lst in self.by_last.values():
+            lst.sort(key=lambda p: -len(p[0]))
+
+    def _last(self, clause: str, start: int = 0, end: int | None = None, facts_only: bool = False):
+        """(name, facts, start) of the name ending last in clause[start:end] (longest at that end)."""
+        end = len(clause) if end is None else end
+        for e in range(end, start, -1):
+            for n, fs in self.by_last.get(clause[e - 1], ()):
+                if facts_only and not fs:
+                    continue
+                s = e - len(n)
+                if s >= start and clause.startswith(n, s):
+                    return n, fs, s
+        return None
+
+    def tie(self, clause: str) -> Tie:
+        hit = self._last(clause)
+        if hit is None:
+            return _NO_TIE
+        n, fs, s = hit
+        other = clause[max(0, s - 2):s] == "其他" and not n.startswith("其他")
+        if fs and not other:
+            if len(fs) == 1 or len({f.value for f in fs}) == 1:
+                return Tie(fact=fs[0], candidates=fs)
+            return Tie(candidates=fs)
+        # a name that is not a fact: does it hide one (the fact a shorter reading would take)?
+        lo = s - 2 if other else s
+        inner = self._last(clause, lo, s + len(n), facts_only=True)
+        blocked = ("其他" + n) if other else n
+        return Tie(blocked=blocked, shadowed=inner[1][0] if inner else None)
 
     def find(self, clause: str) -> Fact | None:
-        """The fact named last in the clause (the one nearest the number); the longest name wins."""
-        best, best_end, best_len = None, -1, 0
-        for a, f in self.pairs:
-            i = clause.rfind(a)
-            if i < 0:
-                continue
-            end = i + len(a)
-            if end > best_end or (end == best_end and len(a) > best_len):
-                best, best_end, best_len = f, end, len(a)
-        return best
+        """The one fact the clause names last (None: no fact, or not exactly one)."""
+        return self.tie(clause).fact
 
 
 def _to_unit(yuan: Decimal, unit: str) -> Decimal:
@@ -212,7 +281,7 @@ class _Checker:
     def __init__(self, report: Report, facts: dict[str, Fact], reading: Reading):
         self.report = report
         self.facts = facts
-        self.aliases = _Aliases(self.facts)
+        self.aliases = _Aliases(self.facts, report.year)
         self.year = report.year
         self.reading = reading
         self.out: list[Finding] = []
@@ -237,11 +306,17 @@ class _Checker:
 
     # -- the walk
     def check(self, text: str) -> list[Finding]:
-        paragraphs = [p.strip() for p in text.splitlines() if p.strip()]
-        for para in paragraphs:
+        intro: _State | None = None          # the paragraph that opened the list under way
+        for para in paragraphs(text):
             st = _State()
+            if para.heading:
+                intro = None
+            elif para.item and intro is not None:
+                # a numbered item carries its list's subject (and the whole its shares are of)
+                st.subject, st.whole = intro.subject, intro.whole
+                st.current, st.current_written = intro.current, intro.current_written
             in_reason = False
-            for sentence in split_sentences(para):
+            for sentence in sentences(para.text):
                 st.ref, st.change = None, None
                 st.sentence = sentence.translate(_DIGITS)
                 # "一是……。二是……。": the sentences after a 主要原因 that go on listing reasons
@@ -258,7 +333,19 @@ class _Checker:
                         self.percent(m, sentence, st)
                     elif m.kind == "count":
                         st.last_amount, st.last_amount_fact = None, None
+            if not para.item and not para.heading:
+                intro = st
         return self.out
+
+    def untied(self, m: Mention, sentence: str, tie: Tie) -> None:
+        """N-00 info: the figure's words name no single fact of the tables."""
+        if tie.candidates:
+            names = "、".join(f"{f.label}（{f.source}）" for f in tie.candidates)
+            why = f"“{m.clause[-12:]}”可指{names}，各不相同"
+        else:
+            why = f"“{tie.blocked}”不是“{tie.shadowed.label}”" if tie.shadowed else f"“{tie.blocked}”不在表中"
+        self.add("N-00", "info", sentence, f"无法核对：“{m.text}”—— {why}，表中没有与之对应的唯一数据",
+                 actual=m.text)
 
     def amount(self, m: Mention, sentence: str, st: _State) -> None:
         if m.in_brackets:                  # an explanation in brackets: the writer's own figures
@@ -268,7 +355,17 @@ class _Checker:
             return
         if not m.after_reason and self.reading.gives_reason(sentence[:m.start]):
             m.after_reason = True
-        fact = self.aliases.find(m.clause)
+        tie = self.aliases.tie(m.clause)
+        if tie is _NO_TIE:
+            tie = self.aliases.tie(_headed_by(m.label))     # "X：支出决算为 N": X names the figure
+        fact = tie.fact
+        if fact is None and len(tie.candidates) > 1:
+            fact = next((f for f in tie.candidates if _matches(m, f.value)), None)
+        if fact is None and (tie.shadowed is not None or tie.candidates):
+            if not m.after_reason:
+                self.untied(m, sentence, tie)
+            st.last_amount, st.last_amount_fact = _yuan(m), None
+            return
         explanation = m.after_reason
         if explanation and fact is None:
             st.last_amount, st.last_amount_fact = _yuan(m), None
@@ -315,6 +412,11 @@ class _Checker:
             if rel is not None:
                 self.check_change(m, sentence, fact.value, rel.value, "prior", up)
             return
+        if fact is not None and not fact.key.startswith(("prior.", "budget.")) and \
+                (st.subject is None or fact.key != st.subject.key):
+            # the change of the figure its own clause names ("公务接待费较去年减少…"), not of the last one
+            st.subject, st.current, st.current_written = fact, fact.value, fact.value
+            subject = fact
         base_role, base = self.change_base(m, st, subject)
         value = _yuan(m)
         if base is not None and st.current is not None:
