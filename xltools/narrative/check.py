@@ -257,6 +257,20 @@ def _pct_ok(m: Mention, expected: Decimal | None) -> bool:
     return abs(m.value - expected) <= tol + Decimal("0.00001")
 
 
+def _fits(m: Mention, num: Decimal | None, den: Decimal | None, h: Decimal) -> bool:
+    """The written percentage is what ``num`` ÷ ``den`` rounds to for some values the printed operands allow
+    (each ± ``h``, half their last printed digit): 99.99 % is not 15867.83 ÷ 15868.05 (every value it allows
+    rounds to 100.00 %); 49.03 % is 0.51 ÷ 1.04 (48.79–49.28 % all fit)."""
+    if num is None or den is None or den == ZERO:
+        return False
+    dens = (den - h, den + h)
+    if dens[0] <= ZERO <= dens[1]:
+        return True
+    vals = [a * HUNDRED / b for a in (num - h, num + h) for b in dens]
+    hp = Decimal("0.5") * Decimal(1).scaleb(-m.decimals)
+    return min(vals) <= m.value + hp and max(vals) >= m.value - hp
+
+
 def _pct(part: Decimal, whole: Decimal) -> Decimal | None:
     if whole == ZERO:
         return None
@@ -273,6 +287,7 @@ class _State:
     last_amount_fact: Fact | None = None
     ref: tuple[str, Decimal] | None = None  # ("prior"|"budget", 元) stated in this sentence
     sentence: str = ""
+    unit: str = ""                          # the unit the sentence's amounts are printed in
     change: tuple | None = None   # (|D| carried on, base, role, |D| as written)
     findings: list = field(default_factory=list)
 
@@ -347,9 +362,15 @@ class _Checker:
         self.add("N-00", "info", sentence, f"无法核对：“{m.text}”—— {why}，表中没有与之对应的唯一数据",
                  actual=m.text)
 
+    def half(self, st: _State) -> Decimal:
+        """Half the last printed digit of an amount in the sentence (万元 to the hundredth: 50 元)."""
+        unit = st.unit or self.report.amount_unit
+        return Decimal(50) if unit == "万元" else Decimal("0.005")
+
     def amount(self, m: Mention, sentence: str, st: _State) -> None:
         if m.in_brackets:                  # an explanation in brackets: the writer's own figures
             return
+        st.unit = m.unit
         if self.reading.unchecked(m.clause):
             st.last_amount, st.last_amount_fact = _yuan(m), None
             return
@@ -374,6 +395,7 @@ class _Checker:
         if role == "other":                # 全年预算 / 调整预算 …: a figure the tables do not hold
             self.add("N-00", "info", sentence, f"无法核对：“{m.clause[-12:]}{m.text}”不是表中的数（如全年预算、调整预算），"
                      f"未与{'年初预算数' if fact else '表中数据'}比较", actual=m.text)
+            st.ref = ("other", _yuan(m))      # a change in this sentence is against it, as written
             st.last_amount, st.last_amount_fact = _yuan(m), None
             return
         if fact is None and role == "actual" and st.subject is not None:
@@ -454,7 +476,7 @@ class _Checker:
 
     def change_base(self, m: Mention, st: _State, subject: Fact | None) -> tuple[str, Decimal | None]:
         want = self.compared_with(st.sentence[:m.start])
-        if st.ref is not None and (want is None or st.ref[0] == want):
+        if st.ref is not None and (want is None or st.ref[0] in (want, "other")):
             return st.ref
         role = want or "prior"
         rel = self.related(role, subject)
@@ -509,12 +531,15 @@ class _Checker:
             else:
                 return
             exp = _pct(part, whole)
-            exp_t = None
-            if st.last_amount_fact is not None and wf is not None:
-                exp_t = _pct(st.last_amount_fact.value, wf.value)
-            if exp is None or _pct_ok(m, exp) or _pct_ok(m, exp_t):
+            h = self.half(st)
+            pf = st.last_amount_fact
+            # shares of a group are rounded to add to 100.00 % (largest remainder): one may move by 0.01
+            grouped = pf is not None and pf.group and wf is not None and wf.whole
+            if exp is None or _fits(m, part, whole, h) or \
+                    (pf is not None and wf is not None and _fits(m, pf.value, wf.value, h)) or \
+                    (grouped and _pct_ok(m, exp)):
                 return
-            alt = self.wrong_whole(m, part, wf)
+            alt = self.wrong_whole(m, part, wf, h)
             if alt:
                 self.add("N-03", "error", sentence,
                          f"“{m.text}”的基数有误：按{wname} {_fmt(whole, '万元')}计算应为 {exp:.2f}%，文中是按{alt}计算的",
@@ -536,9 +561,10 @@ class _Checker:
             if budget is None or budget == ZERO:
                 return
             exp = _pct(st.current, budget)
-            exp_t = _pct(st.subject.value, table_budget) if (st.subject and table_budget) else None
             exp_w = _pct(st.current_written, budget) if st.current_written is not None else None
-            if _pct_ok(m, exp) or _pct_ok(m, exp_t) or _pct_ok(m, exp_w):
+            h = self.half(st)
+            if _fits(m, st.current, budget, h) or (st.subject and _fits(m, st.subject.value, table_budget, h)) or \
+                    _fits(m, st.current_written, budget, h):
                 return
             exp = exp_w if exp_w is not None else exp     # as a reader recomputes it from the text
             hint = ""
@@ -560,9 +586,10 @@ class _Checker:
                              f"“{m.text}”：比较的基数为 0，增减幅度无从计算，不宜写百分比", actual=m.text)
                 return
             exp = _pct(d, base)
+            h = self.half(st)
             # the rate computed from the figures as the sentence prints them is right as well
-            if _pct_ok(m, exp) or _pct_ok(m, _pct(stated, base)) or (
-                    st.ref is not None and _pct_ok(m, _pct(stated, st.ref[1]) if st.ref[1] else None)):
+            if _fits(m, d, base, h) or _fits(m, stated, base, h) or (
+                    st.ref is not None and _fits(m, stated, st.ref[1], h)):
                 return
             if st.current is not None and _pct_ok(m, _pct(d, st.current)):
                 basis = "上年数" if role in ("prior", "derived") else "预算数"
@@ -575,10 +602,10 @@ class _Checker:
                          f"“{m.text}”与数据不符：增减额 {_fmt(d, '万元')} ÷ 基数 {_fmt(base, '万元')} = {exp:.2f}%",
                          expected=f"{exp:.2f}%", actual=m.text, difference=f"{m.value - exp:.2f}")
 
-    def wrong_whole(self, m: Mention, part: Decimal, wf: Fact | None) -> str:
+    def wrong_whole(self, m: Mention, part: Decimal, wf: Fact | None, h: Decimal) -> str:
         for f in self.facts.values():
-            if f.whole and f is not wf and f.value:
-                if _pct_ok(m, _pct(part, f.value)):
+            if f.whole and f is not wf and f.value and (wf is None or f.value != wf.value):
+                if _fits(m, part, f.value, h):
                     return f"{f.label}（{_fmt(f.value, '万元')}）"
         return ""
 
@@ -682,8 +709,7 @@ def read_narrative(path: str | Path, sheet: str | None = None) -> str:
             import docx
 
             doc = docx.Document(str(path))
-            lines = [p.text for p in doc.paragraphs]
-            return "\n".join(lines)
+            return "\n".join(_docx_text(p) for p in doc.paragraphs)
         if suffix in (".xlsx", ".xlsm"):
             from python_calamine import CalamineWorkbook
 
@@ -699,6 +725,24 @@ def read_narrative(path: str | Path, sheet: str | None = None) -> str:
     except Exception as exc:      # a damaged file: python-docx / calamine raise many kinds
         raise NarrativeReadError(f"{path.name}：无法读取（{exc}）") from None
     raise NarrativeReadError(f"{path.name}：只能读取 .txt、.docx 或 .xlsx")
+
+
+def _docx_text(paragraph) -> str:
+    """A Word paragraph's text with every break kept as a line break (python-docx drops page and column
+    breaks from ``paragraph.text``); the checker rebuilds sentences across them (narrative/text.py).
+    Headers and footers (page numbers) are other parts of the document and are not read."""
+    from docx.oxml.ns import qn
+
+    t, br, cr, tab = qn("w:t"), qn("w:br"), qn("w:cr"), qn("w:tab")
+    out = []
+    for el in paragraph._p.iter(t, br, cr, tab):
+        if el.tag == t:
+            out.append(el.text or "")
+        elif el.tag == tab:
+            out.append(" ")
+        else:
+            out.append("\n")
+    return "".join(out)
 
 
 # ---------------------------------------------------------------- 说明事项 still empty
