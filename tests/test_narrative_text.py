@@ -188,3 +188,42 @@ def test_full_year_or_adjusted_budget_is_not_the_initial_budget(sbj):
     # the 年初预算 itself is still checked (seed 000 七: "与年初预算10.80万元相比" is right for 三公 … 运行费)
     fs = check_text("2022年三公经费支出4.17万元，与年初预算12.00万元相比，减少7.83万元。", rep)
     assert "N-01" in {f.rule for f in fs}
+
+
+def test_totals_are_not_the_years_own_totals():
+    """Seed 002 一: "2023 年度收、支总计 464320325.00 元" — 公开01's 总计 rows. A 支出总计 is that 总计, not the
+    本年支出合计 (408,982,201.79); a 财政拨款收入总计 is 公开04's 总计, not the 收入合计 (the 山西 false errors)."""
+    rep = load_data(RST)
+    for text in ("2023年度支出总计464,320,325.00元。", "2023年度收入总计464,320,325.00元。",
+                 "2023年度财政拨款收入总计450,840,820.87元。", "2023 年度收、支总计 464320325.00 元。"):
+        assert not check_text(text, rep), text
+    # and the 合计 are still the 合计 (seed 002 三: "2023 年度支出合计 408,982,201.79 元")
+    assert not check_text("2023 年度支出合计 408,982,201.79 元。", rep)
+    assert [f.rule for f in check_text("2023年度支出合计464,320,325.00元。", rep)] == ["N-01"]
+
+
+def test_a_numbered_item_carries_its_lists_subject():
+    """Seed 002 七(一): "2023年度“三公”经费财政拨款支出决算数比2022年度减少180523.63元，下降32.75%" — written as
+    the item of a list whose opening sentence names the 三公 (issue 13: the 山西 "2.公务接待费较去年减少…"), the item
+    "1.比2022年度减少…" is a change of the list's subject: checked (right and wrong), not skipped."""
+    rep = load_data(RST)
+    intro = "2023年度“三公”经费财政拨款支出决算为370,674.75元，较上年变化如下：\n"
+    assert not check_text(intro + "1.比2022年度减少180523.63元，下降32.75%。", rep)
+    fs = check_text(intro + "1.比2022年度减少180532.63元，下降32.75%。", rep)
+    assert [(f.rule, f.expected) for f in fs] == [("N-06", "180,523.63元")]
+    # an item that names its own subject is that subject's (seed 002 七(二) 3., the change as the 山西 item words it)
+    assert not check_text(intro + "3.公务接待费比2022年度增加29756.00元，增长176.34%。", rep)
+    assert [f.rule for f in check_text(intro + "3.公务接待费比2022年度增加29765.00元。", rep)] == ["N-06"]
+
+
+def test_a_percentage_is_checked_against_the_interval_of_its_printed_operands():
+    rep = load_data(SBJ)
+    # seed 000 五(一): 15867.83 ÷ 15868.05 = 99.9986 % — every value the printed figures allow rounds to 100.00 %
+    fs = check_text("2022年度一般公共预算财政拨款支出 15867.83 万元，占本年支出合计的 99.99%。", rep)
+    assert [(f.rule, f.expected) for f in fs] == [("N-04", "100.00%")]
+    assert not check_text("2022年度一般公共预算财政拨款支出 15867.83 万元，占本年支出合计的 100.00%。", rep)
+    # seed 000 六 3.: 0.51 ÷ 1.04 = 49.04 %, but 1.04 stands for 1.035–1.045: 48.79–49.28 % all fit
+    ok = "3.资本性支出0.53万元，较2021年度决算数1.04万元减少0.51万元，降低49.03%。"
+    assert not [f for f in check_text(ok, rep) if f.rule == "N-04"]
+    bad = "3.资本性支出0.53万元，较2021年度决算数1.04万元减少0.51万元，降低50.03%。"
+    assert [f.rule for f in check_text(bad, rep) if f.rule == "N-04"] == ["N-04"]

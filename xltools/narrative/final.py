@@ -33,21 +33,22 @@ def collect_facts(report: Report) -> dict[str, Fact]:
     A = report.amount
     # 一 收入支出总计 (公开01)
     add("total", "收支总计", A("F01", "grand_total", "amount"), "F01!grand_total",
-        ("收入支出总计", "收、支总计", "收支总计"), whole=True)
+        ("收入支出总计", "收、支总计", "收支总计", "收入总计", "支出总计"), whole=True)   # 公开01's 总计 rows
     # 二 收入
     add("income", "收入合计", A("F01", "income_total", "amount"), "F01!income_total",
-        ("本年收入合计", "收入合计", "收入总计"), whole=True)
+        ("本年收入合计", "收入合计"), whole=True)           # 收入总计 is the 总计 row, not 本年收入合计
     for key, label, rows in INCOME_ITEMS:
         add(f"income.{key}", label, sum((A("F01", r, "amount") for r in rows), ZERO), "F01!" + "+".join(rows),
             group="income")
     # 三 支出 (公开03 合计行; 公开01 本年支出合计)
     add("expense", "支出合计", A("F01", "expense_total", "amount"), "F01!expense_total",
-        ("本年支出合计", "支出合计", "支出总计"), whole=True)
+        ("本年支出合计", "支出合计"), whole=True)           # 支出总计 is the 总计 row, not 本年支出合计
     for key, label in EXPENSE_ITEMS:
         add(f"expense.{key}", label, A("F03", "total", key), f"F03!total.{key}", group="expense")
     # 四 财政拨款 (公开04)
     add("fiscal_total", "财政拨款收支总计", A("F04", "grand_total", "amount"), "F04!grand_total",
-        ("财政拨款收入支出总计", "财政拨款收、支总计", "财政拨款收支总计"), whole=True)
+        ("财政拨款收入支出总计", "财政拨款收、支总计", "财政拨款收支总计", "财政拨款收入总计", "财政拨款支出总计"),
+        whole=True)
     add("fiscal_income", "财政拨款收入", A("F04", "income_total", "amount"), "F04!income_total",
         ("财政拨款收入",))
     add("fiscal_exp", "财政拨款支出", A("F04", "expense_total", "total"), "F04!expense_total.total",
