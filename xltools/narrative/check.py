@@ -75,7 +75,7 @@ def mentions(sentence: str) -> list[Mention]:
     s = sentence.translate(_DIGITS)
     out: list[Mention] = []
     prev_end = 0
-    depth_at = _bracket_depths(s)
+    depth_at = _BracketDepth(s)
     for m in _NUM.finditer(s):
         num, unit = m.group(1), m.group(2) or ""
         try:
@@ -96,23 +96,56 @@ def mentions(sentence: str) -> list[Mention]:
             val, unit = val * 10000, "万元"
         label = s[prev_end:m.start()].replace("收入、支出", "收支").replace("收、支", "收支")
         # the clause: since the last punctuation mark (a bracket counts as one)
-        cut = max(label.rfind(c) for c in _DELIM)
+        cut = _last_delim(label)
         clause = label[cut + 1:] if cut >= 0 else label
         mt = Mention(kind, val, m.group(0).strip(), m.start(), m.end(), unit, _decimals(num), label, norm(clause),
-                     in_brackets=depth_at[m.start()] > 0, after_reason=_in_reason(s, m.start()))
+                     in_brackets=depth_at(m.start()) > 0, after_reason=_in_reason(s, m.start()))
         out.append(mt)
         if kind != "year":
             prev_end = m.end()
     return out
 
 
+_DELIM_MAP = str.maketrans({c: "\x00" for c in _DELIM})
+
+
+def _last_delim(s: str) -> int:
+    """Index of the last punctuation mark of ``s`` (-1: none)."""
+    return s.translate(_DELIM_MAP).rfind("\x00")
+
+
+class _BracketDepth:
+    """The bracket depth at a position (positions asked in increasing order: linear in the sentence)."""
+
+    def __init__(self, s: str):
+        self.marks = [(m.start(), m.group()) for m in _BRACKET.finditer(s)]
+        self.i, self.depth, self.pending_close = 0, 0, False
+
+    def __call__(self, pos: int) -> int:
+        # a closing bracket counts up to and including its own position (as the old per-character walk did)
+        while self.i < len(self.marks) and self.marks[self.i][0] < pos:
+            ch = self.marks[self.i][1]
+            if ch in "（(":
+                self.depth += 1
+            elif self.depth:
+                self.depth -= 1
+            self.i += 1
+        depth = self.depth
+        if self.i < len(self.marks) and self.marks[self.i][0] == pos and self.marks[self.i][1] in "（(":
+            depth += 1
+        return depth
+
+
+_BRACKET = re.compile(r"[（()）]")
+
+
 def _headed_by(label: str) -> str:
     """The clause before a colon that ends ``label`` ("2080109-社会保险经办机构：支出决算为" → its name)."""
-    cut = max(label.rfind(c) for c in _DELIM)
+    cut = _last_delim(label)
     if cut < 0 or label[cut] not in "：:":
         return ""
     head = label[:cut]
-    start = max(head.rfind(c) for c in _DELIM)
+    start = _last_delim(head)
     return norm(head[start + 1:])
 
 
@@ -126,18 +159,6 @@ def _in_reason(s: str, pos: int) -> bool:
         if not _CONTINUE.match(seg):
             return False
     return True
-
-
-def _bracket_depths(s: str) -> list[int]:
-    depth, out = 0, []
-    for ch in s:
-        if ch in "（(":
-            depth += 1
-        out.append(depth)
-        if ch in "）)" and depth:
-            depth -= 1
-    out.append(depth)
-    return out
 
 
 def split_sentences(paragraph: str) -> list[str]:
@@ -290,6 +311,18 @@ class _State:
     unit: str = ""                          # the unit the sentence's amounts are printed in
     change: tuple | None = None   # (|D| carried on, base, role, |D| as written)
     findings: list = field(default_factory=list)
+
+
+# a year left blank: "、年" / "追加 年" (a word, spaces, 年), not 年初/年末/… nor 上年/本年/…
+_BLANK_YEAR = re.compile(r"(?:([、，；：（(])\s*|([\u4e00-\u9fff])\s+)年(?![初末中底内均龄限份])")
+_BLANK_AMOUNT = re.compile(r"([\u4e00-\u9fff])(\s*)元(?=[。，；、）)\s]|$)")
+_LEFTOVERS = [(re.compile(p), msg) for p, msg in [
+    (r"X{2,}|ＸＸ+|××+", "模板占位符“XXX”未替换"),
+    (r"[（(](增加|减少|增长|下降|降低|大于|小于)[）)]", "模板中的备选词“（增加）/（减少）”之类未删去"),
+    (r"〔\s*〕", "文号“〔〕号”未填写"),
+    (r"(万元|(?<![万亿千百])元)元", "单位重复（“元元”）"),
+    (r"主要原因(是|为)?[：:]?\s*主要(原因)?是", "“主要原因是主要是”用词重复"),
+]]
 
 
 class _Checker:
@@ -612,36 +645,20 @@ class _Checker:
     # -- words
     def leftovers(self, sentence: str) -> None:
         s = sentence
-        checks = [
-            (r"X{2,}|ＸＸ+|××+", "模板占位符“XXX”未替换"),
-            (r"[（(](增加|减少|增长|下降|降低|大于|小于)[）)]", "模板中的备选词“（增加）/（减少）”之类未删去"),
-            (r"〔\s*〕", "文号“〔〕号”未填写"),
-            (r"(万元|(?<![万亿千百])元)元", "单位重复（“元元”）"),
-            (r"主要原因(是|为)?[：:]?\s*主要(原因)?是", "“主要原因是主要是”用词重复"),
-        ]
-        for pat, msg in checks:
-            for m in re.finditer(pat, s):
+        for pat, msg in _LEFTOVERS:
+            for m in pat.finditer(s):
                 self.add("N-08", "error" if "重复" not in msg else "warning", sentence, f"{msg}：“{m.group(0)}”",
                          actual=m.group(0))
-        for m in re.finditer(r"([\u4e00-\u9fff])(\s*)元(?=[。，；、）)\s]|$)", s):
+        for m in _BLANK_AMOUNT.finditer(s):
             prev = m.group(1)
             if prev in "万亿千百单公美日欧港多纪元" or prev.isdigit():
                 continue
             self.add("N-08", "error", sentence, f"金额空缺：“{m.group(0).strip()}”前没有数字", actual=m.group(0).strip())
-        for m in re.finditer(r"年", s):
-            i = m.start()
-            j = i - 1
-            while j >= 0 and s[j].isspace():
-                j -= 1
-            if j < 0:
+        for m in _BLANK_YEAR.finditer(s):
+            j, i = m.start(), m.end() - 1
+            if m.group(2) and m.group(2) in "上本当今明去前全每多近该历同次度":
                 continue
-            prev = s[j]
-            nxt = s[i + 1] if i + 1 < len(s) else ""
-            if nxt in "初末中底内均龄限份":
-                continue
-            spaced = j < i - 1
-            if prev in "、，；：（(" or (spaced and "\u4e00" <= prev <= "\u9fff" and prev not in "上本当今明去前全每多近该历同次度"):
-                self.add("N-08", "error", sentence, f"年份空缺：“{s[max(0, j - 4):i + 4].strip()}”", actual=s[j:i + 1])
+            self.add("N-08", "error", sentence, f"年份空缺：“{s[max(0, j - 4):i + 4].strip()}”", actual=s[j:i + 1])
         for m in re.finditer(r"【请填写[：:][^】]*】", s):
             self.add("N-09", "warning", sentence, f"尚未填写：{m.group(0)}", actual=m.group(0))
 

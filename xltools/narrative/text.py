@@ -35,6 +35,7 @@ _ITEM = re.compile(rf"^(?:[{_CN}]+、|[（(][{_CN}]+[)）]|[（(]\d{{1,2}}[)）]
 _NUMBERED = re.compile(r"^(?:[（(]\d{1,2}[)）]|\d{1,2}[.．、](?!\d))")
 _SENTENCE_PUNCT = re.compile(r"[。！？；，：,;:!?]")
 _ENDS = "。！？；：:;!?"
+_HEAD_MAX = 200               # a heading (with its bracketed note) is never longer
 _HEAD_END = re.compile(r"(说明|情况|事项|概况|职责|解释|[)）])$")
 MAX_SENTENCE = 2000           # a longer "sentence" is cut at its last ；/， (a text without 。 stays linear)
 
@@ -81,16 +82,19 @@ def paragraphs(text: str) -> list[Para]:
     # a heading wrapped by the page width goes on: its line is as long as a full line of the text
     lengths = sorted(len(ln) for ln in lines)
     full = lengths[len(lengths) * 9 // 10] * 2 / 3 if lengths else 0
+    size = 0                                  # len("".join(cur)): only a short block can be a heading
     for ln in lines:
         if cur:
-            joined = "".join(cur)
-            if _is_heading(joined) and _balanced(joined) and (len(cur[-1]) < full or _HEAD_END.search(joined)):
-                blocks.append((joined, True))
-                cur = []
-            elif _SECTION.match(ln) and joined[-1] in _ENDS:
-                blocks.append((joined, False))          # a section starts after a finished sentence
-                cur = []
+            if size <= _HEAD_MAX and _SECTION.match(cur[0]):
+                joined = "".join(cur)
+                if _is_heading(joined) and _balanced(joined) and (len(cur[-1]) < full or _HEAD_END.search(joined)):
+                    blocks.append((joined, True))
+                    cur, size = [], 0
+            if cur and _SECTION.match(ln) and cur[-1][-1] in _ENDS:
+                blocks.append(("".join(cur), False))    # a section starts after a finished sentence
+                cur, size = [], 0
         cur.append(ln)
+        size += len(ln)
     if cur:
         joined = "".join(cur)
         blocks.append((joined, _is_heading(joined)))
