@@ -227,3 +227,35 @@ def test_a_percentage_is_checked_against_the_interval_of_its_printed_operands():
     assert not [f for f in check_text(ok, rep) if f.rule == "N-04"]
     bad = "3.资本性支出0.53万元，较2021年度决算数1.04万元减少0.51万元，降低50.03%。"
     assert [f.rule for f in check_text(bad, rep) if f.rule == "N-04"] == ["N-04"]
+
+
+def test_a_name_two_tables_give_is_tied_to_the_one_the_figure_agrees_with_or_left_as_info():
+    """Seed 001 三: "…公务用车运行费 2.75万元，公务接待费 0.15万元。" — 公务接待费 is both 表四's 三公 line and
+    表三's 30217 (the 上海 预算 of issue 13 was checked against 30217). Where the two differ, the figure is tied to
+    the one it agrees with; agreeing with neither, it cannot be tied to exactly one: info, never an error."""
+    rep = load_data(BUDGET)
+    sentence = ("市社会保险事业管理中心 2024 年“三公”经费财政拨款预算数为 2.9万元，其中：因公出国（境）费 0万元，"
+                "公务用车购置 0 万元，公务用车运行费 2.75万元，公务接待费 0.15万元。")
+    assert not check_text(sentence, rep)
+    rep.tables["B03"].rows["30217"].values["total"].amount = Decimal("0.30")   # 表三 now differs from 表四
+    assert not check_text(sentence, rep)
+    fs = check_text(sentence.replace("公务接待费 0.15万元", "公务接待费 0.20万元"), rep)
+    assert [(f.rule, f.level) for f in fs] == [("N-00", "info")] and "无法核对" in fs[0].message
+
+
+def test_check_narrative_lists_at_most_limit_findings_and_counts_the_rest(tmp_path, capsys):
+    from xltools.cli import main
+
+    text = tmp_path / "长文.txt"
+    text.write_text(_pdf(SBJ) * 20, encoding="utf-8")
+    total = len(check_text(_pdf(SBJ) * 20, load_data(SBJ)))
+    assert total > 300
+    assert main(["check-narrative", str(text), "--against", str(SBJ), "--limit", "5"]) == 1
+    out = capsys.readouterr().out
+    assert out.count("原句：") == 5 and f"另有 {total - 5} 条未列出" in out
+    assert main(["check-narrative", str(text), "--against", str(SBJ), "--limit", "5", "--json"]) == 1
+    import json
+
+    doc = json.loads(capsys.readouterr().out)["files"][0]
+    assert len(doc["findings"]) == 5 and doc["total"] == total and doc["omitted"] == total - 5
+    assert all(f["level"] == "error" for f in doc["findings"])          # errors first

@@ -11,11 +11,16 @@ Every amount, percentage and year in the text is found and tied to the figure it
 * a year must be the report's or the one before, where the sentence compares.
 
 Amounts after "主要原因" in a sentence, and inside brackets, are the writer's explanation: they are
-checked only when their own clause names a figure of the tables. Percentages are accepted within
-0.01 (shares of a group rounded to add to 100.00 % move by 0.01) and when they agree either with the
-figures the sentence states or with the tables.
+checked only when their own clause names a figure of the tables. A percentage is accepted when it agrees
+either with the figures the sentence states or with the tables; shares of a group (rounded to add to
+100.00 %) may move by 0.01.
+
+The text is first rebuilt into paragraphs and sentences as people read it (``xltools.narrative.text``):
+line breaks of a PDF, page breaks, .docx soft breaks, page numbers and running headers do not matter.
+Percentages are checked against the interval their printed operands allow (±½ of each one's last digit).
 
 Rule codes (``Finding.table`` is "情况说明", ``Finding.cell`` the sentence):
+  N-00 info: a figure that cannot be tied to exactly one fact ("无法核对：…")
   N-01 amount differs from the table          N-02 元 written where 万元 is meant (or the reverse)
   N-03 percentage on the wrong base           N-04 percentage does not match
   N-05 completion rate (完成预算) wrong         N-06 change amount or direction (增加/减少) wrong
