@@ -214,6 +214,10 @@ def test_a_numbered_item_carries_its_lists_subject():
     # an item that names its own subject is that subject's (seed 002 七(二) 3., the change as the 山西 item words it)
     assert not check_text(intro + "3.公务接待费比2022年度增加29756.00元，增长176.34%。", rep)
     assert [f.rule for f in check_text(intro + "3.公务接待费比2022年度增加29765.00元。", rep)] == ["N-06"]
+    # … and as the 山西 item words it: "较去年"
+    assert not check_text(intro + "2.公务接待费较去年增加29756.00元。", rep)
+    assert [(f.rule, f.expected) for f in check_text(intro + "2.公务接待费较去年减少29756.00元。", rep)] == \
+        [("N-06", "增加")]
 
 
 def test_a_percentage_is_checked_against_the_interval_of_its_printed_operands():

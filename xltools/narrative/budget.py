@@ -255,13 +255,13 @@ class BudgetReading(Reading):
         if CHANGE_TAIL.search(c):
             return "change"
         c = re.sub(r"上年(结转结余|结转|结余)", "", c)       # a source of this budget, not last year
-        if "上年" in c or self.prior_year in c:
+        if "上年" in c or "去年" in c or self.prior_year in c:
             return "prior"
         return "actual"                                    # 预算数 is this budget's own figure
 
     def compared_with(self, before: str) -> str | None:
         b = re.sub(r"上年(结转结余|结转|结余)", "", plain(before))
-        return "prior" if ("上年" in b or self.prior_year in b) else None
+        return "prior" if ("上年" in b or "去年" in b or self.prior_year in b) else None
 
     def unchecked(self, clause: str) -> bool:
         # 本年收入安排支出 / 上年结转资金安排支出: a split of the subject by source the tables do not give;

@@ -37,14 +37,14 @@ class Reading:
             return "other"
         if "预算" in c and "决算" not in c:
             return "budget"
-        if "上年" in c or self.prior_year in c:
+        if "上年" in c or "去年" in c or self.prior_year in c:
             return "prior"
         return "actual"
 
     def compared_with(self, before: str) -> str | None:
         """What the sentence so far compares with: the later of 上年/<上年>年 and 预算."""
         b = plain(before)
-        ip = max(b.rfind("上年"), b.rfind(self.prior_year))
+        ip = max(b.rfind("上年"), b.rfind("去年"), b.rfind(self.prior_year))
         ib = b.rfind("预算")
         if ip < 0 and ib < 0:
             return None
