@@ -199,6 +199,7 @@ class _Aliases:
                 if len(a) >= 2 and f not in names.setdefault(a, []):
                     names[a].append(f)
         self.names = names
+        self.compared = {k for k in facts if k.startswith(("prior.", "budget.", "sangong_budget."))}
         blockers: set[str] = set()
         try:
             from xltools import catalog
@@ -237,7 +238,10 @@ class _Aliases:
         other = clause[max(0, s - 2):s] == "其他" and not n.startswith("其他")
         if fs and not other:
             if len(fs) == 1 or len({f.value for f in fs}) == 1:
-                return Tie(fact=fs[0], candidates=fs)
+                # the same figure in two tables: the one a comparison can go on with (its 上年/预算 figure)
+                best = next((f for f in fs if self.compared.intersection(
+                    (f"prior.{f.key}", f"budget.{f.key}", f"sangong_budget.{f.key.partition('.')[2]}"))), fs[0])
+                return Tie(fact=best, candidates=fs)
             return Tie(candidates=fs)
         # a name that is not a fact: does it hide one (the fact a shorter reading would take)?
         lo = s - 2 if other else s
