@@ -17,7 +17,7 @@ from xltools.cli import main
 from xltools.narrative import render
 from xltools.narrative.check import (_Aliases, _matches, _pct_ok, _yuan, check_text, mentions, notes_findings,
                                      split_sentences)
-from xltools.narrative.facts import collect_facts
+from xltools.narrative.sets import collect_facts
 from xltools.narrative.numbers import change, shares
 from xltools.narrative.engine import paragraphs_from_text
 from xltools.read.datafile import load_data

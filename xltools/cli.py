@@ -130,8 +130,8 @@ def cmd_new(args) -> int:
 
 
 def _extra_sheets():
-    from xltools.narrative.inputs import write_notes_sheet
-    return [write_notes_sheet]
+    from xltools.narrative.inputs import extra_sheets
+    return extra_sheets()
 
 
 # ---------------------------------------------------------------- generate

@@ -18,11 +18,7 @@ from __future__ import annotations
 
 __all__ = ["check", "narrative", "export_word", "new_template", "about", "AddinError"]
 
-TITLE = "xltools 公开表工具"
-
-
-class AddinError(Exception):
-    """A problem the user can fix; shown as a message box (in Chinese), never as a traceback."""
+from xltools.addin.common import TITLE, AddinError
 
 
 def check(book=None):

@@ -21,7 +21,7 @@ import sys
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from xltools.addin import TITLE, AddinError
+from xltools.addin.common import TITLE, AddinError
 from xltools.model import Report
 from xltools.read.workbook import META_SHEET, ReadError, meta_from, read_grids
 

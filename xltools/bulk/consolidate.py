@@ -204,8 +204,8 @@ def merge(paths: list[str | Path], out: str | Path, *, unit: str | None = None, 
         ws.set_column(4, 5, 8)
         ws.freeze_panes(1, 0)
 
-    from xltools.cli import _extra_sheets
-    res = build_workbook(merged, out, keep_original=keep_original, extra_sheets=[*_extra_sheets(), units_sheet])
+    from xltools.narrative.inputs import extra_sheets
+    res = build_workbook(merged, out, keep_original=keep_original, extra_sheets=[*extra_sheets(), units_sheet])
     return MergeResult(path=res.path, units=units, formulas=res.formulas, report=merged)
 
 

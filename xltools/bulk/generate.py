@@ -61,7 +61,7 @@ def unit_report(unit: Unit):
 
 
 def _extra_sheets():
-    from xltools.cli import _extra_sheets as extra
+    from xltools.narrative.inputs import extra_sheets as extra
     return extra()
 
 

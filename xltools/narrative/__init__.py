@@ -12,41 +12,14 @@ inside the functions that need them — the Excel add-in imports this module on 
 """
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from xltools.narrative.model import SHEET, Narrative, Paragraph
 
 __all__ = ["Paragraph", "Narrative", "SHEET", "render", "render_report", "write_sheet", "write_docx",
-           "check_text", "notes_findings"]
-
-SHEET = "情况说明"
-
-
-@dataclass(frozen=True)
-class Paragraph:
-    text: str
-    style: str = "body"        # title | heading1 | heading2 | body
-    section: str = ""          # "一", "五（二）" … (empty before the first heading)
-
-
-@dataclass
-class Narrative:
-    title: str
-    paragraphs: list[Paragraph] = field(default_factory=list)
-    missing: list[tuple[str, str]] = field(default_factory=list)   # (说明事项 key, label) still to fill in
-    variant: str = ""
-    unit: str = "万元"
-
-    def text(self) -> str:
-        return "\n".join(p.text for p in self.paragraphs)
-
-    def sections(self) -> dict[str, list[Paragraph]]:
-        out: dict[str, list[Paragraph]] = {}
-        for p in self.paragraphs:
-            out.setdefault(p.section, []).append(p)
-        return out
+           "check_text", "notes_findings", "collect_facts"]
 
 
 def render(report, variant: str | None = None):
-    from xltools.narrative.engine import render as _render
+    from xltools.narrative.sets import render as _render
     return _render(report, variant)
 
 
@@ -72,3 +45,8 @@ def check_text(text: str, report):
 def notes_findings(report):
     from xltools.narrative.check import notes_findings as _n
     return _n(report)
+
+
+def collect_facts(report):
+    from xltools.narrative.sets import collect_facts as _f
+    return _f(report)

@@ -11,7 +11,7 @@ templates/budget/tables.yaml) and what a sentence means by its words:
 * "上年结转结余" is an amount of this budget (a source of funds), not a prior-year figure;
 * a 项 named as "…（类）…（款）…（项）" in the 项目支出 paragraphs is its 项目支出 (表二 项目支出 column).
 
-Hooks (one line each, by set id): xltools.narrative.engine.render, facts.collect_facts, check.check_text.
+The set's interface (xltools.narrative.sets): ``collect_facts``, ``build_context`` and ``BudgetReading``.
 """
 from __future__ import annotations
 
@@ -19,9 +19,15 @@ import re
 from decimal import Decimal
 
 from xltools.model import ZERO, Report
-from xltools.narrative.facts import Fact, class_name, note_amount, note_text, norm
+from xltools.narrative.engine import Item, base_context, value_of, with_shares
+from xltools.narrative.facts import Fact, class_name, norm, note_amount, note_text, yuan
+from xltools.narrative.reading import CHANGE_TAIL, Reading, plain
 
-__all__ = ["collect_facts", "build_context", "render", "check_text", "INCOME_ITEMS", "EXPENSE_ITEMS"]
+__all__ = ["collect_facts", "build_context", "BudgetReading", "TITLE", "DEFAULT_UNIT", "INCOME_ITEMS",
+           "EXPENSE_ITEMS"]
+
+TITLE = "年部门预算情况说明"
+DEFAULT_UNIT = "万元"
 
 # 部门收支预算总表 (表六) lines a 情况说明 lists: (key, label, row)
 INCOME_ITEMS = [("fiscal", "财政拨款预算收入", "inc_fiscal"), ("business", "事业预算收入", "inc_business"),
@@ -41,17 +47,13 @@ SANGONG = [("total", "“三公”经费", "total", ("三公经费", "三公经�
            ("reception", "公务接待费", "reception", ("公务接待费",))]
 
 
-def _yuan(report: Report, d: Decimal) -> Decimal:
-    return d * 10000 if report.amount_unit == "万元" else d
-
-
 def collect_facts(report: Report) -> dict[str, Fact]:
     """Every figure a budget narrative can quote, by key (amounts in 元)."""
     facts: dict[str, Fact] = {}
     y = report.year
 
     def add(key, label, value, source="", aliases=(), **kw):
-        facts[key] = Fact(key, label, _yuan(report, value), source, tuple(norm(a) for a in (label, *aliases)), **kw)
+        facts[key] = Fact(key, label, yuan(report, value), source, tuple(norm(a) for a in (label, *aliases)), **kw)
 
     A = report.amount
     # 表一 财政拨款收支预算总表
@@ -165,8 +167,6 @@ _NOTE_FACTS = [
 # ---------------------------------------------------------------- rendering
 
 def build_context(report: Report, unit: str, rec) -> dict:
-    from xltools.narrative.engine import Item, _v, _with_shares, base_context
-
     facts = collect_facts(report)
     notes = report.notes or {}
     y = report.year
@@ -177,7 +177,7 @@ def build_context(report: Report, unit: str, rec) -> dict:
                 "财政拨款上年结转结余": amt("fiscal_opening"), "财政拨款支出": amt("fiscal_exp")})
     classes = []
     for k in sorted(k for k in facts if k.startswith("class.")):
-        if _v(amt(k)) != ZERO:
+        if value_of(amt(k)) != ZERO:
             classes.append(Item(k.split(".")[1], facts[k].label, amt(k)))
     ctx["财政拨款按类"] = classes
     # 二 一般公共预算
@@ -188,7 +188,7 @@ def build_context(report: Report, unit: str, rec) -> dict:
     econ = []
     b03 = report.tables.get("B03")
     for k in sorted(k for k in facts if k.startswith("econ.")):
-        if _v(amt(k)) != ZERO:
+        if value_of(amt(k)) != ZERO:
             code = k.split(".")[1]
             row = b03.rows.get(code) if b03 else None
             it = Item(code, facts[k].label, amt(k))
@@ -200,7 +200,7 @@ def build_context(report: Report, unit: str, rec) -> dict:
     b02 = report.tables.get("B02")
     for k in sorted(k for k in facts if k.startswith("gpb_project.")):
         code = k.split(".")[1]
-        if _v(amt(k)) == ZERO:
+        if value_of(amt(k)) == ZERO:
             continue
         row = b02.rows.get(code) if b02 else None
         cls, kuan = class_name(code[:3], y), class_name(code[:5], y)
@@ -223,9 +223,9 @@ def build_context(report: Report, unit: str, rec) -> dict:
     ctx.update({"收入总预算": amt("total_income"), "本年收入": amt("income"), "上年结转结余": amt("carry"),
                 "支出总预算": amt("total_exp"), "本年支出": amt("expense"), "年末结转结余": amt("closing")})
     inc = [Item(k, label, amt(f"income.{k}")) for k, label, _ in INCOME_ITEMS]
-    _with_shares(inc, amt("income"))
+    with_shares(inc, amt("income"))
     exp = [Item(k, label, amt(f"expense.{k}")) for k, label, _ in EXPENSE_ITEMS]
-    _with_shares(exp, amt("expense"))
+    with_shares(exp, amt("expense"))
     ctx["收入项目"], ctx["支出项目"] = inc, exp
     # 六 其他重要事项
     ctx["机关运行经费"] = amt("run_cost")
@@ -237,7 +237,7 @@ def build_context(report: Report, unit: str, rec) -> dict:
             projects.append(Item(str(n), p.name, amt(f"project.{n}"), extra={"目标": p.fields.get("goal", "")}))
     ctx["绩效项目"] = projects
     ctx["重点项目"] = [projects[i - 1] for i in _ints(note_text(notes, "perf.key_projects")) if 0 < i <= len(projects)] \
-        if note_text(notes, "perf.key_projects") else sorted(projects, key=lambda i: -_v(i.金额))[:3]
+        if note_text(notes, "perf.key_projects") else sorted(projects, key=lambda i: -value_of(i.金额))[:3]
     ctx["绩效说明"] = note("perf.text", True)
     ctx["其他事项"] = note("other", True)
     return ctx
@@ -247,64 +247,34 @@ def _ints(text: str | None) -> list[int]:
     return [int(x) for x in re.findall(r"\d+", text or "")]
 
 
-def render(report: Report, variant: str | None = None):
-    """The budget 情况说明: templates/budget/narrative/*.j2 with this set's context, on the 决算 engine."""
-    from xltools.narrative.engine import render_with
+class BudgetReading(Reading):
+    """A budget's words: its 预算数 are its own figures; 上年 / <上年>年执行数 compare with the prior year."""
 
-    return render_with(report, variant, build_context, title="年部门预算情况说明",
-                       default_unit=lambda rep, var: "万元")
+    def role(self, clause: str) -> str:
+        c = plain(clause)
+        if CHANGE_TAIL.search(c):
+            return "change"
+        c = re.sub(r"上年(结转结余|结转|结余)", "", c)       # a source of this budget, not last year
+        if "上年" in c or "去年" in c or self.prior_year in c:
+            return "prior"
+        return "actual"                                    # 预算数 is this budget's own figure
 
+    def compared_with(self, before: str) -> str | None:
+        b = re.sub(r"上年(结转结余|结转|结余)", "", plain(before))
+        return "prior" if ("上年" in b or "去年" in b or self.prior_year in b) else None
 
-# ---------------------------------------------------------------- checking
+    def unchecked(self, clause: str) -> bool:
+        # 本年收入安排支出 / 上年结转资金安排支出: a split of the subject by source the tables do not give;
+        # “由 X 增加至 Y”: X is a prior figure of what the clause names, not this budget
+        return re.search(r"(安排支出|由)$", plain(clause)) is not None
 
-def check_text(text: str, report: Report):
-    """A budget 情况说明 against the tables: the 决算 checker with the budget's facts and reading of words."""
-    import unicodedata
+    def gives_reason(self, before: str) -> bool:
+        # a budget narrative gives its reasons as “增加原因是…” / “原因是…”, not only “主要原因”
+        return re.search(r"原因(是|为|：|:)", before.split("；")[-1]) is not None
 
-    from xltools.narrative.check import _CHANGE_TAIL, _Aliases, _Checker, _plain, _yuan
-
-    class BudgetChecker(_Checker):
-        def __init__(self, rep):
-            self.report = rep
-            self.facts = collect_facts(rep)
-            self.aliases = _Aliases(self.facts)
-            self.year = rep.year
-            self.out = []
-
-        def role_of(self, m):
-            c = _plain(m.clause)
-            if _CHANGE_TAIL.search(c):
-                return "change"
-            c = re.sub(r"上年(结转结余|结转|结余)", "", c)       # a source of this budget, not last year
-            prior_year = f"{self.year - 1}年" if self.year else "\0"
-            if "上年" in c or prior_year in c:
-                return "prior"
-            return "actual"                                    # 预算数 is this budget's own figure
-
-        def amount(self, m, sentence, st):
-            c = _plain(m.clause)
-            # 本年收入安排支出 / 上年结转资金安排支出: a split of the subject by source the tables do not give;
-            # “由 X 增加至 Y”: X is a prior figure of what the clause names, not this budget
-            if re.search(r"(安排支出|由)$", c):
-                st.last_amount, st.last_amount_fact = _yuan(m), None
-                return
-            # a budget narrative gives its reasons as “增加原因是…” / “原因是…”, not only “主要原因”
-            if not m.after_reason and re.search(r"原因(是|为|：|:)", sentence[:m.start].split("；")[-1]):
-                m.after_reason = True
-            return super().amount(m, sentence, st)
-
-        def percent(self, m, sentence, st):
-            # “本年收入包括：A X万元，占 p%；…” — the shares are of the total the sentence opens with
-            if st.whole is None:
-                for key, word in (("income", "本年收入"), ("expense", "本年支出")):
-                    if _plain(norm(sentence)).startswith(word) and key in self.facts:
-                        st.whole = (self.facts[key], self.facts[key].value)
-            return super().percent(m, sentence, st)
-
-        def compared_with(self, before):
-            b = _plain(norm(before))
-            b = re.sub(r"上年(结转结余|结转|结余)", "", b)
-            prior_year = f"{self.year - 1}年" if self.year else "\0"
-            return "prior" if ("上年" in b or prior_year in b) else None
-
-    return BudgetChecker(report).check(unicodedata.normalize("NFC", text))
+    def sentence_whole(self, sentence: str, facts: dict):
+        # “本年收入包括：A X万元，占 p%；…” — the shares are of the total the sentence opens with
+        for key, word in (("income", "本年收入"), ("expense", "本年支出")):
+            if plain(norm(sentence)).startswith(word) and key in facts:
+                return facts[key]
+        return None

@@ -11,11 +11,16 @@ Every amount, percentage and year in the text is found and tied to the figure it
 * a year must be the report's or the one before, where the sentence compares.
 
 Amounts after "主要原因" in a sentence, and inside brackets, are the writer's explanation: they are
-checked only when their own clause names a figure of the tables. Percentages are accepted within
-0.01 (shares of a group rounded to add to 100.00 % move by 0.01) and when they agree either with the
-figures the sentence states or with the tables.
+checked only when their own clause names a figure of the tables. A percentage is accepted when it agrees
+either with the figures the sentence states or with the tables; shares of a group (rounded to add to
+100.00 %) may move by 0.01.
+
+The text is first rebuilt into paragraphs and sentences as people read it (``xltools.narrative.text``):
+line breaks of a PDF, page breaks, .docx soft breaks, page numbers and running headers do not matter.
+Percentages are checked against the interval their printed operands allow (±½ of each one's last digit).
 
 Rule codes (``Finding.table`` is "情况说明", ``Finding.cell`` the sentence):
+  N-00 info: a figure that cannot be tied to exactly one fact ("无法核对：…")
   N-01 amount differs from the table          N-02 元 written where 万元 is meant (or the reverse)
   N-03 percentage on the wrong base           N-04 percentage does not match
   N-05 completion rate (完成预算) wrong         N-06 change amount or direction (增加/减少) wrong
@@ -31,7 +36,10 @@ from decimal import ROUND_DOWN, ROUND_HALF_UP, Decimal, InvalidOperation
 from pathlib import Path
 
 from xltools.model import ZERO, Report
-from xltools.narrative.facts import Fact, collect_facts, norm
+from xltools.narrative.facts import Fact, norm
+from xltools.narrative.reading import CHANGE_TAIL as _CHANGE_TAIL
+from xltools.narrative.reading import Reading, plain as _plain
+from xltools.narrative.text import paragraphs, sentences
 from xltools.rules.engine import Finding
 
 __all__ = ["check_text", "notes_findings", "read_narrative", "findings_table", "split_sentences", "Mention", "mentions"]
@@ -41,14 +49,7 @@ HUNDRED = Decimal(100)
 _DIGITS = str.maketrans("０１２３４５６７８９．，％", "0123456789.,%")
 _NUM = re.compile(r"(?<![\d.])(\d[\d,]*(?:\.\d+)?)\s*(万元|亿元|元|%|个|人次|人|辆|台|套|批次|平方米|分|项|家|条|月|日|年)?")
 _DELIM = "，。；：,;:、！？"
-_CHANGE_TAIL = re.compile(r"(净)?(增加|减少|增长|下降|降低|节约|超支|上升|增幅|降幅)(了)?$")
-_FUNDS = re.compile(r"一般公共预算|政府性基金预算|国有资本经营预算")
 _GENERIC = re.compile(r"^(\d{4}年度?)?(其中)?(本年)?(支出|收入)?(决算|预算)?(数)?(为|是|达)?$")
-
-
-def _plain(clause: str) -> str:
-    """A clause without the names of the three budgets (their 预算 is not a 年初预算)."""
-    return _FUNDS.sub("", clause)
 
 
 _CONTINUE = re.compile(r"^\s*([二三四五六七八九十]是|其次|再次|此外|另外|同时)")
@@ -79,7 +80,7 @@ def mentions(sentence: str) -> list[Mention]:
     s = sentence.translate(_DIGITS)
     out: list[Mention] = []
     prev_end = 0
-    depth_at = _bracket_depths(s)
+    depth_at = _BracketDepth(s)
     for m in _NUM.finditer(s):
         num, unit = m.group(1), m.group(2) or ""
         try:
@@ -100,14 +101,57 @@ def mentions(sentence: str) -> list[Mention]:
             val, unit = val * 10000, "万元"
         label = s[prev_end:m.start()].replace("收入、支出", "收支").replace("收、支", "收支")
         # the clause: since the last punctuation mark (a bracket counts as one)
-        cut = max(label.rfind(c) for c in _DELIM)
+        cut = _last_delim(label)
         clause = label[cut + 1:] if cut >= 0 else label
         mt = Mention(kind, val, m.group(0).strip(), m.start(), m.end(), unit, _decimals(num), label, norm(clause),
-                     in_brackets=depth_at[m.start()] > 0, after_reason=_in_reason(s, m.start()))
+                     in_brackets=depth_at(m.start()) > 0, after_reason=_in_reason(s, m.start()))
         out.append(mt)
         if kind != "year":
             prev_end = m.end()
     return out
+
+
+_DELIM_MAP = str.maketrans({c: "\x00" for c in _DELIM})
+
+
+def _last_delim(s: str) -> int:
+    """Index of the last punctuation mark of ``s`` (-1: none)."""
+    return s.translate(_DELIM_MAP).rfind("\x00")
+
+
+class _BracketDepth:
+    """The bracket depth at a position (positions asked in increasing order: linear in the sentence)."""
+
+    def __init__(self, s: str):
+        self.marks = [(m.start(), m.group()) for m in _BRACKET.finditer(s)]
+        self.i, self.depth, self.pending_close = 0, 0, False
+
+    def __call__(self, pos: int) -> int:
+        # a closing bracket counts up to and including its own position (as the old per-character walk did)
+        while self.i < len(self.marks) and self.marks[self.i][0] < pos:
+            ch = self.marks[self.i][1]
+            if ch in "（(":
+                self.depth += 1
+            elif self.depth:
+                self.depth -= 1
+            self.i += 1
+        depth = self.depth
+        if self.i < len(self.marks) and self.marks[self.i][0] == pos and self.marks[self.i][1] in "（(":
+            depth += 1
+        return depth
+
+
+_BRACKET = re.compile(r"[（()）]")
+
+
+def _headed_by(label: str) -> str:
+    """The clause before a colon that ends ``label`` ("2080109-社会保险经办机构：支出决算为" → its name)."""
+    cut = _last_delim(label)
+    if cut < 0 or label[cut] not in "：:":
+        return ""
+    head = label[:cut]
+    start = _last_delim(head)
+    return norm(head[start + 1:])
 
 
 def _in_reason(s: str, pos: int) -> bool:
@@ -122,42 +166,92 @@ def _in_reason(s: str, pos: int) -> bool:
     return True
 
 
-def _bracket_depths(s: str) -> list[int]:
-    depth, out = 0, []
-    for ch in s:
-        if ch in "（(":
-            depth += 1
-        out.append(depth)
-        if ch in "）)" and depth:
-            depth -= 1
-    out.append(depth)
-    return out
-
-
 def split_sentences(paragraph: str) -> list[str]:
-    parts = re.split(r"(?<=[。！？])", paragraph)
-    return [p.strip() for p in parts if p.strip()]
+    return sentences(paragraph)
 
 
 # ---------------------------------------------------------------- tying mentions to facts
 
+@dataclass
+class Tie:
+    """What the words of a clause name: one fact, several (``candidates``), or a name that is not a fact
+    (``blocked``: 其他X, an 经济分类 name, a longer name) hiding the fact ``shadowed`` inside it."""
+    fact: Fact | None = None
+    candidates: tuple = ()
+    blocked: str = ""
+    shadowed: Fact | None = None
+
+
+_NO_TIE = Tie()
+
+
 class _Aliases:
-    def __init__(self, facts: dict[str, Fact]):
-        self.pairs = sorted(((a, f) for f in facts.values() for a in f.aliases if len(a) >= 2
-                             and not f.key.startswith(("sangong_budget.", "prior.", "budget."))),
-                            key=lambda p: -len(p[0]))
+    """The names of the facts (and, as blockers, every 科目 name of the catalog), found at the end of a
+    clause: the name that ends last wins, and of those the longest — "其他社会保障和就业支出" is not
+    "社会保障和就业支出", "公务员医疗补助缴费" (经济分类 30111) is not "公务员医疗补助" (功能分类 2101103)."""
+
+    def __init__(self, facts: dict[str, Fact], year: int | None = None):
+        names: dict[str, list[Fact]] = {}
+        for f in facts.values():
+            if f.key.startswith(("sangong_budget.", "prior.", "budget.")):
+                continue
+            for a in f.aliases:
+                if len(a) >= 2 and f not in names.setdefault(a, []):
+                    names[a].append(f)
+        self.names = names
+        self.compared = {k for k in facts if k.startswith(("prior.", "budget.", "sangong_budget."))}
+        blockers: set[str] = set()
+        try:
+            from xltools import catalog
+
+            for cat in (catalog.functional(year), catalog.economic(year)):
+                for s in cat:
+                    for n in (s.name, *s.aliases):
+                        n = norm(n)
+                        if len(n) >= 3 and n not in names:
+                            blockers.add(n)
+        except Exception:          # no catalog: the facts' names alone
+            blockers = set()
+        self.by_last: dict[str, list[tuple[str, tuple]]] = {}
+        for n, fs in list(names.items()) + [(n, ()) for n in blockers]:
+            self.by_last.setdefault(n[-1], []).append((n, tuple(fs)))
+        for lst in self.by_last.values():
+            lst.sort(key=lambda p: -len(p[0]))
+
+    def _last(self, clause: str, start: int = 0, end: int | None = None, facts_only: bool = False):
+        """(name, facts, start) of the name ending last in clause[start:end] (longest at that end)."""
+        end = len(clause) if end is None else end
+        for e in range(end, start, -1):
+            for n, fs in self.by_last.get(clause[e - 1], ()):
+                if facts_only and not fs:
+                    continue
+                s = e - len(n)
+                if s >= start and clause.startswith(n, s):
+                    return n, fs, s
+        return None
+
+    def tie(self, clause: str) -> Tie:
+        hit = self._last(clause)
+        if hit is None:
+            return _NO_TIE
+        n, fs, s = hit
+        other = clause[max(0, s - 2):s] == "其他" and not n.startswith("其他")
+        if fs and not other:
+            if len(fs) == 1 or len({f.value for f in fs}) == 1:
+                # the same figure in two tables: the one a comparison can go on with (its 上年/预算 figure)
+                best = next((f for f in fs if self.compared.intersection(
+                    (f"prior.{f.key}", f"budget.{f.key}", f"sangong_budget.{f.key.partition('.')[2]}"))), fs[0])
+                return Tie(fact=best, candidates=fs)
+            return Tie(candidates=fs)
+        # a name that is not a fact: does it hide one (the fact a shorter reading would take)?
+        lo = s - 2 if other else s
+        inner = self._last(clause, lo, s + len(n), facts_only=True)
+        blocked = ("其他" + n) if other else n
+        return Tie(blocked=blocked, shadowed=inner[1][0] if inner else None)
 
     def find(self, clause: str) -> Fact | None:
-        """The fact named last in the clause (the one nearest the number); the longest name wins."""
-        best, best_end, best_len = None, -1, 0
-        for a, f in self.pairs:
-            i = clause.rfind(a)
-            if i < 0:
-                continue
-            end = i + len(a)
-            if end > best_end or (end == best_end and len(a) > best_len):
-                best, best_end, best_len = f, end, len(a)
-        return best
+        """The one fact the clause names last (None: no fact, or not exactly one)."""
+        return self.tie(clause).fact
 
 
 def _to_unit(yuan: Decimal, unit: str) -> Decimal:
@@ -193,6 +287,20 @@ def _pct_ok(m: Mention, expected: Decimal | None) -> bool:
     return abs(m.value - expected) <= tol + Decimal("0.00001")
 
 
+def _fits(m: Mention, num: Decimal | None, den: Decimal | None, h: Decimal) -> bool:
+    """The written percentage is what ``num`` ÷ ``den`` rounds to for some values the printed operands allow
+    (each ± ``h``, half their last printed digit): 99.99 % is not 15867.83 ÷ 15868.05 (every value it allows
+    rounds to 100.00 %); 49.03 % is 0.51 ÷ 1.04 (48.79–49.28 % all fit)."""
+    if num is None or den is None or den == ZERO:
+        return False
+    dens = (den - h, den + h)
+    if dens[0] <= ZERO <= dens[1]:
+        return True
+    vals = [a * HUNDRED / b for a in (num - h, num + h) for b in dens]
+    hp = Decimal("0.5") * Decimal(1).scaleb(-m.decimals)
+    return min(vals) <= m.value + hp and max(vals) >= m.value - hp
+
+
 def _pct(part: Decimal, whole: Decimal) -> Decimal | None:
     if whole == ZERO:
         return None
@@ -209,16 +317,30 @@ class _State:
     last_amount_fact: Fact | None = None
     ref: tuple[str, Decimal] | None = None  # ("prior"|"budget", 元) stated in this sentence
     sentence: str = ""
+    unit: str = ""                          # the unit the sentence's amounts are printed in
     change: tuple | None = None   # (|D| carried on, base, role, |D| as written)
     findings: list = field(default_factory=list)
 
 
+# a year left blank: "、年" / "追加 年" (a word, spaces, 年), not 年初/年末/… nor 上年/本年/…
+_BLANK_YEAR = re.compile(r"(?:([、，；：（(])\s*|([\u4e00-\u9fff])\s+)年(?![初末中底内均龄限份])")
+_BLANK_AMOUNT = re.compile(r"([\u4e00-\u9fff])(\s*)元(?=[。，；、）)\s]|$)")
+_LEFTOVERS = [(re.compile(p), msg) for p, msg in [
+    (r"X{2,}|ＸＸ+|××+", "模板占位符“XXX”未替换"),
+    (r"[（(](增加|减少|增长|下降|降低|大于|小于)[）)]", "模板中的备选词“（增加）/（减少）”之类未删去"),
+    (r"〔\s*〕", "文号“〔〕号”未填写"),
+    (r"(万元|(?<![万亿千百])元)元", "单位重复（“元元”）"),
+    (r"主要原因(是|为)?[：:]?\s*主要(原因)?是", "“主要原因是主要是”用词重复"),
+]]
+
+
 class _Checker:
-    def __init__(self, report: Report):
+    def __init__(self, report: Report, facts: dict[str, Fact], reading: Reading):
         self.report = report
-        self.facts = collect_facts(report)
-        self.aliases = _Aliases(self.facts)
+        self.facts = facts
+        self.aliases = _Aliases(self.facts, report.year)
         self.year = report.year
+        self.reading = reading
         self.out: list[Finding] = []
 
     # -- helpers
@@ -234,33 +356,24 @@ class _Checker:
         return self.facts.get(f"{role}.{subject.key}")
 
     def role_of(self, m: Mention) -> str:
-        c = _plain(m.clause)
-        if _CHANGE_TAIL.search(c):
-            return "change"
-        if "预算" in c and "决算" not in c:
-            return "budget"
-        prior_year = f"{self.year - 1}年" if self.year else "\0"
-        if "上年" in c or prior_year in c:
-            return "prior"
-        return "actual"
+        return self.reading.role(m.clause)
 
     def compared_with(self, before: str) -> str | None:
-        """What the sentence so far compares with: the later of 上年/<上年>年 and 预算."""
-        b = _plain(norm(before))
-        prior_year = f"{self.year - 1}年" if self.year else "\0"
-        ip = max(b.rfind("上年"), b.rfind(prior_year))
-        ib = b.rfind("预算")
-        if ip < 0 and ib < 0:
-            return None
-        return "prior" if ip > ib else "budget"
+        return self.reading.compared_with(norm(before))
 
     # -- the walk
     def check(self, text: str) -> list[Finding]:
-        paragraphs = [p.strip() for p in text.splitlines() if p.strip()]
-        for para in paragraphs:
+        intro: _State | None = None          # the paragraph that opened the list under way
+        for para in paragraphs(text):
             st = _State()
+            if para.heading:
+                intro = None
+            elif para.item and intro is not None:
+                # a numbered item carries its list's subject (and the whole its shares are of)
+                st.subject, st.whole = intro.subject, intro.whole
+                st.current, st.current_written = intro.current, intro.current_written
             in_reason = False
-            for sentence in split_sentences(para):
+            for sentence in sentences(para.text):
                 st.ref, st.change = None, None
                 st.sentence = sentence.translate(_DIGITS)
                 # "一是……。二是……。": the sentences after a 主要原因 that go on listing reasons
@@ -277,17 +390,56 @@ class _Checker:
                         self.percent(m, sentence, st)
                     elif m.kind == "count":
                         st.last_amount, st.last_amount_fact = None, None
+            if not para.item and not para.heading:
+                intro = st
         return self.out
+
+    def untied(self, m: Mention, sentence: str, tie: Tie) -> None:
+        """N-00 info: the figure's words name no single fact of the tables."""
+        if tie.candidates:
+            names = "、".join(f"{f.label}（{f.source}）" for f in tie.candidates)
+            why = f"“{m.clause[-12:]}”可指{names}，各不相同"
+        else:
+            why = f"“{tie.blocked}”不是“{tie.shadowed.label}”" if tie.shadowed else f"“{tie.blocked}”不在表中"
+        self.add("N-00", "info", sentence, f"无法核对：“{m.text}”—— {why}，表中没有与之对应的唯一数据",
+                 actual=m.text)
+
+    def half(self, st: _State) -> Decimal:
+        """Half the last printed digit of an amount in the sentence (万元 to the hundredth: 50 元)."""
+        unit = st.unit or self.report.amount_unit
+        return Decimal(50) if unit == "万元" else Decimal("0.005")
 
     def amount(self, m: Mention, sentence: str, st: _State) -> None:
         if m.in_brackets:                  # an explanation in brackets: the writer's own figures
             return
-        fact = self.aliases.find(m.clause)
+        st.unit = m.unit
+        if self.reading.unchecked(m.clause):
+            st.last_amount, st.last_amount_fact = _yuan(m), None
+            return
+        if not m.after_reason and self.reading.gives_reason(sentence[:m.start]):
+            m.after_reason = True
+        tie = self.aliases.tie(m.clause)
+        if tie is _NO_TIE:
+            tie = self.aliases.tie(_headed_by(m.label))     # "X：支出决算为 N": X names the figure
+        fact = tie.fact
+        if fact is None and len(tie.candidates) > 1:
+            fact = next((f for f in tie.candidates if _matches(m, f.value)), None)
+        if fact is None and (tie.shadowed is not None or tie.candidates):
+            if not m.after_reason:
+                self.untied(m, sentence, tie)
+            st.last_amount, st.last_amount_fact = _yuan(m), None
+            return
         explanation = m.after_reason
         if explanation and fact is None:
             st.last_amount, st.last_amount_fact = _yuan(m), None
             return
         role = self.role_of(m)
+        if role == "other":                # 全年预算 / 调整预算 …: a figure the tables do not hold
+            self.add("N-00", "info", sentence, f"无法核对：“{m.clause[-12:]}{m.text}”不是表中的数（如全年预算、调整预算），"
+                     f"未与{'年初预算数' if fact else '表中数据'}比较", actual=m.text)
+            st.ref = ("other", _yuan(m))      # a change in this sentence is against it, as written
+            st.last_amount, st.last_amount_fact = _yuan(m), None
+            return
         if fact is None and role == "actual" and st.subject is not None:
             fact = self.family(st.subject, m.clause)
             if fact is None and not _GENERIC.match(_plain(m.clause)):
@@ -324,6 +476,11 @@ class _Checker:
             if rel is not None:
                 self.check_change(m, sentence, fact.value, rel.value, "prior", up)
             return
+        if fact is not None and not fact.key.startswith(("prior.", "budget.")) and \
+                (st.subject is None or fact.key != st.subject.key):
+            # the change of the figure its own clause names ("公务接待费较去年减少…"), not of the last one
+            st.subject, st.current, st.current_written = fact, fact.value, fact.value
+            subject = fact
         base_role, base = self.change_base(m, st, subject)
         value = _yuan(m)
         if base is not None and st.current is not None:
@@ -361,7 +518,7 @@ class _Checker:
 
     def change_base(self, m: Mention, st: _State, subject: Fact | None) -> tuple[str, Decimal | None]:
         want = self.compared_with(st.sentence[:m.start])
-        if st.ref is not None and (want is None or st.ref[0] == want):
+        if st.ref is not None and (want is None or st.ref[0] in (want, "other")):
             return st.ref
         role = want or "prior"
         rel = self.related(role, subject)
@@ -390,6 +547,10 @@ class _Checker:
         return _yuan(m)
 
     def percent(self, m: Mention, sentence: str, st: _State) -> None:
+        if st.whole is None:
+            wf = self.reading.sentence_whole(sentence, self.facts)
+            if wf is not None:
+                st.whole = (wf, wf.value)
         c = m.clause
         label = m.label.strip(" ，,")
         if m.after_reason and not label.startswith("占"):
@@ -412,12 +573,15 @@ class _Checker:
             else:
                 return
             exp = _pct(part, whole)
-            exp_t = None
-            if st.last_amount_fact is not None and wf is not None:
-                exp_t = _pct(st.last_amount_fact.value, wf.value)
-            if exp is None or _pct_ok(m, exp) or _pct_ok(m, exp_t):
+            h = self.half(st)
+            pf = st.last_amount_fact
+            # shares of a group are rounded to add to 100.00 % (largest remainder): one may move by 0.01
+            grouped = pf is not None and pf.group and wf is not None and wf.whole
+            if exp is None or _fits(m, part, whole, h) or \
+                    (pf is not None and wf is not None and _fits(m, pf.value, wf.value, h)) or \
+                    (grouped and _pct_ok(m, exp)):
                 return
-            alt = self.wrong_whole(m, part, wf)
+            alt = self.wrong_whole(m, part, wf, h)
             if alt:
                 self.add("N-03", "error", sentence,
                          f"“{m.text}”的基数有误：按{wname} {_fmt(whole, '万元')}计算应为 {exp:.2f}%，文中是按{alt}计算的",
@@ -439,9 +603,10 @@ class _Checker:
             if budget is None or budget == ZERO:
                 return
             exp = _pct(st.current, budget)
-            exp_t = _pct(st.subject.value, table_budget) if (st.subject and table_budget) else None
             exp_w = _pct(st.current_written, budget) if st.current_written is not None else None
-            if _pct_ok(m, exp) or _pct_ok(m, exp_t) or _pct_ok(m, exp_w):
+            h = self.half(st)
+            if _fits(m, st.current, budget, h) or (st.subject and _fits(m, st.subject.value, table_budget, h)) or \
+                    _fits(m, st.current_written, budget, h):
                 return
             exp = exp_w if exp_w is not None else exp     # as a reader recomputes it from the text
             hint = ""
@@ -463,9 +628,10 @@ class _Checker:
                              f"“{m.text}”：比较的基数为 0，增减幅度无从计算，不宜写百分比", actual=m.text)
                 return
             exp = _pct(d, base)
+            h = self.half(st)
             # the rate computed from the figures as the sentence prints them is right as well
-            if _pct_ok(m, exp) or _pct_ok(m, _pct(stated, base)) or (
-                    st.ref is not None and _pct_ok(m, _pct(stated, st.ref[1]) if st.ref[1] else None)):
+            if _fits(m, d, base, h) or _fits(m, stated, base, h) or (
+                    st.ref is not None and _fits(m, stated, st.ref[1], h)):
                 return
             if st.current is not None and _pct_ok(m, _pct(d, st.current)):
                 basis = "上年数" if role in ("prior", "derived") else "预算数"
@@ -478,46 +644,30 @@ class _Checker:
                          f"“{m.text}”与数据不符：增减额 {_fmt(d, '万元')} ÷ 基数 {_fmt(base, '万元')} = {exp:.2f}%",
                          expected=f"{exp:.2f}%", actual=m.text, difference=f"{m.value - exp:.2f}")
 
-    def wrong_whole(self, m: Mention, part: Decimal, wf: Fact | None) -> str:
+    def wrong_whole(self, m: Mention, part: Decimal, wf: Fact | None, h: Decimal) -> str:
         for f in self.facts.values():
-            if f.whole and f is not wf and f.value:
-                if _pct_ok(m, _pct(part, f.value)):
+            if f.whole and f is not wf and f.value and (wf is None or f.value != wf.value):
+                if _fits(m, part, f.value, h):
                     return f"{f.label}（{_fmt(f.value, '万元')}）"
         return ""
 
     # -- words
     def leftovers(self, sentence: str) -> None:
         s = sentence
-        checks = [
-            (r"X{2,}|ＸＸ+|××+", "模板占位符“XXX”未替换"),
-            (r"[（(](增加|减少|增长|下降|降低|大于|小于)[）)]", "模板中的备选词“（增加）/（减少）”之类未删去"),
-            (r"〔\s*〕", "文号“〔〕号”未填写"),
-            (r"(万元|(?<![万亿千百])元)元", "单位重复（“元元”）"),
-            (r"主要原因(是|为)?[：:]?\s*主要(原因)?是", "“主要原因是主要是”用词重复"),
-        ]
-        for pat, msg in checks:
-            for m in re.finditer(pat, s):
+        for pat, msg in _LEFTOVERS:
+            for m in pat.finditer(s):
                 self.add("N-08", "error" if "重复" not in msg else "warning", sentence, f"{msg}：“{m.group(0)}”",
                          actual=m.group(0))
-        for m in re.finditer(r"([\u4e00-\u9fff])(\s*)元(?=[。，；、）)\s]|$)", s):
+        for m in _BLANK_AMOUNT.finditer(s):
             prev = m.group(1)
             if prev in "万亿千百单公美日欧港多纪元" or prev.isdigit():
                 continue
             self.add("N-08", "error", sentence, f"金额空缺：“{m.group(0).strip()}”前没有数字", actual=m.group(0).strip())
-        for m in re.finditer(r"年", s):
-            i = m.start()
-            j = i - 1
-            while j >= 0 and s[j].isspace():
-                j -= 1
-            if j < 0:
+        for m in _BLANK_YEAR.finditer(s):
+            j, i = m.start(), m.end() - 1
+            if m.group(2) and m.group(2) in "上本当今明去前全每多近该历同次度":
                 continue
-            prev = s[j]
-            nxt = s[i + 1] if i + 1 < len(s) else ""
-            if nxt in "初末中底内均龄限份":
-                continue
-            spaced = j < i - 1
-            if prev in "、，；：（(" or (spaced and "\u4e00" <= prev <= "\u9fff" and prev not in "上本当今明去前全每多近该历同次度"):
-                self.add("N-08", "error", sentence, f"年份空缺：“{s[max(0, j - 4):i + 4].strip()}”", actual=s[j:i + 1])
+            self.add("N-08", "error", sentence, f"年份空缺：“{s[max(0, j - 4):i + 4].strip()}”", actual=s[j:i + 1])
         for m in re.finditer(r"【请填写[：:][^】]*】", s):
             self.add("N-09", "warning", sentence, f"尚未填写：{m.group(0)}", actual=m.group(0))
 
@@ -545,11 +695,11 @@ class _Checker:
 
 def check_text(text: str, report: Report) -> list[Finding]:
     """Findings for a narrative (plain text, one paragraph per line) against ``report``."""
-    if report.set_id == "budget":            # 部门预算情况说明 (xltools.narrative.budget)
-        from xltools.narrative.budget import check_text as check_budget
-        return check_budget(text, report)
+    from xltools.narrative.sets import for_report
+
+    nset = for_report(report)
     text = unicodedata.normalize("NFC", text)
-    return _Checker(report).check(text)
+    return _Checker(report, nset.facts(report), nset.reading(report.year)).check(text)
 
 
 def findings_table(findings) -> str:
@@ -585,12 +735,11 @@ def read_narrative(path: str | Path, sheet: str | None = None) -> str:
             import docx
 
             doc = docx.Document(str(path))
-            lines = [p.text for p in doc.paragraphs]
-            return "\n".join(lines)
+            return "\n".join(_docx_text(p) for p in doc.paragraphs)
         if suffix in (".xlsx", ".xlsm"):
             from python_calamine import CalamineWorkbook
 
-            from xltools.narrative import SHEET
+            from xltools.narrative.model import SHEET
             wb = CalamineWorkbook.from_path(str(path))
             name = sheet or SHEET
             if name not in wb.sheet_names:
@@ -602,6 +751,24 @@ def read_narrative(path: str | Path, sheet: str | None = None) -> str:
     except Exception as exc:      # a damaged file: python-docx / calamine raise many kinds
         raise NarrativeReadError(f"{path.name}：无法读取（{exc}）") from None
     raise NarrativeReadError(f"{path.name}：只能读取 .txt、.docx 或 .xlsx")
+
+
+def _docx_text(paragraph) -> str:
+    """A Word paragraph's text with every break kept as a line break (python-docx drops page and column
+    breaks from ``paragraph.text``); the checker rebuilds sentences across them (narrative/text.py).
+    Headers and footers (page numbers) are other parts of the document and are not read."""
+    from docx.oxml.ns import qn
+
+    t, br, cr, tab = qn("w:t"), qn("w:br"), qn("w:cr"), qn("w:tab")
+    out = []
+    for el in paragraph._p.iter(t, br, cr, tab):
+        if el.tag == t:
+            out.append(el.text or "")
+        elif el.tag == tab:
+            out.append(" ")
+        else:
+            out.append("\n")
+    return "".join(out)
 
 
 # ---------------------------------------------------------------- 说明事项 still empty
@@ -643,7 +810,7 @@ def notes_findings(report: Report) -> list[Finding]:
     # a workbook used for its tables alone is not nagged
     if not _started(report):
         return []
-    from xltools.narrative.engine import render
+    from xltools.narrative.sets import render
 
     try:
         narrative = render(report)

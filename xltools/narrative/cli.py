@@ -8,6 +8,8 @@ from pathlib import Path
 __all__ = ["register", "cmd_narrative", "cmd_check_narrative", "docx_path"]
 
 _LEVEL_CN = {"error": "错误", "warning": "警告", "info": "提示"}
+_ORDER = {"error": 0, "warning": 1, "info": 2}
+LIMIT = 200          # findings listed by check-narrative (the rest are counted): output stays bounded
 
 
 def register(sub) -> None:
@@ -25,6 +27,8 @@ def register(sub) -> None:
     c.add_argument("--sheet", nargs="?", const="情况说明", default=None,
                    help="读取工作簿中的情况说明页（默认页名“情况说明”）")
     c.add_argument("--json", action="store_true", help="以 JSON 输出（格式同 xltools check --json）")
+    c.add_argument("--limit", type=int, default=LIMIT,
+                   help=f"最多列出多少条（默认 {LIMIT}，其余只计数；0 = 全部列出）")
     c.set_defaults(func=cmd_check_narrative)
 
 
@@ -124,9 +128,15 @@ def cmd_check_narrative(args) -> int:
         except NarrativeReadError as exc:
             err = str(exc)
     findings = check_text(text, report) if err is None else []
+    limit = getattr(args, "limit", LIMIT)
+    # errors first, in text order; at most ``limit`` listed, the rest counted
+    shown = sorted(findings, key=lambda f: _ORDER.get(f.level, 3))
+    shown = shown[:limit] if limit and limit > 0 else shown
+    omitted = len(findings) - len(shown)
     if args.json:
         doc = {"files": [{"file": str(text_path), "against": str(against), **({"error": err} if err else {}),
-                          "findings": [f.as_dict() for f in findings]}]}
+                          "findings": [f.as_dict() for f in shown], "total": len(findings),
+                          "omitted": omitted}]}
         json.dump(doc, sys.stdout, ensure_ascii=False, indent=1)
         print()
     elif err:
@@ -134,10 +144,13 @@ def cmd_check_narrative(args) -> int:
     else:
         n_err = sum(f.level == "error" for f in findings)
         n_warn = sum(f.level == "warning" for f in findings)
-        print(f"{text_path}（对照 {against.name}）：{n_err} 个错误，{n_warn} 个警告")
-        for f in findings:
+        n_info = sum(f.level == "info" for f in findings)
+        print(f"{text_path}（对照 {against.name}）：{n_err} 个错误，{n_warn} 个警告" + (f"，{n_info} 条提示" if n_info else ""))
+        for f in shown:
             print(f"  [{_LEVEL_CN[f.level]}] {f.rule}  {f.message}")
-            print(f"      原句：{f.cell}")
+            print(f"      原句：{f.cell if len(f.cell) <= 300 else f.cell[:300] + '……'}")
+        if omitted:
+            print(f"  …… 另有 {omitted} 条未列出（用 --limit 0 列出全部）")
     if err:
         return 2
     return 1 if any(f.level == "error" for f in findings) else 0

@@ -23,12 +23,12 @@ from decimal import Decimal
 from pathlib import Path
 
 from xltools.model import ZERO, Report
-from xltools.narrative import Narrative, Paragraph
-from xltools.narrative.facts import (EXPENSE_ITEMS, INCOME_ITEMS, SANGONG_ITEMS, Missing, class_name,
-                                     collect_facts, note_amount, note_text)
+from xltools.narrative.facts import Missing, note_amount, note_text
+from xltools.narrative.model import Narrative, Paragraph
 from xltools.narrative.numbers import Amount, Change, change, fmt_amount, fmt_pct, pct, shares, wan
 
-__all__ = ["render", "template_dirs", "section_of", "paragraphs_from_text"]
+__all__ = ["render_with", "template_dirs", "section_of", "paragraphs_from_text", "base_context", "Item", "Recorder",
+           "value_of", "with_shares", "printed", "yuan_of", "Change"]
 
 _HEAD1 = re.compile(r"^([一二三四五六七八九十]+)、")
 _HEAD2 = re.compile(r"^[（(]([一二三四五六七八九十]+)[)）]")
@@ -62,7 +62,7 @@ def _section_files(dirs: list[Path]) -> list[str]:
     return sorted(names)
 
 
-class _Recorder:
+class Recorder:
     def __init__(self, labels: dict[str, str]):
         self.labels = labels
         self.missing: dict[str, str] = {}
@@ -92,19 +92,12 @@ class Item:
         raise AttributeError(name)
 
 
-def render(report: Report, variant: str | None = None) -> Narrative:
-    if report.set_id == "budget":            # 部门预算情况说明: its own facts and context, same engine
-        from xltools.narrative.budget import render as render_budget
-        return render_budget(report, variant)
-    return render_with(report, variant, build_context, title="年度部门决算情况说明",
-                       default_unit=lambda rep, var: _default_unit(rep, var))
+def render_with(report: Report, variant: str | None, nset) -> Narrative:
+    """Render a set's section templates with the context its interface builds.
 
-
-def render_with(report: Report, variant: str | None, context, *, title: str, default_unit) -> Narrative:
-    """Render a set's section templates with the context ``context(report, unit, rec)`` builds.
-
-    ``title`` follows the unit and year; ``default_unit(report, variant)`` is the amount unit when
-    说明事项 does not name one."""
+    ``nset`` is the set's :class:`xltools.narrative.sets.NarrativeSet`: ``nset.context(report, unit, rec)``
+    makes the template context, ``nset.title`` follows the unit and year, ``nset.default_unit`` is the
+    amount unit when 说明事项 does not name one."""
     from xltools.narrative.inputs import note_items
 
     variant = variant or report.variant
@@ -116,18 +109,18 @@ def render_with(report: Report, variant: str | None, context, *, title: str, def
     notes = {k: v for k, v in (report.notes or {}).items() if not k.startswith("_")}
     report = copy.copy(report)
     report.notes = {**defaults, **notes}
-    rec = _Recorder(labels)
-    unit = note_text(report.notes, "narrative.unit") or default_unit(report, variant)
+    rec = Recorder(labels)
+    unit = note_text(report.notes, "narrative.unit") or nset.default_unit
     if unit not in ("万元", "元"):
         unit = "万元"
     env = _environment(tuple(str(d) for d in dirs))
     _CURRENT.unit, _CURRENT.rec = unit, rec
-    ctx = context(report, unit, rec)
+    ctx = nset.context(report, unit, rec)
     out: list[Paragraph] = []
     for name in _section_files(dirs):
         text = env.get_template(name).render(ctx)
         out.extend(paragraphs_from_text(text, structured=True))
-    return Narrative(title=f"{report.unit or ''}{report.year or ''}{title}", paragraphs=out,
+    return Narrative(title=f"{report.unit or ''}{report.year or ''}{nset.title}", paragraphs=out,
                      missing=list(rec.missing.items()), variant=variant or "", unit=unit)
 
 
@@ -186,10 +179,6 @@ def _environment(dirs: tuple[str, ...]):
         _install_filters(env)
         _ENVS[dirs] = env
     return env
-
-
-def _default_unit(report: Report, variant: str | None) -> str:
-    return "万元"
 
 
 # ---------------------------------------------------------------- text → paragraphs
@@ -268,7 +257,7 @@ def _install_filters(env) -> None:
             return str(base)
         if isinstance(cur, Missing):
             return str(cur)
-        c = change(_v(cur), _v(base))
+        c = change(value_of(cur), value_of(base))
         if c.flat:
             return "持平"
         s = f"{c.word}{fmt_amount(c.abs, _CURRENT.unit)}"
@@ -285,7 +274,7 @@ def _install_filters(env) -> None:
     def bigger(cur, base, words=("大于", "小于", "等于")):
         if isinstance(base, Missing) or isinstance(cur, Missing):
             return "不等于"
-        c = change(_v(cur), _v(base))
+        c = change(value_of(cur), value_of(base))
         return words[2] if c.flat else (words[0] if c.up else words[1])
 
     def fill(value, key=None, label=None):
@@ -297,7 +286,7 @@ def _install_filters(env) -> None:
         "金额": money, "万元": lambda x: money(x, "万元"), "元": lambda x: money(x, "元"),
         "百分比": percent, "占比": share, "增减": delta, "增减额": lambda c, b: delta(c, b, rate=False),
         "完成率": completion, "大小": bigger, "填写": fill,
-        "增减词": lambda cur, base: (change(_v(cur), _v(base)).word
+        "增减词": lambda cur, base: (change(value_of(cur), value_of(base)).word
                                   if not isinstance(base, Missing) else "变化"),
         "句": _sentence,
         "数": lambda d: (format(Decimal(d).normalize(), "f") if not isinstance(d, Missing) else str(d)),
@@ -306,9 +295,9 @@ def _install_filters(env) -> None:
         """Both known and not equal: only then is there a difference to explain."""
         if isinstance(a, Missing) or isinstance(b, Missing) or a is None or b is None:
             return False
-        return _v(a) != _v(b)
+        return value_of(a) != value_of(b)
 
-    env.tests.update({"不同于": differs, "零": lambda x: not isinstance(x, Missing) and x is not None and _v(x) == ZERO,
+    env.tests.update({"不同于": differs, "零": lambda x: not isinstance(x, Missing) and x is not None and value_of(x) == ZERO,
                       "缺": lambda x: isinstance(x, Missing)})
 
 
@@ -322,7 +311,7 @@ def _sentence(x) -> str:
     return t if t[-1] in "。！？；.!?" else t + "。"
 
 
-def _v(x) -> Decimal:
+def value_of(x) -> Decimal:
     if isinstance(x, Amount):
         return x.yuan
     return Decimal(x or 0)
@@ -330,7 +319,7 @@ def _v(x) -> Decimal:
 
 # ---------------------------------------------------------------- context
 
-def base_context(report: Report, unit: str, rec: _Recorder, facts: dict, *, short: str, zero_lines: str
+def base_context(report: Report, unit: str, rec: Recorder, facts: dict, *, short: str, zero_lines: str
                  ) -> tuple[dict, object, object, object, object]:
     """What every set's narrative context starts with: the unit, the year and the 说明事项 accessors.
 
@@ -340,13 +329,13 @@ def base_context(report: Report, unit: str, rec: _Recorder, facts: dict, *, shor
 
     def amt(key: str) -> Amount:
         f = facts.get(key)
-        return _printed(f.value if f else ZERO, unit)
+        return printed(f.value if f else ZERO, unit)
 
     def note_amt(key: str, optional: bool = False):
         v = note_amount(notes, key, report.amount_unit)
         if v is None:
             return None if optional else rec.miss(key)
-        return _printed(v, unit)
+        return printed(v, unit)
 
     def note(key: str, optional: bool = False):
         t = note_text(notes, key)
@@ -375,120 +364,21 @@ def base_context(report: Report, unit: str, rec: _Recorder, facts: dict, *, shor
     return ctx, amt, note_amt, note, number
 
 
-def build_context(report: Report, unit: str, rec: _Recorder) -> dict:
-    facts = collect_facts(report)
-    notes = report.notes or {}
-    year = report.year
-    ctx, amt, note_amt, note, number = base_context(report, unit, rec, facts, short="本部门", zero_lines="不列")
-    # 一
-    ctx["收支总计"] = amt("total")
-    ctx["上年收支总计"] = note_amt("prior.total")
-    # 二 / 三: lists with shares of the group (largest remainder: they add to 100.00 %)
-    inc = [Item(k, label, amt(f"income.{k}")) for k, label, _ in INCOME_ITEMS]
-    _with_shares(inc, amt("income"))
-    ctx["收入合计"], ctx["收入项目"] = amt("income"), inc
-    exp = [Item(k, label, amt(f"expense.{k}")) for k, label in EXPENSE_ITEMS]
-    _with_shares(exp, amt("expense"))
-    ctx["支出合计"], ctx["支出项目"] = amt("expense"), exp
-    # 四
-    ctx.update({"财政拨款收支总计": amt("fiscal_total"), "上年财政拨款收支总计": note_amt("prior.fiscal_total"),
-                "财政拨款收入": amt("fiscal_income"), "上年财政拨款收入": note_amt("prior.fiscal_income", True),
-                "财政拨款支出": amt("fiscal_exp"), "上年财政拨款支出": note_amt("prior.fiscal_exp", True)})
-    # 五
-    ctx.update({"一般公共预算支出": amt("gpb"), "上年一般公共预算支出": note_amt("prior.gpb"),
-                "一般公共预算年初预算": note_amt("budget.gpb"),
-                "一般公共预算基本支出": amt("gpb_basic"), "一般公共预算项目支出": amt("gpb_project")})
-    classes = sorted({k.split(".")[1] for k in facts if re.fullmatch(r"gpb\.\d{3}", k) and facts[k].value} |
-                     {k.split(".")[2] for k in notes if re.fullmatch(r"budget\.gpb\.\d{3}", k)})
-    by_class = []
-    for cls in classes:
-        name = class_name(cls, year)
-        it = Item(cls, name, amt(f"gpb.{cls}") if f"gpb.{cls}" in facts else _printed(ZERO, unit),
-                  年初预算=note_amt(f"budget.gpb.{cls}"), 预算原因=note(f"reason.gpb.{cls}.budget"))
-        it.extra["简称"] = name[:-2] if name.endswith("支出") else name
-        by_class.append(it)
-    _with_shares([i for i in by_class if _v(i.金额) != ZERO], ctx["一般公共预算支出"])
-    ctx["一般公共预算按类"] = by_class
-    items = []
-    for k in sorted(k for k in facts if re.fullmatch(r"gpb\.\d{7}", k)):
-        code = k.split(".")[1]
-        items.append(Item(code, facts[k].label, amt(k), 年初预算=note_amt(f"budget.gpb.{code}", True),
-                          预算原因=note(f"reason.gpb.{code}.budget", True)))
-    ctx["一般公共预算按项"] = items
-    # 六
-    ctx.update({"人员经费": amt("personnel"), "公用经费": amt("public")})
-    econ = []
-    for k in sorted(k for k in facts if k.startswith("econ.")):
-        cls = k.split(".")[1]
-        if _v(amt(k)) == ZERO and note_amount(notes, f"budget.{k}", report.amount_unit) is None \
-                and note_amount(notes, f"prior.{k}", report.amount_unit) is None:
-            continue
-        econ.append(Item(cls, facts[k].label, amt(k), 年初预算=note_amt(f"budget.{k}"),
-                         上年=note_amt(f"prior.{k}"), 预算原因=note(f"reason.{k}.budget"),
-                         上年原因=note(f"reason.{k}.prior", True)))
-    ctx["经济分类"] = econ
-    # 七
-    sg = {}
-    for key, label, _ in SANGONG_ITEMS:
-        sg[key] = Item(key, label, amt(f"sangong.{key}"), 年初预算=amt(f"sangong_budget.{key}"),
-                       上年=note_amt(f"prior.sangong.{key}"),
-                       预算原因=note(f"reason.sangong.{key}.budget", True),
-                       上年原因=note(f"reason.sangong.{key}.prior", True))
-        sg[key].extra["决算"] = sg[key].金额
-    parts = [sg["abroad"], sg["car"], sg["reception"]]
-    _with_shares(parts, sg["total"].金额)
-    ctx["三公"] = sg
-    ctx["三公预算原因"] = note("reason.sangong.budget")
-    ctx["三公上年原因"] = note("reason.sangong.prior")
-    # 八 九
-    ctx["基金"] = Item("gf", "政府性基金预算财政拨款", amt("gf"), 上年=note_amt("prior.gf"),
-                     上年原因=note("reason.gf", True),
-                     extra={"收入": amt("gf_income"), "支出": amt("gf"), "年末": amt("gf_closing"), "明细": []})
-    f09 = report.tables.get("F09")
-    soe_items = []
-    if f09:
-        for code, row in sorted(f09.rows.items()):
-            if row.kind == "detail" and row.values.get("total") and row.values["total"].value:
-                soe_items.append(Item(code, class_name(code, year) or row.label,
-                                      _printed(_yuan_of(report, row.values["total"].value), unit)))
-    ctx["国资"] = Item("soe", "国有资本经营预算财政拨款", amt("soe"), 上年=note_amt("prior.soe"),
-                     上年原因=note("reason.soe", True),
-                     extra={"收入": amt("soe_income"), "支出": amt("soe"), "年末": amt("soe_closing"),
-                            "明细": soe_items})
-    # 十
-    ctx["机关运行经费"] = amt("run_cost")
-    ctx["上年机关运行经费"] = note_amt("prior.run_cost")
-    proc = {k: note_amt(f"proc.{k}", k in ("sme", "small")) for k in
-            ("total", "goods", "works", "services", "sme", "small")}  # sme, small: optional
-    if report.tables.get("F10") and report.tables["F10"].get("proc_total", "amount") is not None:
-        for k, row in (("total", "proc_total"), ("goods", "proc_goods"), ("works", "proc_works"),
-                       ("services", "proc_services")):
-            proc[k] = _printed(_yuan_of(report, report.amount("F10", row, "amount")), unit)
-    ctx["政府采购"] = proc
-    ctx["绩效项目支出占比"] = None
-    perf = note_amt("perf.gpb_amount", True)
-    if perf is not None and not isinstance(perf, Missing):
-        ctx["绩效项目支出占比"] = pct(perf, ctx["一般公共预算项目支出"])
-    return ctx
-
-
-def _yuan_of(report: Report, d: Decimal) -> Decimal:
+def yuan_of(report: Report, d: Decimal) -> Decimal:
     return d * 10000 if report.amount_unit == "万元" else d
 
 
-def _printed(yuan: Decimal, unit: str) -> Amount:
+def printed(yuan: Decimal, unit: str) -> Amount:
     """The amount as it will be printed: in 万元, rounded half-up to the hundredth of a 万元."""
     if unit == "万元":
         return Amount(wan(yuan) * 10000)
     return Amount(yuan)
 
 
-def _with_shares(items: list[Item], whole) -> None:
-    vals = [_v(i.金额) for i in items]
+def with_shares(items: list[Item], whole) -> None:
+    vals = [value_of(i.金额) for i in items]
     # the shares of a complete group add to exactly 100.00 % (largest-remainder rounding, see
     # numbers.shares); a group that is not the whole gets plain half-up shares of the whole
-    for it, s in zip(items, shares(vals, _v(whole))):
+    for it, s in zip(items, shares(vals, value_of(whole))):
         it.占比 = s
 
-
-__all__ += ["build_context", "Change"]

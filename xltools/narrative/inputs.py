@@ -173,3 +173,8 @@ def write_notes_sheet(wb, fm, report, tset, variant) -> None:
     ws.freeze_panes(1, 0)
     ws.protect("", {"format_cells": True, "format_columns": True, "format_rows": True,
                     "insert_rows": False, "select_locked_cells": True, "select_unlocked_cells": True})
+
+
+def extra_sheets() -> list:
+    """The builder's ``extra_sheets`` hooks every generated workbook gets (the 说明事项 sheet)."""
+    return [write_notes_sheet]

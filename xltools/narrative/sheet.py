@@ -13,7 +13,7 @@ from __future__ import annotations
 import math
 from pathlib import Path
 
-from xltools.narrative import SHEET, Narrative
+from xltools.narrative.model import SHEET, Narrative
 
 __all__ = ["write_sheet", "COLUMN_WIDTH", "INDENT"]
 

@@ -13,7 +13,7 @@ from decimal import Decimal
 from pathlib import Path
 
 from xltools.model import Report
-from xltools.narrative import Narrative
+from xltools.narrative.model import Narrative
 
 __all__ = ["write_docx", "GLOSSARY"]
 

@@ -30,7 +30,7 @@ _UNIT_ALIAS = {"课时": "小时", "个月": "月"}
 
 
 def block_findings(report) -> list[Finding]:
-    from xltools.perf import blocks_for
+    from xltools.perf.blocks import blocks_for
     from xltools.perf.sheets import read_blocks
 
     bts = blocks_for(report.set_id)
@@ -56,7 +56,7 @@ def block_findings(report) -> list[Finding]:
 
 
 def _d(v):
-    from xltools.perf import dec
+    from xltools.perf.blocks import dec
     return dec(v)
 
 

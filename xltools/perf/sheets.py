@@ -85,7 +85,7 @@ class _Fmt:
 
 def write_sheets(wb, fm, report, tset, variant) -> None:
     """One sheet per block table of the set (called by build_workbook); returns the number of formulas."""
-    from xltools.perf import blocks_for
+    from xltools.perf.blocks import blocks_for
 
     _COUNT[0] = 0
     tables = blocks_for(report.set_id)
@@ -95,7 +95,7 @@ def write_sheets(wb, fm, report, tset, variant) -> None:
     for bt in tables:
         projects = report.blocks.get(bt.id)
         if projects is None:
-            from xltools.perf import Project
+            from xltools.perf.blocks import Project
             projects = [Project(name="")]        # `xltools new`: one empty block to fill in (copy it for more)
         ws = wb.add_worksheet(bt.sheet_name())
         f = _Fmt(wb)
@@ -119,7 +119,7 @@ def _title(ws, f, bt, report, width, r=0):
 
 
 def _write_targets(ws, f, bt, report, projects):
-    from xltools.perf import dec, half_unit
+    from xltools.perf.blocks import dec, half_unit
 
     ws.set_column(0, 0, 22)
     ws.set_column(1, 1, 18)
@@ -199,7 +199,7 @@ def _write_targets(ws, f, bt, report, projects):
 
 
 def _write_selfeval(ws, f, bt, report, projects):
-    from xltools.perf import dec, half_unit
+    from xltools.perf.blocks import dec, half_unit
 
     for c, w in enumerate((16, 12, 30, 14, 14, 8, 8, 24)):
         ws.set_column(c, c, w)
@@ -321,7 +321,7 @@ def read_blocks(path: str | Path, report) -> None:
     """Workbook → report.blocks for every block table of the report's set (by the labels in column A)."""
     from python_calamine import CalamineWorkbook
 
-    from xltools.perf import Project, blocks_for
+    from xltools.perf.blocks import Project, blocks_for
 
     bts = blocks_for(report.set_id)
     if not bts:

@@ -19,12 +19,9 @@ import csv
 from pathlib import Path
 
 from xltools.model import Report, RowData, TableData, Value, parse_amount
+from xltools.read.errors import DataError
 
 __all__ = ["DataError", "load_data", "load_meta"]
-
-
-class DataError(ValueError):
-    """A data file is malformed; the message names the file and line."""
 
 
 def _yaml_load(text: str):
@@ -78,7 +75,7 @@ def load_data(folder: str | Path, *, catalogs=None) -> Report:
         if tid not in known:
             raise DataError(f"{path}：版式“{variant.id}”不含表 {tid}")
         report.tables[tid] = _load_table(path, tset.tables[tid], catalogs)
-    from xltools.perf import load_blocks   # 绩效 block tables (<ID>.yaml), where the set declares them
+    from xltools.perf.blocks import load_blocks   # 绩效 block tables (<ID>.yaml), where the set declares them
     load_blocks(folder, report)
     notes = folder / "notes.yaml"
     if notes.is_file():

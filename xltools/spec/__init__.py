@@ -163,6 +163,7 @@ class TableSet:
     variants: dict[str, Variant]
     presence: tuple[Presence, ...] = ()
     source: Path = field(default=Path("."), compare=False)
+    narrative: str = ""          # the 情况说明 interface (xltools.narrative.sets.REGISTRY); "" = 决算
 
     def variant(self, name: str | None) -> Variant:
         if name is None:
@@ -355,7 +356,8 @@ def _parse_set(doc: dict, path: Path) -> TableSet:
                                  level=str(p.get("level", "error")), message=str(p.get("message", ""))))
     return TableSet(id=str(doc.get("set", path.parent.name)), title=str(doc.get("title", "")),
                     kind_label=str(doc.get("kind_label", "")), tables=tables,
-                    identities=tuple(identities), variants=variants, presence=tuple(presence), source=path)
+                    identities=tuple(identities), variants=variants, presence=tuple(presence), source=path,
+                    narrative=str(doc.get("narrative", "") or ""))
 
 
 _CN_NUM = "一二三四五六七八九十"
