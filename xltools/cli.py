@@ -10,7 +10,7 @@ from pathlib import Path
 __all__ = ["main"]
 
 # feature modules that add their own subcommands: module.register(subparsers)
-_PLUGINS = ("xltools.narrative.cli", "xltools.addin.cli", "xltools.bulk.cli")
+_PLUGINS = ("xltools.narrative.cli", "xltools.addin.cli", "xltools.bulk.cli", "xltools.importer.cli")
 
 
 def _parser() -> argparse.ArgumentParser:

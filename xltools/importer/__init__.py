@@ -1,0 +1,102 @@
+"""`xltools import`: read a 公开表 workbook of any layout, or a published PDF, into a Report.
+
+``import_source(path)`` recognises the set, each table (by title and 表号), unit, year and amount unit,
+and places every printed number it can; what it cannot place is listed in ``ImportResult.unplaced``
+with where it was printed. ``write_data_folder`` writes the result as a data folder (meta.yaml + one CSV
+per table, as the samples); ``xltools.build.writer.build_workbook`` makes our workbook of it.
+"""
+from __future__ import annotations
+
+from pathlib import Path
+
+from xltools.importer.recognize import Recognized, Unplaced, recognize
+from xltools.importer.sources import ImportError_, read_source
+
+__all__ = ["ImportError_", "ImportResult", "Unplaced", "import_source", "write_data_folder", "report_lines"]
+
+ImportResult = Recognized
+
+
+def import_source(path: str | Path, *, set_hint: str | None = None) -> Recognized:
+    """Recognise the tables of a workbook or PDF. Raises ImportError_ (Chinese, naming the file) when
+    nothing can be recognised."""
+    src = read_source(path)
+    res = recognize(src, set_hint=set_hint)
+    if res.report is None or not res.report.tables:
+        raise ImportError_(f"{Path(path).name}：没有找到可识别的公开表（按表名“收入支出决算总表”“部门收支预算总表”等识别）")
+    res.source = src
+    return res
+
+
+def _csv_safe(text: str) -> str:
+    """A text field of a CSV we write: a leading = + - @ (or tab/CR) is neutralised (OWASP)."""
+    if text and text[0] in "=+-@\t\r":
+        return "'" + text
+    return text
+
+
+def write_data_folder(res: Recognized, folder: str | Path) -> Path:
+    """The recognised report as a data folder: meta.yaml + one CSV per table, values as printed."""
+    import csv
+    import io
+
+    import yaml
+
+    from xltools.spec import load_set
+
+    rep = res.report
+    folder = Path(folder)
+    folder.mkdir(parents=True, exist_ok=True)
+    tset = load_set(rep.set_id)
+    meta = {"set": rep.set_id, "variant": rep.variant, "unit": rep.unit or "", "year": rep.year,
+            "amount_unit": rep.amount_unit, "source": Path(rep.origin).name, "as_published": True}
+    if res.empty_tables:
+        meta["not_published"] = list(res.empty_tables)
+    files = {"meta.yaml": "# 由 xltools import 导入（数值按原文保留，含原文错误）\n"
+             + yaml.safe_dump(meta, allow_unicode=True, sort_keys=False)}
+    for tid, td in rep.tables.items():
+        table = tset.tables[tid]
+        cols = [c for c in table.columns() if any(c in r.values for r in td.rows.values())]
+        buf = io.StringIO()
+        w = csv.writer(buf, lineterminator="\n")
+        w.writerow(["key", "name", *cols])
+        for rd in td.rows.values():
+            vals = []
+            for c in cols:
+                v = rd.values.get(c)
+                vals.append("" if v is None or v.amount is None else f"{v.amount:,.2f}"
+                            if v.amount == v.amount.quantize(__import__('decimal').Decimal('0.01')) else str(v.amount))
+            w.writerow([rd.key, _csv_safe(rd.label), *vals])
+        files[f"{tid}.csv"] = buf.getvalue()
+    for name, text in files.items():
+        tmp = folder / f".{name}.tmp"
+        tmp.write_text(text, encoding="utf-8")
+        tmp.replace(folder / name)
+    return folder
+
+
+def report_lines(res: Recognized, name: str) -> list[str]:
+    """The import report in Chinese: tables recognised, numbers placed, and everything not placed."""
+    from xltools.spec import load_set
+
+    rep = res.report
+    tset = load_set(rep.set_id)
+    out = [f"{name}：识别为{tset.title}（版式 {rep.variant}），单位“{rep.unit or '未识别'}”，"
+           f"年度 {rep.year or '未识别'}，金额单位 {rep.amount_unit}"]
+    for tid, where in res.tables.items():
+        t = tset.tables[tid]
+        td = rep.tables[tid]
+        unit = res.table_units.get(tid, "")
+        extra = "（原文注明无数据）" if tid in res.empty_tables else ""
+        out.append(f"  {t.number or tid} {t.title}：{len(td.rows)} 行{extra}，位于 {where}" + (f"，{unit}" if unit else ""))
+    missing = [t for t in tset.variant(rep.variant).order if t not in rep.tables]
+    if missing:
+        out.append("  未找到：" + "、".join(f"{tset.tables[t].number or t} {tset.tables[t].title}" for t in missing))
+    out.append(f"  数字：共 {res.numbers} 个，已放入 {res.placed} 个")
+    if res.unplaced:
+        out.append(f"  未能放入的内容 {len(res.unplaced)} 处：")
+        for u in res.unplaced[:200]:
+            out.append(f"    {u.where}：“{u.text}” —— {u.why}")
+        if len(res.unplaced) > 200:
+            out.append(f"    ……另有 {len(res.unplaced) - 200} 处")
+    return out

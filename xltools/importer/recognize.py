@@ -1,0 +1,719 @@
+"""Recognise 公开表 in a stream of lines (any layout) and place their numbers into a Report.
+
+Tables are found by their title (and 表号), never by sheet name or position; columns by their header
+text (multi-level headers become paths, merged cells give their text to the cells they cover); rows by
+科目编码 (one code column, 类/款/项 in three columns, or "2080501 行政单位离退休" in one cell) or, in fixed
+tables, by label after normalising numbering, spaces, full-width characters and "其中：". Every number
+that cannot be placed is listed in the import report with where it was printed.
+"""
+from __future__ import annotations
+
+import functools
+import re
+import unicodedata
+from dataclasses import dataclass, field
+
+from xltools.importer.sources import Line, Source
+from xltools.model import Report, RowData, TableData, Value, parse_amount
+
+__all__ = ["Recognized", "Unplaced", "recognize", "norm_label", "norm_header"]
+
+_WS = re.compile(r"\s+")
+_QUOTES = str.maketrans("", "", "“”\"'‘’「」")
+_NUMBERING = re.compile(r"^(?:[一二三四五六七八九十]+、|[(][一二三四五六七八九十]+[)]|\d+[.、．]|[(]\d+[)])")
+_PARENS = re.compile(r"[(][^()]*[)]")
+_YEAR_ANY = re.compile(r"\d{4}(?=年)")
+_CODE_PART = re.compile(r"^\d{2,7}$")
+_CODE_NAME = re.compile(r"^\s*(\d{3}(?:\s?\d{2}){0,2})\s*[-—－ ]?\s*([^\d\s].*)$", re.S)
+_UNIT_RE = re.compile(r"(?:金额)?单位[:：]\s*(万元|元)")
+_DEPT_RE = re.compile(r"(?:公开部门|单位名称|部门名称|编制部门|编制单位|填报单位|预算单位|部门)[:：]\s*(.+?)\s*(?:(?:金额)?单位[:：].*)?$")
+_YEAR_RE = re.compile(r"(20\d{2})\s*年")
+_EMPTY_TABLE = ("本表无数据", "无数据", "本部门无", "本单位无", "没有使用", "无此项", "未发生", "空表")
+
+
+def _nfkc(text) -> str:
+    return unicodedata.normalize("NFKC", str(text))
+
+
+@functools.lru_cache(maxsize=8192)
+def norm_label(text: str) -> str:
+    """A fixed row's label as compared: no spaces, quotes, numbering or "其中："."""
+    t = _WS.sub("", _nfkc(text)).translate(_QUOTES)
+    for _ in range(2):
+        t = t.removeprefix("其中:").removeprefix("其中")
+        t = _NUMBERING.sub("", t)
+    return t
+
+
+@functools.lru_cache(maxsize=8192)
+def norm_header(text: str) -> str:
+    t = _WS.sub("", _nfkc(text)).translate(_QUOTES)
+    t = _YEAR_ANY.sub("", t.replace("{year}", "").replace("{prev}", ""))
+    t = t.removeprefix("年度").removeprefix("年")
+    t = t.removeprefix("其中:").removeprefix("其中")
+    return _NUMBERING.sub("", t)
+
+
+def _strip_parens(t: str) -> str:
+    return _PARENS.sub("", t)
+
+
+# ---------------------------------------------------------------- the spec tables to look for
+
+@dataclass(frozen=True)
+class Candidate:
+    set_id: str
+    table_id: str
+    title: str          # normalised
+    number: str         # normalised 表号
+
+
+@functools.lru_cache(maxsize=1)
+def _candidates() -> tuple[Candidate, ...]:
+    from xltools.spec import available_sets, load_set
+
+    out = []
+    for sid in available_sets():
+        tset = load_set(sid)
+        for t in tset.tables.values():
+            out.append(Candidate(sid, t.id, norm_label(t.title), norm_label(t.number)))
+    # longest title first: "财政拨款收入支出决算总表" before "收入支出决算总表"
+    return tuple(sorted(out, key=lambda c: -len(c.title)))
+
+
+def _title_of(line: Line) -> list[Candidate]:
+    cells = [c for c in line.cells if c not in (None, "")]
+    if not cells or len(cells) > 3:
+        return []
+    text = norm_label("".join(str(c) for c in cells))
+    if not text or len(text) > 60:
+        return []
+    hits = []
+    best = None
+    for c in _candidates():
+        if c.title and c.title in text:
+            if best is None:
+                best = len(c.title)
+            if len(c.title) == best:
+                hits.append(c)
+    if hits and ("说明" in text[text.find(hits[0].title) + len(hits[0].title):] or text.endswith("情况")):
+        return []     # "一、收入支出决算总体情况说明" and the like: narrative headings
+    return hits
+
+
+# ---------------------------------------------------------------- results
+
+@dataclass
+class Unplaced:
+    where: str
+    text: str
+    why: str
+
+
+@dataclass
+class Recognized:
+    report: Report | None
+    tables: dict[str, str] = field(default_factory=dict)        # table id -> where its title was
+    unplaced: list[Unplaced] = field(default_factory=list)
+    empty_tables: list[str] = field(default_factory=list)       # printed "本表无数据" or with no body
+    table_units: dict[str, str] = field(default_factory=dict)   # table id -> 元 / 万元 as printed
+    unit_code: str = ""
+    numbers: int = 0          # numbers printed in recognised tables
+    placed: int = 0           # of them placed into the report
+
+
+@dataclass
+class _Block:
+    cands: list[Candidate]
+    title_at: int
+    lines: list[Line]
+
+
+# ---------------------------------------------------------------- entry point
+
+def recognize(src: Source, *, set_hint: str | None = None) -> Recognized:
+    blocks = _blocks(src)
+    res = Recognized(report=None)
+    if not blocks:
+        return res
+    # the set: the one most recognised titles belong to
+    votes: dict[str, int] = {}
+    for b in blocks:
+        for sid in {c.set_id for c in b.cands}:
+            votes[sid] = votes.get(sid, 0) + 1
+    if set_hint and set_hint in votes:
+        set_id = set_hint
+    else:
+        set_id = max(votes, key=lambda s: (votes[s], s == "final_accounts"))
+    from xltools.spec import load_set
+    tset = load_set(set_id)
+    meta = _document_meta(src)
+    parsed: dict[str, tuple[_Block, TableData, dict]] = {}
+    for b in blocks:
+        cand = next((c for c in b.cands if c.set_id == set_id), None)
+        if cand is None:
+            where = b.lines[0].where[0] if b.lines else ""
+            res.unplaced.append(Unplaced(where, b.lines[0].text() if b.lines else "", "表名属于另一类报表"))
+            continue
+        table = tset.tables[cand.table_id]
+        td, info = _read_block(table, b, res)
+        if info.get("skip"):
+            continue
+        prev = parsed.get(table.id)
+        if prev is not None and (prev[1].rows or prev[2].get("empty")):
+            if td.rows:   # the same table twice: keep the first, report the second's numbers
+                for line in b.lines:
+                    for v, w in zip(line.cells, line.where):
+                        if _is_number(v):
+                            res.unplaced.append(Unplaced(w, str(v), f"表“{table.title}”重复出现"))
+            continue
+        parsed[table.id] = (b, td, info)
+    present = list(parsed)
+    variant = _choose_variant(tset, present, parsed, meta)
+    units = [info.get("unit") for _, _, info in parsed.values() if info.get("unit")]
+    amount_unit = meta.get("amount_unit") or (max(set(units), key=units.count) if units else variant.amount_unit)
+    year = meta.get("year")
+    rep = Report(set_id=tset.id, variant=variant.id, unit=meta.get("unit", ""), year=year,
+                 amount_unit=amount_unit, origin=str(src.path), as_published=True,
+                 unit_code=meta.get("unit_code", ""))
+    for tid in variant.order:
+        if tid in parsed:
+            b, td, info = parsed[tid]
+            rep.tables[tid] = td
+            res.tables[tid] = b.lines[0].where[0] if b.lines else ""
+            if info.get("unit"):
+                res.table_units[tid] = info["unit"]
+            if info.get("empty"):
+                res.empty_tables.append(tid)
+    for tid in present:
+        if tid not in variant.order:
+            b, td, info = parsed[tid]
+            res.unplaced.append(Unplaced(b.lines[0].where[0], tset.tables[tid].title,
+                                         f"版式“{variant.id}”不含此表"))
+    if res.unit_code and not rep.unit_code:
+        rep.unit_code = res.unit_code
+    res.report = rep
+    return res
+
+
+# ---------------------------------------------------------------- blocks
+
+def _blocks(src: Source) -> list[_Block]:
+    blocks: list[_Block] = []
+    cur: _Block | None = None
+    last_unit = -1
+    for i, line in enumerate(src.lines):
+        cands = _title_of(line)
+        if cands:
+            cur = _Block(cands=cands, title_at=i, lines=[line])
+            blocks.append(cur)
+            last_unit = line.unit
+            continue
+        if cur is None:
+            continue
+        if line.unit != last_unit:
+            # a new sheet or page without a title of its own continues the table above only when it
+            # starts with the table (PDF: a table row; a sheet: no text line first)
+            if src.kind == "workbook":
+                # a sheet without a title continues the table above only when it starts with a
+                # table row (several filled cells), not with a title or text of its own
+                if sum(c not in (None, "") for c in line.cells) < 3:
+                    cur = None
+                    continue
+            last_unit = line.unit
+        cur.lines.append(line)
+    return blocks
+
+
+def _document_meta(src: Source) -> dict:
+    meta: dict = {}
+    years: dict[int, int] = {}
+    for line in src.lines[:4000]:
+        text = "".join(str(c) for c in line.cells if c not in (None, ""))
+        t = _nfkc(text).strip()
+        if not t or len(t) > 80:
+            continue
+        m = _DEPT_RE.search(_WS.sub("", t))
+        if m and "unit" not in meta:
+            name = m.group(1).strip("：: ")
+            if name and not _is_number(name):
+                meta["unit"] = name
+        for y in _YEAR_RE.findall(t):
+            years[int(y)] = years.get(int(y), 0) + (3 if ("决算" in t or "预算" in t) else 1)
+    if src.kind == "pdf" and src.text_pages:
+        first = "".join(src.text_pages[0][:6])
+        first = _WS.sub("", _nfkc(first))
+        m = re.match(r"^(.+?)(?:20\d{2})?年度?(?:部门|单位)?(?:决算|预算)", first)
+        if "unit" not in meta and m and 2 <= len(m.group(1)) <= 40:
+            meta["unit"] = re.sub(r"20\d{2}$", "", m.group(1))
+        for y in _YEAR_RE.findall(first) + re.findall(r"(20\d{2})", first):
+            years[int(y)] = years.get(int(y), 0) + 5
+    if years:
+        meta["year"] = max(years, key=lambda y: (years[y], y))
+    return meta
+
+
+def _choose_variant(tset, present: list[str], parsed: dict, meta: dict):
+    """The declared variant that fits the printed tables best: the tables it has, the order they were
+    printed in, the amount unit, and whether 类/款 rows are printed in functional tables."""
+    units = [info.get("unit") for _, _, info in parsed.values() if info.get("unit")]
+    unit = max(set(units), key=units.count) if units else None
+    hier = any(r.kind == "class" for tid, (_, td, _) in parsed.items()
+               if tset.tables[tid].detail_kind == "functional" for r in td.rows.values())
+
+    def score(v):
+        order = list(v.order)
+        covered = sum(t in order for t in present)
+        missing = len(set(order) - set(present))
+        pos = [order.index(t) for t in present if t in order]
+        in_order = sum(1 for i in range(len(pos)) for j in range(i + 1, len(pos)) if pos[i] < pos[j])
+        return (covered, -missing, in_order, unit == v.amount_unit, v.hierarchy == hier)
+    return max(tset.variants.values(), key=score)
+
+
+# ---------------------------------------------------------------- one table
+
+def _is_number(v) -> bool:
+    if v in (None, ""):
+        return False
+    if isinstance(v, (int, float)) and not isinstance(v, bool):
+        return True
+    amount, problem = parse_amount(v)
+    return amount is not None
+
+
+def _first_text(line: Line) -> str:
+    for c in line.cells:
+        if c not in (None, ""):
+            return norm_label(str(c))
+    return ""
+
+
+@dataclass
+class _Col:
+    index: int
+    header: tuple[str, ...]
+    role: str = "value"          # code | codename | label | lineno | value
+
+
+@dataclass
+class _Segment:
+    codes: list[int] = field(default_factory=list)
+    label: int | None = None
+    lineno: int | None = None
+    values: list[int] = field(default_factory=list)
+
+
+def _read_block(table, b: _Block, res: Recognized) -> tuple[TableData, dict]:
+    from xltools.catalog import normalize_code
+
+    info: dict = {}
+    lines = b.lines[1:]
+    td = TableData(table.id, sheet=b.lines[0].unit_name)
+    # meta lines (公开部门 / 金额单位 / 表号) and where the header starts
+    body_start = 0
+    for i, line in enumerate(lines):
+        t = _WS.sub("", _nfkc(line.text()))
+        m = _UNIT_RE.search(t)
+        if m:
+            info["unit"] = m.group(1)
+        if line.is_text or (not line.is_text and len([c for c in line.cells if c not in (None, "")]) <= 2
+                            and (m or t.startswith("公开") or "部门：" in t or re.fullmatch(r".*表\d*", t or "x"))
+                            and not any(_is_number(c) for c in line.cells)):
+            if any(k in t for k in _EMPTY_TABLE):
+                info["empty"] = True
+            body_start = i + 1
+            continue
+        break
+    # table rows up to the end of the block; text lines inside (page headers, notes) are skipped
+    rows = [ln for ln in lines[body_start:] if not ln.is_text]
+    for ln in lines[body_start:]:
+        if ln.is_text and any(k in ln.text() for k in _EMPTY_TABLE):
+            info["empty"] = True
+    if not rows:
+        if not info.get("empty"):
+            info["skip"] = True       # a title with nothing under it (a table of contents line)
+        return td, info
+    width = max(len(r.cells) for r in rows)
+    # data lines: a number in some cell, or a 科目编码; the 栏次 line is a header
+    first_data = None
+    for i, r in enumerate(rows):
+        head = _first_text(r)
+        if head in ("栏次", "行次") or head.startswith("栏次"):
+            continue
+        if any(_is_number(c) for c in r.cells) or _code_cells(r, normalize_code):
+            first_data = i
+            break
+    if first_data is None:
+        if any(any(k in r.text() for k in _EMPTY_TABLE) for r in rows):
+            info["empty"] = True
+            return td, info
+        info["empty"] = True
+        return td, info
+    header_lines = [r for r in rows[:first_data] if _first_text(r) not in ("栏次", "行次")]
+    # a repeated header on a later page: lines equal to a header line are not data
+    header_keys = {tuple(_WS.sub("", str(c)) for c in r.cells) for r in header_lines}
+    tail = rows[first_data:]
+    for i, r in enumerate(tail):
+        if _first_text(r).startswith(("注:", "说明:", "备注:")):
+            tail = tail[:i]       # the table's note ends its body
+            break
+    data = [r for r in tail if tuple(_WS.sub("", str(c)) for c in r.cells) not in header_keys
+            and _first_text(r) not in ("栏次", "行次")]
+    cols = _columns(header_lines, data, width, normalize_code)
+    segments = _segments(cols)
+    _place(table, segments, cols, data, td, res, normalize_code)
+    return td, info
+
+
+def _code_cells(line: Line, normalize_code) -> bool:
+    for c in line.cells[:4]:
+        if c in (None, ""):
+            continue
+        if normalize_code(c) and len(str(normalize_code(c))) in (3, 5, 7) and str(normalize_code(c))[0] in "235":
+            return True
+        if isinstance(c, str) and _CODE_NAME.match(c) and _CODE_NAME.match(c).group(1).replace(" ", "")[0] in "235":
+            return True
+    return False
+
+
+def _header_paths(header_lines: list[Line], width: int) -> list[tuple[str, ...]]:
+    grid = []
+    for ln in header_lines:
+        row = []
+        for c in range(width):
+            v = ln.cells[c] if c < len(ln.cells) else ""
+            if v in (None, "") and c in ln.spans:
+                v = ln.spans[c]
+            row.append(norm_header(str(v)) if v not in (None, "") else "")
+        grid.append(row)
+    # a parent header printed once over its children (merged without a merge record): fill it to the
+    # right while the header lines below have their own entries there
+    for r in range(len(grid) - 1):
+        for c in range(1, width):
+            if grid[r][c] == "" and grid[r][c - 1] != "" and any(grid[k][c] for k in range(r + 1, len(grid))) \
+                    and _raw(header_lines[r], c) not in (None,) and c not in header_lines[r].spans:
+                if any(grid[k][c - 1] for k in range(r + 1, len(grid))):
+                    grid[r][c] = grid[r][c - 1]
+    paths = []
+    for c in range(width):
+        parts: list[str] = []
+        for r in range(len(grid)):
+            p = grid[r][c]
+            if p and (not parts or parts[-1] != p):
+                parts.append(p)
+        paths.append(tuple(parts))
+    return paths
+
+
+def _raw(line: Line, c: int):
+    return line.cells[c] if c < len(line.cells) else ""
+
+
+_CODE_HEADERS = ("编码", "代码", "科目代码")
+
+
+def _columns(header_lines, data, width, normalize_code) -> list[_Col]:
+    paths = _header_paths(header_lines, width)
+    cols = []
+    for c in range(width):
+        path = paths[c]
+        body = [r.cells[c] for r in data if c < len(r.cells) and r.cells[c] not in (None, "")]
+        n = len(body)
+        numeric = sum(_is_number(v) for v in body)
+        codeish = sum(bool(_CODE_PART.match(_WS.sub("", _nfkc(v)).removesuffix(".0"))) for v in body
+                      if isinstance(v, (str, int, float)) and not isinstance(v, bool))
+        codename = sum(bool(isinstance(v, str) and _CODE_NAME.match(v)) for v in body)
+        joined = "".join(path)
+        role = "value"
+        leaf = path[-1] if path else ""
+        if leaf in ("行次",) or joined.endswith("行次"):
+            role = "lineno"
+        elif (any(h in joined for h in _CODE_HEADERS) or leaf in ("类", "款", "项")) and (n == 0 or codeish >= n / 2):
+            role = "code"
+        elif n and codename >= n / 2:
+            role = "codename"
+        elif n and numeric < n / 2:
+            role = "label"
+        elif not n and any(k in joined for k in ("项目", "科目名称", "名称")):
+            role = "label"
+        cols.append(_Col(c, path, role))
+    return cols
+
+
+def _segments(cols: list[_Col]) -> list[_Segment]:
+    segs: list[_Segment] = []
+    cur: _Segment | None = None
+    for col in cols:
+        if col.role in ("code", "codename", "label"):
+            if cur is None or cur.values:
+                cur = _Segment()
+                segs.append(cur)
+            if col.role == "code":
+                cur.codes.append(col.index)
+            elif col.role == "codename":
+                cur.codes.append(col.index)
+                cur.label = cur.label if cur.label is not None else col.index
+            elif cur.label is None:
+                cur.label = col.index
+        elif col.role == "lineno":
+            if cur is not None:
+                cur.lineno = col.index
+        else:
+            if cur is None:
+                cur = _Segment()
+                segs.append(cur)
+            cur.values.append(col.index)
+    return [s for s in segs if s.values]
+
+
+# ---------------------------------------------------------------- placing rows and columns
+
+def _spec_paths(col, ) -> tuple[str, ...]:
+    return tuple(p for p in (norm_header(x) for x in col.label) if p)
+
+
+_SYNONYMS = {"金额": {"决算数", "统计数", "数额", "金额"}, "决算数": {"金额", "决算数"},
+             "统计数": {"金额", "统计数", "数量"}}
+
+
+def _col_score(spec: tuple[str, ...], path: tuple[str, ...]):
+    if not spec:
+        return None
+    have = set(path)
+    leaf = spec[-1]
+    leaf_ok = leaf in have or bool(_SYNONYMS.get(leaf, set()) & have)
+    parents = spec[:-1]
+    if not leaf_ok and leaf in ("小计", "合计") and parents and path and path[-1] == parents[-1]:
+        leaf_ok = True           # "事业收入" printed without its 小计 / 其中 columns
+    if not leaf_ok:
+        alt = {_strip_parens(h) for h in have}
+        leaf_ok = _strip_parens(leaf) in alt
+    if not leaf_ok:
+        return None
+    present = sum(p in have for p in parents)
+    if present < len(parents):
+        return None
+    exact_leaf = bool(path) and path[-1] == leaf
+    return (present, exact_leaf, -len(path))
+
+
+def _match_columns(value_cols: list[int], cols: list[_Col], spec_cols) -> dict[int, str]:
+    pairs = []
+    for c in value_cols:
+        for sc in spec_cols:
+            s = _col_score(_spec_paths(sc), cols[c].header)
+            if s is not None:
+                pairs.append((s, c, sc.key))
+    pairs.sort(key=lambda x: x[0], reverse=True)
+    out: dict[int, str] = {}
+    used: set[str] = set()
+    for s, c, key in pairs:
+        if c in out or key in used:
+            continue
+        out[c] = key
+        used.add(key)
+    # one value column and one spec column left: they are each other's, whatever the header says
+    free_c = [c for c in value_cols if c not in out]
+    free_k = [sc.key for sc in spec_cols if sc.key not in used]
+    if len(value_cols) == 1 and len(spec_cols) == 1 and free_c and free_k:
+        out[free_c[0]] = free_k[0]
+    return out
+
+
+def _row_code(line: Line, seg: _Segment, normalize_code) -> tuple[str | None, str]:
+    """(科目编码 or None, printed name) of a line within a segment."""
+    name = ""
+    if seg.label is not None and seg.label < len(line.cells):
+        name = str(line.cells[seg.label] or "").strip()
+    parts = []
+    for c in seg.codes:
+        v = line.cells[c] if c < len(line.cells) else ""
+        if v in (None, ""):
+            continue
+        if isinstance(v, str):
+            m = _CODE_NAME.match(v)
+            if m and not _CODE_PART.match(_WS.sub("", v)):
+                parts.append(m.group(1).replace(" ", ""))
+                if c == seg.label or not name or name == v:
+                    name = m.group(2).strip()
+                continue
+        t = _WS.sub("", _nfkc(v)) if isinstance(v, str) else (str(int(v)) if isinstance(v, float) and v.is_integer() else str(v))
+        t = t.removesuffix(".0")
+        if _CODE_PART.match(t):
+            parts.append(t)
+    if not parts and not name:
+        # 合计 / 人员经费合计 printed across the code and name cells
+        for c in (*seg.codes, *([seg.label] if seg.label is not None else [])):
+            v = line.cells[c] if c < len(line.cells) else ""
+            if v in (None, "") and c in line.spans:
+                v = line.spans[c]
+            if isinstance(v, str) and v.strip() and not _is_number(v):
+                name = v.strip()
+                break
+    if not parts and name and normalize_code(name):
+        return normalize_code(name), ""
+    if not parts and name:
+        m = _CODE_NAME.match(name)
+        if m:
+            return normalize_code(m.group(1)), m.group(2).strip()
+    if not parts:
+        return None, name
+    code = normalize_code("".join(parts))
+    return code, name
+
+
+def _place(table, segments, cols, data, td: TableData, res: Recognized, normalize_code) -> None:
+    fixed_panels = [p for p in table.panels if not p.is_detail]
+    detail_panels = [p for p in table.panels if p.is_detail]
+    leaf_len = 7 if table.detail_kind == "functional" else 5
+    # each segment -> the panel(s) its rows belong to
+    seg_panels: list[list] = []
+    label_index = []
+    for p in fixed_panels:
+        idx: dict[str, list] = {}
+        alt: dict[str, list] = {}
+        for row in (*p.rows, *p.footer):
+            if row.key:
+                idx.setdefault(norm_label(row.label), []).append(row)
+                alt.setdefault(_strip_parens(norm_label(row.label)), []).append(row)
+        label_index.append((p, idx, alt))
+    footers = {}
+    for p in detail_panels:
+        for row in p.footer:
+            footers[norm_label(row.label)] = (p, row)
+    used_fixed = set()
+    for si, seg in enumerate(segments):
+        if fixed_panels:
+            # the fixed panel whose labels this segment's lines match most (ties: the next unused one)
+            best = None
+            for pi, (p, idx, alt) in enumerate(label_index):
+                hits = 0
+                for line in data:
+                    if seg.label is None or seg.label >= len(line.cells):
+                        continue
+                    lab = norm_label(str(line.cells[seg.label] or ""))
+                    if lab and (lab in idx or _strip_parens(lab) in alt):
+                        hits += 1
+                key = (hits, pi not in used_fixed, -pi)
+                if best is None or key > best[0]:
+                    best = (key, pi)
+            if best and best[0][0] > 0:
+                used_fixed.add(best[1])
+                seg_panels.append([label_index[best[1]]])
+                continue
+        seg_panels.append([])
+    for seg, panels in zip(segments, seg_panels):
+        if panels:
+            p, idx, alt = panels[0]
+            colmap = _match_columns(seg.values, cols, p.columns)
+        else:
+            spec_cols = []
+            seen = set()
+            for p in detail_panels:
+                for sc in p.columns:
+                    if sc.key not in seen:
+                        seen.add(sc.key)
+                        spec_cols.append(sc)
+            colmap = _match_columns(seg.values, cols, spec_cols)
+        for line in data:
+            nums = [(c, line.cells[c]) for c in seg.values if c < len(line.cells) and _is_number(line.cells[c])]
+            res.numbers += len(nums)
+            rd = None
+            if panels:
+                lab_raw = line.cells[seg.label] if seg.label is not None and seg.label < len(line.cells) else ""
+                lab = norm_label(str(lab_raw or ""))
+                row = None
+                if seg.lineno is not None:
+                    ln = line.cells[seg.lineno] if seg.lineno < len(line.cells) else None
+                    amount, _ = parse_amount(ln)
+                    if amount is not None and amount == amount.to_integral_value():
+                        row = next((r for r in (*p.rows, *p.footer) if r.key and r.lineno == int(amount)), None)
+                        if row is not None and lab and norm_label(row.label) != lab and \
+                                _strip_parens(norm_label(row.label)) != _strip_parens(lab):
+                            row = None      # the 行次 disagrees with the label: the label decides
+                if row is None and lab:
+                    # a label printed twice in a panel (一、一般公共预算财政拨款 as income and as
+                    # 年初结转): the first of its rows not yet taken, in the panel's order
+                    same = idx.get(lab) or alt.get(_strip_parens(lab)) or []
+                    row = next((r for r in same if r.key not in td.rows), same[0] if same else None)
+                if row is not None:
+                    kind = "footer" if row in p.footer else ("total" if row.style == "total" else "fixed")
+                    rd = RowData(key=row.key, label=str(lab_raw).strip() or row.label, panel=p.id,
+                                 source=line.where[seg.label] if seg.label is not None else line.where[0], kind=kind)
+            elif detail_panels:
+                code, name = _row_code(line, seg, normalize_code)
+                where = line.where[seg.codes[0]] if seg.codes else (line.where[seg.label] if seg.label is not None else line.where[0])
+                nlab = norm_label(name)
+                if table.total_label == "unit" and "total" not in td.rows and code is None and \
+                        _unit_code(line, seg):
+                    # 表二 prints the unit's code and name on its 合计 line
+                    res.unit_code = _unit_code(line, seg)
+                    rd = RowData(key="total", label=name or "合计", panel=detail_panels[0].id, source=where,
+                                 kind="total")
+                elif code is None and (nlab in ("合计", "总计") or nlab.endswith("合计") and nlab in footers) :
+                    if nlab in footers:
+                        p, row = footers[nlab]
+                        rd = RowData(key=row.key, label=name, panel=p.id, source=where, kind="footer")
+                    else:
+                        rd = RowData(key="total", label=name or "合计", panel=detail_panels[0].id, source=where,
+                                     kind="total")
+                elif code is None and nlab in footers:
+                    p, row = footers[nlab]
+                    rd = RowData(key=row.key, label=name, panel=p.id, source=where, kind="footer")
+                elif code is not None:
+                    panel = next((p for p in detail_panels if not p.classes or code[:3] in p.classes), None)
+                    if panel is not None:
+                        rd = RowData(key=code, label=name, panel=panel.id, source=where,
+                                     kind="detail" if len(code) == leaf_len else "class")
+            if rd is None:
+                if nums and all(parse_amount(v)[0] == 0 for _, v in nums) and not _row_text(line, seg):
+                    continue        # a blank input row whose totals show 0
+                if nums:
+                    text = " ".join(str(c) for c in line.cells if c not in (None, ""))
+                    res.unplaced.append(Unplaced(line.where[nums[0][0]], text[:80], "无法确定所在行（科目编码或项目名称不符）"))
+                continue
+            for c in seg.values:
+                if c >= len(line.cells):
+                    continue
+                raw = line.cells[c]
+                if raw in (None, ""):
+                    continue
+                key = colmap.get(c)
+                if key is None:
+                    if _is_number(raw):
+                        res.unplaced.append(Unplaced(line.where[c], str(raw),
+                                                     f"无法确定所在栏（表头“{'/'.join(cols[c].header) or '空'}”）"))
+                    continue
+                amount, problem = parse_amount(raw)
+                if problem == "text" and amount is None:
+                    problem = None          # "-", "—": printed as empty
+                elif problem == "text" and not isinstance(raw, str):
+                    problem = None
+                elif problem == "text" and line.table >= 0:
+                    problem = None          # a PDF prints every number as text
+                if amount is None and problem is None:
+                    continue
+                rd.values[key] = Value(amount, source=line.where[c], raw=raw if problem else None, problem=problem)
+                if amount is not None:
+                    res.placed += 1
+            if rd.key in td.rows:
+                if rd.values:
+                    td.duplicates.append(rd)
+            else:
+                td.rows[rd.key] = rd
+
+
+def _row_text(line: Line, seg: _Segment) -> str:
+    cols = [*seg.codes, *([seg.label] if seg.label is not None else [])]
+    return "".join(str(line.cells[c]) for c in cols if c < len(line.cells) and line.cells[c] not in (None, ""))
+
+
+def _unit_code(line: Line, seg: _Segment) -> str:
+    for c in (*seg.codes, *([seg.label] if seg.label is not None else [])):
+        v = line.cells[c] if c < len(line.cells) else ""
+        t = _WS.sub("", _nfkc(v)) if v not in (None, "") else ""
+        m = re.match(r"^(\d{6,12})(?:\.0)?", t)
+        if m and len(m.group(1)) not in (7,):
+            return m.group(1)
+    return ""

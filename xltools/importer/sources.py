@@ -1,0 +1,241 @@
+"""What an import reads: a workbook or a PDF turned into a stream of *lines*.
+
+A line is one row of cells (a table row, or a text line as a single cell) with where each cell was
+printed. Workbook sheets and PDF pages are concatenated in their order, so a table that continues on
+the next page (or sheet) is simply the lines that follow; recognising tables is done on this stream
+by :mod:`xltools.importer.recognize` and never depends on sheet names or positions.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+
+__all__ = ["Line", "Source", "ImportError_", "read_source", "OUR_SHEETS"]
+
+# sheets xltools itself adds to a workbook: never part of a table
+OUR_SHEETS = frozenset({"_xltools", "说明事项", "科目目录", "科目补充", "校验结果", "审核", "封面", "情况说明"})
+
+
+class ImportError_(ValueError):
+    """A source cannot be imported; the message is Chinese and names the file."""
+
+
+@dataclass
+class Line:
+    cells: list                    # cell values: str | float | int | None (None: covered by a merge)
+    where: list[str]               # per cell: "收入决算表!E7" or "第8页第5行第5栏"
+    unit: int                      # index of the sheet / page it belongs to (0-based)
+    unit_name: str                 # sheet name or "第8页"
+    is_text: bool = False          # a text line of a PDF page (not a table row)
+    # header cells covered by a merge take the merged cell's text: (column -> text)
+    spans: dict = field(default_factory=dict)
+    table: int = -1                # PDF: index of the table on the page; workbook: -1
+
+    def text(self) -> str:
+        return "".join(str(c) for c in self.cells if c not in (None, ""))
+
+
+@dataclass
+class Source:
+    path: Path
+    kind: str                      # "workbook" | "pdf"
+    lines: list[Line]
+    units: list[str]               # sheet names or page labels
+    text_pages: list[list[str]] = field(default_factory=list)   # PDF: each page's text lines
+
+
+def read_source(path: str | Path) -> Source:
+    path = Path(path)
+    if not path.exists():
+        raise ImportError_(f"找不到文件：{path}")
+    if not path.is_file():
+        raise ImportError_(f"{path.name}：不是普通文件")
+    suffix = path.suffix.lower()
+    if suffix in (".xlsx", ".xlsm", ".xls", ".xlsb", ".ods"):
+        return _read_workbook(path)
+    if suffix == ".pdf":
+        return _read_pdf(path)
+    raise ImportError_(f"{path.name}：只能导入 .xlsx/.xls 工作簿或 .pdf 文件")
+
+
+# ---------------------------------------------------------------- workbooks
+
+def _read_workbook(path: Path) -> Source:
+    from python_calamine import CalamineWorkbook
+
+    try:
+        wb = CalamineWorkbook.from_path(str(path))
+    except Exception as exc:  # calamine raises several error types for damaged files
+        raise ImportError_(f"{path.name}：无法打开工作簿（{exc}）") from None
+    lines: list[Line] = []
+    units: list[str] = []
+    for meta in wb.sheets_metadata:
+        name = meta.name
+        if not str(meta.visible).endswith("Visible") or name in OUR_SHEETS:
+            continue
+        try:
+            sh = wb.get_sheet_by_name(name)
+            rows = sh.to_python(skip_empty_area=False)
+            merged = list(getattr(sh, "merged_cell_ranges", None) or [])
+        except Exception as exc:
+            raise ImportError_(f"{path.name}：无法读取工作表“{name}”（{exc}）") from None
+        r0, c0 = sh.start if sh.start else (0, 0)
+        cover: dict[tuple[int, int], tuple[int, int]] = {}
+        for (a, b), (c, d) in merged:
+            for r in range(a, c + 1):
+                for col in range(b, d + 1):
+                    if (r, col) != (a, b):
+                        cover[(r, col)] = (a, b)
+        u = len(units)
+        units.append(name)
+        grid = {}
+        for i, row in enumerate(rows):
+            for j, v in enumerate(row):
+                grid[(i + r0, j + c0)] = v
+        for i, row in enumerate(rows):
+            r = i + r0
+            cells = [None] * c0 + list(row)
+            cells = ["" if v is None else v for v in cells]
+            spans = {}
+            for col in range(len(cells)):
+                top = cover.get((r, col))
+                if top is not None and cells[col] in ("", None):
+                    spans[col] = grid.get(top, "")
+            if not any(v not in ("", None) for v in cells) and not spans:
+                continue
+            where = [f"{name}!{_col_letter(col)}{r + 1}" for col in range(len(cells))]
+            lines.append(Line(cells=cells, where=where, unit=u, unit_name=name, spans=spans))
+    return Source(path=path, kind="workbook", lines=lines, units=units)
+
+
+def _col_letter(c: int) -> str:
+    s = ""
+    c += 1
+    while c:
+        c, rem = divmod(c - 1, 26)
+        s = chr(65 + rem) + s
+    return s
+
+
+# ---------------------------------------------------------------- PDF
+
+def _read_pdf(path: Path) -> Source:
+    try:
+        import pdfplumber
+        from pdfminer.pdfdocument import PDFPasswordIncorrect
+    except ImportError:  # pragma: no cover - a dependency of the package
+        raise ImportError_("读取 PDF 需要 pdfplumber：pip install pdfplumber") from None
+    try:
+        pdf = pdfplumber.open(str(path))
+    except PDFPasswordIncorrect:
+        raise ImportError_(f"{path.name}：PDF 已加密，无法读取（请先解除密码保护）") from None
+    except Exception as exc:
+        msg = str(exc) or type(exc).__name__
+        if "password" in msg.lower() or "encrypt" in msg.lower():
+            raise ImportError_(f"{path.name}：PDF 已加密，无法读取（请先解除密码保护）") from None
+        raise ImportError_(f"{path.name}：无法打开 PDF（{msg}）") from None
+    lines: list[Line] = []
+    units: list[str] = []
+    text_pages: list[list[str]] = []
+    chars = 0
+    with pdf:
+        try:
+            pages = list(pdf.pages)
+        except Exception as exc:
+            raise ImportError_(f"{path.name}：PDF 结构损坏（{exc}）") from None
+        for pno, page in enumerate(pages, start=1):
+            label = f"第{pno}页"
+            u = len(units)
+            units.append(label)
+            try:
+                page_lines, texts, n = _pdf_page(page, pno, u, label)
+            except Exception as exc:
+                raise ImportError_(f"{path.name} {label}：无法解析（{exc}）") from None
+            chars += n
+            lines.extend(page_lines)
+            text_pages.append(texts)
+    if chars == 0:
+        raise ImportError_(f"{path.name}：PDF 中没有文字层（可能是扫描件），无法导入；请用原始 Excel 或带文字的 PDF")
+    return Source(path=path, kind="pdf", lines=lines, units=units, text_pages=text_pages)
+
+
+def _pdf_page(page, pno: int, u: int, label: str):
+    """The page as lines in reading order: text lines outside tables, and table rows."""
+    tables = page.find_tables()
+    boxes = [t.bbox for t in tables]
+    items: list[tuple[float, int, Line]] = []
+    words = page.extract_words(keep_blank_chars=False, use_text_flow=False, y_tolerance=3)
+    n_chars = len(page.chars)
+    outside = [w for w in words if not any(_inside(w, b) for b in boxes)]
+    texts = []
+    for y, text in _group_lines(outside):
+        texts.append(text)
+        items.append((y, 0, Line(cells=[text], where=[f"{label}"], unit=u, unit_name=label, is_text=True)))
+    for ti, t in enumerate(tables):
+        rows = t.extract()
+        cover = _pdf_cover(t, rows)
+        for ri, row in enumerate(rows):
+            top = t.rows[ri].bbox[1]
+            # pdfplumber gives None for the cells a merged cell covers: give them its text, so
+            # multi-level headers read as paths
+            spans = {ci: cover[(ri, ci)] for ci, v in enumerate(row) if v is None and (ri, ci) in cover}
+            cells = ["" if v is None else v for v in row]
+            where = [f"{label}第{ri + 1}行第{ci + 1}栏（表{ti + 1}）" for ci in range(len(row))]
+            items.append((top, 1, Line(cells=cells, where=where, unit=u, unit_name=label, spans=spans, table=ti)))
+    items.sort(key=lambda x: (round(x[0], 0), x[1]))
+    return [it[2] for it in items], texts, n_chars
+
+
+def _pdf_cover(t, rows) -> dict:
+    """(row, col) of a cell covered by a merged cell -> the merged cell's text, from the cells' boxes."""
+    try:
+        rbox = [r.bbox for r in t.rows]
+        cbox = [c.bbox for c in t.columns]
+    except Exception:  # pragma: no cover - older pdfplumber
+        return {}
+    out = {}
+    for ri, r in enumerate(t.rows):
+        for ci, box in enumerate(r.cells):
+            if box is None or ri >= len(rows) or ci >= len(rows[ri]) or rows[ri][ci] in (None, ""):
+                continue
+            x0, top, x1, bottom = box
+            for rj, (_, rt, _, rb) in enumerate(rbox):
+                if rt < top - 0.5 or rb > bottom + 0.5:
+                    continue
+                for cj, (cx0, _, cx1, _) in enumerate(cbox):
+                    if cx0 >= x0 - 0.5 and cx1 <= x1 + 0.5 and (rj, cj) != (ri, ci):
+                        out[(rj, cj)] = rows[ri][ci]
+    return out
+
+
+def _inside(w, box) -> bool:
+    x0, top, x1, bottom = box
+    cx, cy = (w["x0"] + w["x1"]) / 2, (w["top"] + w["bottom"]) / 2
+    return x0 - 1 <= cx <= x1 + 1 and top - 1 <= cy <= bottom + 1
+
+
+def _group_lines(words, tol: float = 3.0):
+    """Words grouped into lines by their vertical middle, each line's words in x order."""
+    lines: list[list] = []
+    for w in sorted(words, key=lambda w: ((w["top"] + w["bottom"]) / 2, w["x0"])):
+        mid = (w["top"] + w["bottom"]) / 2
+        if lines and abs(lines[-1][0] - mid) <= tol:
+            lines[-1][1].append(w)
+        else:
+            lines.append([mid, [w]])
+    out = []
+    for mid, ws in lines:
+        ws.sort(key=lambda w: w["x0"])
+        text = ""
+        prev = None
+        for w in ws:
+            if prev is not None and w["x0"] - prev["x1"] > 1.5 and (_ascii_edge(prev["text"][-1]) or _ascii_edge(w["text"][0])):
+                text += " "
+            text += w["text"]
+            prev = w
+        out.append((min(w["top"] for w in ws), text))
+    return out
+
+
+def _ascii_edge(ch: str) -> bool:
+    return ch.isascii() and ch.isalnum()
