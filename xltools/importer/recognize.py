@@ -24,7 +24,7 @@ _NUMBERING = re.compile(r"^(?:[一二三四五六七八九十]+、|[(][一二三
 _PARENS = re.compile(r"[(][^()]*[)]")
 _YEAR_ANY = re.compile(r"\d{4}(?=年)")
 _CODE_PART = re.compile(r"^\d{2,7}$")
-_CODE_NAME = re.compile(r"^\s*(\d{3}(?:\s?\d{2}){0,2})\s*[-—－ ]?\s*([^\d\s].*)$", re.S)
+_CODE_NAME = re.compile(r"^\s*(\d{3}(?:\s?\d{2}){0,2})\s*[-—－ ]?\s*([\u4e00-\u9fffA-Za-z（(“].*)$", re.S)
 _UNIT_RE = re.compile(r"(?:金额)?单位[:：]\s*(万元|元)")
 _DEPT_RE = re.compile(r"(?:公开部门|单位名称|部门名称|编制部门|编制单位|填报单位|预算单位|部门)[:：]\s*(.+?)\s*(?:(?:金额)?单位[:：].*)?$")
 _YEAR_RE = re.compile(r"(20\d{2})\s*年")
@@ -202,25 +202,38 @@ def _blocks(src: Source) -> list[_Block]:
     blocks: list[_Block] = []
     cur: _Block | None = None
     last_unit = -1
+    width = 0             # cells of the block's last table row
+    check_width = False   # a new page: its first table row must continue the block's table
     for i, line in enumerate(src.lines):
         cands = _title_of(line)
+        if cands and cur is not None and cands == cur.cands and line.unit != last_unit:
+            last_unit = line.unit       # the title repeated on the next page (print titles)
+            check_width = False
+            continue
         if cands:
             cur = _Block(cands=cands, title_at=i, lines=[line])
             blocks.append(cur)
             last_unit = line.unit
+            width, check_width = 0, False
             continue
         if cur is None:
             continue
         if line.unit != last_unit:
-            # a new sheet or page without a title of its own continues the table above only when it
-            # starts with the table (PDF: a table row; a sheet: no text line first)
+            last_unit = line.unit
             if src.kind == "workbook":
                 # a sheet without a title continues the table above only when it starts with a
                 # table row (several filled cells), not with a title or text of its own
-                if sum(c not in (None, "") for c in line.cells) < 3:
+                if sum(c not in (None, "") for c in line.cells) < 3 or len(line.cells) != width:
                     cur = None
                     continue
-            last_unit = line.unit
+            else:
+                check_width = True
+        if not line.is_text:
+            if check_width and width and len(line.cells) != width:
+                cur = None            # another table (科目目录, 说明事项 …) on the next page
+                continue
+            check_width = False
+            width = len(line.cells)
         cur.lines.append(line)
     return blocks
 
