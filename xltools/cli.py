@@ -94,9 +94,10 @@ class UserError(Exception):
 
 def _user_errors():
     from xltools.read.datafile import DataError
+    from xltools.importer import ImportError_
     from xltools.read.workbook import ReadError
     from xltools.spec import SpecError
-    return (DataError, ReadError, SpecError, OSError)
+    return (DataError, ReadError, SpecError, ImportError_, OSError)
 
 
 # ---------------------------------------------------------------- new
@@ -183,14 +184,18 @@ def _expand_paths(paths: list[str]) -> list[tuple[Path, bool]]:
 
 def check_file(path: Path) -> tuple[list, str | None]:
     """(findings, read error message or None)."""
-    from xltools.read.workbook import read_workbook
+    from xltools.importer import read_any
     from xltools.rules import check_report
 
     try:
-        rep = read_workbook(path)
+        rep, narrative, _ = read_any(path)   # our workbook, any 公开表 workbook, or a published PDF
     except _user_errors() as exc:
         return [], str(exc)
-    return check_report(rep), None
+    findings = check_report(rep)
+    if narrative:   # a PDF's own 情况说明, checked against its own tables in the same run
+        from xltools.narrative import check_text
+        findings.extend(check_text(narrative, rep))
+    return findings, None
 
 
 def _check_files(paths: list[Path], jobs: int):

@@ -87,7 +87,7 @@ def report_lines(res: Recognized, name: str) -> list[str]:
         t = tset.tables[tid]
         td = rep.tables[tid]
         unit = res.table_units.get(tid, "")
-        extra = "（原文注明无数据）" if tid in res.empty_tables else ""
+        extra = "（无数据）" if tid in res.empty_tables else ""
         out.append(f"  {t.number or tid} {t.title}：{len(td.rows)} 行{extra}，位于 {where}" + (f"，{unit}" if unit else ""))
     missing = [t for t in tset.variant(rep.variant).order if t not in rep.tables]
     if missing:
@@ -99,4 +99,71 @@ def report_lines(res: Recognized, name: str) -> list[str]:
             out.append(f"    {u.where}：“{u.text}” —— {u.why}")
         if len(res.unplaced) > 200:
             out.append(f"    ……另有 {len(res.unplaced) - 200} 处")
+    for u in res.notes[:50]:
+        out.append(f"  说明：{u.where}：“{u.text}” —— {u.why}")
     return out
+
+
+_PAGE_NO = __import__("re").compile(r"^\s*(?:[-—]\s*\d+\s*[-—]|第\s*\d+\s*页(?:[，,]?\s*共\s*\d+\s*页)?|\d{1,3})\s*$")
+
+
+def narrative_text(src) -> str:
+    """A PDF's 情况说明: its text lines from the part heading that names it to the 名词解释 (or the
+    end), page numbers dropped; line breaks are kept (the narrative checker rebuilds sentences)."""
+    if getattr(src, "kind", "") != "pdf":
+        return ""
+    out: list[str] = []
+    started = False
+    for page in src.text_pages:
+        head = "".join(page[:3]).replace(" ", "")
+        if "目录" in head:
+            continue          # the table of contents names the parts too
+        for line in page:
+            t = line.strip()
+            compact = t.replace(" ", "")
+            if not started:
+                if "情况说明" in compact and ("部分" in compact or compact.endswith("情况说明") and len(compact) <= 30) \
+                        and not compact.startswith(("一、", "二、", "三、")):
+                    started = True
+                    out.append(t)
+                continue
+            if compact.startswith("第") and "部分" in compact[:6] and "名词解释" in compact:
+                return "\n".join(out)
+            if _PAGE_NO.match(t):
+                continue
+            out.append(t)
+    return "\n".join(out)
+
+
+def read_any(path, *, with_formulas: bool = True):
+    """A Report from any source `check` and `narrative` accept: our workbook (with its hidden
+    ``_xltools`` sheet), any other 公开表 workbook, or a published PDF. Returns (report, narrative
+    text or "", import result or None). Raises ImportError_ / ReadError with a Chinese message."""
+    from pathlib import Path as _P
+
+    from xltools.read.workbook import META_SHEET, ReadError, read_workbook
+
+    path = _P(path)
+    if path.suffix.lower() in (".xlsx", ".xlsm") and path.is_file():
+        try:
+            from python_calamine import CalamineWorkbook
+            names = CalamineWorkbook.from_path(str(path)).sheet_names
+        except Exception:
+            names = None
+        if names is not None and META_SHEET in names:
+            rep = read_workbook(path, with_formulas=with_formulas)
+            _values_only(rep)
+            return rep, "", None
+        if names is None:
+            raise ReadError(f"{path.name}：无法打开工作簿")
+    res = import_source(path)
+    return res.report, narrative_text(res.source), res
+
+
+def _values_only(rep) -> None:
+    """A copy of our workbook made values-only (paste values) has no formula anywhere: its totals are
+    not "typed over", so whether a cell holds a formula is treated as unknown (no F-01)."""
+    values = [v for td in rep.tables.values() for r in td.rows.values() for v in r.values.values()]
+    if values and not any(v.formula for v in values):
+        for v in values:
+            v.formula = None

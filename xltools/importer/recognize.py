@@ -28,6 +28,9 @@ _CODE_NAME = re.compile(r"^\s*(\d{3}(?:\s?\d{2}){0,2})\s*[-—－ ]?\s*([\u4e00-
 _UNIT_RE = re.compile(r"(?:金额)?单位[:：]\s*(万元|元)")
 _DEPT_RE = re.compile(r"(?:公开部门|单位名称|部门名称|编制部门|编制单位|填报单位|预算单位|部门)[:：]\s*(.+?)\s*(?:(?:金额)?单位[:：].*)?$")
 _YEAR_RE = re.compile(r"(20\d{2})\s*年")
+_TITLE_PREFIX = re.compile(r"(?:年度?|部门|单位|[、.:：]|公开\d+表|表[一二三四五六七八九十\d]+|附表\d+|^\d+)$")
+_TITLE_SUFFIX = re.compile(r"(?:\([^()]*\)|续表?|\d{4}年度?|公开\d+表|表[一二三四五六七八九十\d]+|附表\d+|[:：])+")
+_OWN_TITLES = frozenset({"说明事项", "科目目录", "科目补充", "校验结果", "审核", "封面", "情况说明"})
 _EMPTY_TABLE = ("本表无数据", "无数据", "本部门无", "本单位无", "没有使用", "无此项", "未发生", "空表")
 
 
@@ -91,13 +94,23 @@ def _title_of(line: Line) -> list[Candidate]:
     hits = []
     best = None
     for c in _candidates():
-        if c.title and c.title in text:
-            if best is None:
-                best = len(c.title)
-            if len(c.title) == best:
-                hits.append(c)
-    if hits and ("说明" in text[text.find(hits[0].title) + len(hits[0].title):] or text.endswith("情况")):
-        return []     # "一、收入支出决算总体情况说明" and the like: narrative headings
+        if not c.title:
+            continue
+        at = text.rfind(c.title)
+        if at < 0:
+            continue
+        prefix, suffix = text[:at], text[at + len(c.title):]
+        # the title is the whole line, but for the unit and year before it ("XX局2024年"), a
+        # numbering or 表号, and a 表号 or "(续)" after it: "国有资本经营预算财政拨款收入支出决算表"
+        # is not "支出决算表"
+        if prefix and not _TITLE_PREFIX.search(prefix):
+            continue
+        if suffix and not _TITLE_SUFFIX.fullmatch(suffix):
+            continue
+        if best is None:
+            best = len(c.title)
+        if len(c.title) == best:
+            hits.append(c)
     return hits
 
 
@@ -108,6 +121,7 @@ class Unplaced:
     where: str
     text: str
     why: str
+    kind: str = "number"     # number | block (a 绩效 block table, not imported yet)
 
 
 @dataclass
@@ -115,6 +129,7 @@ class Recognized:
     report: Report | None
     tables: dict[str, str] = field(default_factory=dict)        # table id -> where its title was
     unplaced: list[Unplaced] = field(default_factory=list)
+    notes: list[Unplaced] = field(default_factory=list)         # skipped content that holds no amount
     empty_tables: list[str] = field(default_factory=list)       # printed "本表无数据" or with no body
     table_units: dict[str, str] = field(default_factory=dict)   # table id -> 元 / 万元 as printed
     unit_code: str = ""
@@ -132,8 +147,10 @@ class _Block:
 # ---------------------------------------------------------------- entry point
 
 def recognize(src: Source, *, set_hint: str | None = None) -> Recognized:
-    blocks = _blocks(src)
+    orphans: list[Line] = []
+    blocks = _blocks(src, orphans)
     res = Recognized(report=None)
+    _report_orphans(orphans, res)
     if not blocks:
         return res
     # the set: the one most recognised titles belong to
@@ -198,14 +215,33 @@ def recognize(src: Source, *, set_hint: str | None = None) -> Recognized:
 
 # ---------------------------------------------------------------- blocks
 
-def _blocks(src: Source) -> list[_Block]:
+def _blocks(src: Source, orphans: list | None = None) -> list[_Block]:
+    """The table blocks of the stream; table rows outside any block go to ``orphans``."""
     blocks: list[_Block] = []
+    orphans = orphans if orphans is not None else []
     cur: _Block | None = None
     last_unit = -1
+    own = False           # inside a sheet of our own (not a 公开表)
+    block_at = ""         # inside a 绩效 block table (its title)
     width = 0             # cells of the block's last table row
     check_width = False   # a new page: its first table row must continue the block's table
     for i, line in enumerate(src.lines):
         cands = _title_of(line)
+        block_title = _block_title(line) if not cands else None
+        if block_title:
+            # a 绩效 table (one block per project): recognised, not yet imported — its amounts are
+            # listed as not placed under its own name
+            cur = None
+            own = False
+            block_at = block_title
+            continue
+        if not cands and line.text() and norm_label(line.text()) in _OWN_TITLES:
+            cur = None            # a sheet of our own (说明事项, 科目目录 …) printed with the tables
+            own = True
+            continue
+        if cands:
+            own = False
+            block_at = ""
         if cands and cur is not None and cands == cur.cands and line.unit != last_unit:
             last_unit = line.unit       # the title repeated on the next page (print titles)
             check_width = False
@@ -217,6 +253,10 @@ def _blocks(src: Source) -> list[_Block]:
             width, check_width = 0, False
             continue
         if cur is None:
+            if not line.is_text and not own:
+                if block_at:
+                    line.context = block_at
+                orphans.append(line)
             continue
         if line.unit != last_unit:
             last_unit = line.unit
@@ -225,12 +265,18 @@ def _blocks(src: Source) -> list[_Block]:
                 # table row (several filled cells), not with a title or text of its own
                 if sum(c not in (None, "") for c in line.cells) < 3 or len(line.cells) != width:
                     cur = None
+                    orphans.append(line)
                     continue
             else:
                 check_width = True
         if not line.is_text:
+            if src.kind == "pdf" and width == 0 and line.unit > cur.lines[0].unit + 1:
+                cur = None            # a title (table of contents) whose table never came
+                orphans.append(line)
+                continue
             if check_width and width and len(line.cells) != width:
                 cur = None            # another table (科目目录, 说明事项 …) on the next page
+                orphans.append(line)
                 continue
             check_width = False
             width = len(line.cells)
@@ -477,7 +523,7 @@ def _segments(cols: list[_Col]) -> list[_Segment]:
                 cur = _Segment()
                 segs.append(cur)
             cur.values.append(col.index)
-    return [s for s in segs if s.values]
+    return [s for s in segs if s.values and (s.label is not None or s.codes or any(cols[c].header for c in s.values))]
 
 
 # ---------------------------------------------------------------- placing rows and columns
@@ -502,13 +548,16 @@ def _col_score(spec: tuple[str, ...], path: tuple[str, ...]):
     if not leaf_ok:
         alt = {_strip_parens(h) for h in have}
         leaf_ok = _strip_parens(leaf) in alt
+    weak = False
+    if not leaf_ok and path and path[-1] in ("合计", "小计") and leaf.endswith(path[-1]) and not parents:
+        leaf_ok = weak = True    # "合计" printed for 本年支出合计
     if not leaf_ok:
         return None
     present = sum(p in have for p in parents)
     if present < len(parents):
         return None
     exact_leaf = bool(path) and path[-1] == leaf
-    return (present, exact_leaf, -len(path))
+    return (present, not weak, exact_leaf, -len(path))
 
 
 def _match_columns(value_cols: list[int], cols: list[_Col], spec_cols) -> dict[int, str]:
@@ -615,6 +664,10 @@ def _place(table, segments, cols, data, td: TableData, res: Recognized, normaliz
                 used_fixed.add(best[1])
                 seg_panels.append([label_index[best[1]]])
                 continue
+        keyed = [(p, idx, alt) for p, idx, alt in label_index if len([r for r in p.rows if r.key]) == 1]
+        if seg.label is None and len(fixed_panels) == 1 and keyed:
+            seg_panels.append([keyed[0]])     # 三公 table: one line of amounts, no label printed
+            continue
         seg_panels.append([])
     for seg, panels in zip(segments, seg_panels):
         if panels:
@@ -645,6 +698,8 @@ def _place(table, segments, cols, data, td: TableData, res: Recognized, normaliz
                         if row is not None and lab and norm_label(row.label) != lab and \
                                 _strip_parens(norm_label(row.label)) != _strip_parens(lab):
                             row = None      # the 行次 disagrees with the label: the label decides
+                if row is None and seg.label is None:
+                    row = next(r for r in p.rows if r.key)
                 if row is None and lab:
                     # a label printed twice in a panel (一、一般公共预算财政拨款 as income and as
                     # 年初结转): the first of its rows not yet taken, in the panel's order
@@ -681,7 +736,8 @@ def _place(table, segments, cols, data, td: TableData, res: Recognized, normaliz
                                      kind="detail" if len(code) == leaf_len else "class")
             if rd is None:
                 if nums and all(parse_amount(v)[0] == 0 for _, v in nums) and not _row_text(line, seg):
-                    continue        # a blank input row whose totals show 0
+                    res.numbers -= len(nums)
+                    continue        # a blank input row whose totals show 0: nothing printed in it
                 if nums:
                     text = " ".join(str(c) for c in line.cells if c not in (None, ""))
                     res.unplaced.append(Unplaced(line.where[nums[0][0]], text[:80], "无法确定所在行（科目编码或项目名称不符）"))
@@ -710,11 +766,17 @@ def _place(table, segments, cols, data, td: TableData, res: Recognized, normaliz
                 rd.values[key] = Value(amount, source=line.where[c], raw=raw if problem else None, problem=problem)
                 if amount is not None:
                     res.placed += 1
-            if rd.key in td.rows:
-                if rd.values:
-                    td.duplicates.append(rd)
-            else:
+            prev = td.rows.get(rd.key)
+            if prev is None:
                 td.rows[rd.key] = rd
+            elif rd.values and not (set(rd.values) & set(prev.values)) and prev.source.split("!")[0] == rd.source.split("!")[0] \
+                    and prev.source != rd.source and not prev.values:
+                prev.values.update(rd.values)
+            elif rd.values and prev.values and not (set(rd.values) & set(prev.values)) and \
+                    _same_line(prev, rd):
+                prev.values.update(rd.values)     # one printed line read by two segments
+            elif rd.values:
+                td.duplicates.append(rd)
 
 
 def _row_text(line: Line, seg: _Segment) -> str:
@@ -729,4 +791,69 @@ def _unit_code(line: Line, seg: _Segment) -> str:
         m = re.match(r"^(\d{6,12})(?:\.0)?", t)
         if m and len(m.group(1)) not in (7,):
             return m.group(1)
+    return ""
+
+
+_MONEY = re.compile(r"^-?[\d,]*\d\.\d{1,2}$|^-?\d{1,3}(,\d{3})+(\.\d+)?$")
+
+
+def _report_orphans(orphans: list[Line], res: Recognized) -> None:
+    """Table rows under no recognised title: each run of them (a table we do not know) is listed
+    once, with how many amounts it holds; only amounts (not 序号 or counts) make the import
+    incomplete."""
+    runs: list[list[Line]] = []
+    for line in orphans:
+        if runs and runs[-1][-1].unit in (line.unit, line.unit - 1) and runs[-1][-1].table == line.table \
+                and len(runs[-1][-1].cells) == len(line.cells):
+            runs[-1].append(line)
+        else:
+            runs.append([line])
+    for run in runs:
+        amounts = [(ln, c) for ln in run for c in ln.cells
+                   if isinstance(c, str) and _MONEY.match(_WS.sub("", _nfkc(c)))
+                   or isinstance(c, float) and not c.is_integer()]
+        first = next((ln for ln in run if ln.text()), run[0])
+        text = " ".join(str(c) for c in first.cells if c not in (None, ""))[:60]
+        context = getattr(run[0], "context", "")
+        if amounts and context:
+            ln, c = amounts[0]
+            res.unplaced.append(Unplaced(ln.where[ln.cells.index(c)], text,
+                                         f"属于“{context}”（绩效表按项目分块，暂不能导入；{len(run)} 行，{len(amounts)} 个金额）",
+                                         kind="block"))
+        elif amounts:
+            ln, c = amounts[0]
+            res.unplaced.append(Unplaced(ln.where[ln.cells.index(c)], text,
+                                         f"不在任何可识别的公开表内（{len(run)} 行，{len(amounts)} 个金额）"))
+        else:
+            res.notes.append(Unplaced(first.where[0], text, f"非公开表内容，未导入（{len(run)} 行）"))
+
+
+def _same_line(a: RowData, b: RowData) -> bool:
+    va = next(iter(a.values.values())).source
+    vb = next(iter(b.values.values())).source
+    ra = re.sub(r"^.*!\D+", "", va) if "!" in va else re.sub(r"第\d+栏.*$", "", va)
+    rb = re.sub(r"^.*!\D+", "", vb) if "!" in vb else re.sub(r"第\d+栏.*$", "", vb)
+    return va.split("!")[0] == vb.split("!")[0] and ra == rb
+
+
+@functools.lru_cache(maxsize=1)
+def _block_titles() -> dict[str, str]:
+    from xltools.perf import blocks_for
+    from xltools.spec import available_sets
+
+    out = {}
+    for sid in available_sets():
+        for b in blocks_for(sid):
+            out[norm_label(b.title)] = b.title
+    return out
+
+
+def _block_title(line: Line) -> str:
+    cells = [c for c in line.cells if c not in (None, "")]
+    if not cells or len(cells) > 3:
+        return ""
+    text = norm_label("".join(str(c) for c in cells))
+    for key, title in _block_titles().items():
+        if key and text.endswith(key) and len(text) <= len(key) + 20:
+            return title
     return ""

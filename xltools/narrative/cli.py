@@ -37,14 +37,15 @@ def docx_path(workbook: Path) -> Path:
 
 
 def _read(path: Path):
+    from xltools.importer import ImportError_, read_any
     from xltools.read.datafile import DataError, load_data
-    from xltools.read.workbook import ReadError, read_workbook
+    from xltools.read.workbook import ReadError
 
     try:
         if path.is_dir():
             return load_data(path), None
-        return read_workbook(path), None
-    except (ReadError, DataError, OSError) as exc:
+        return read_any(path)[0], None      # our workbook, any 公开表 workbook, or a published PDF
+    except (ReadError, DataError, ImportError_, OSError) as exc:
         return None, str(exc)
 
 
@@ -73,15 +74,16 @@ def cmd_narrative(args) -> int:
     narrative.title = clean_text(narrative.title)
     narrative.paragraphs = [dataclasses.replace(p, text=clean_text(p.text)) for p in narrative.paragraphs]
 
-    try:
-        write_sheet(path, narrative, expect=started)
-    except WriteError as exc:
-        print(f"错误：{exc}", file=sys.stderr)
-        return 2
-    except (OSError, KeyError, ValueError) as exc:
-        print(f"错误：无法写入工作簿 {path.name}（{exc}）", file=sys.stderr)
-        return 2
-    print(f"已写入“情况说明”页：{path}（{len(narrative.paragraphs)} 段；原文件保留为 {backup_path(path).name}）")
+    if path.suffix.lower() in (".xlsx", ".xlsm"):   # a PDF gets the .docx only
+        try:
+            write_sheet(path, narrative, expect=started)
+        except WriteError as exc:
+            print(f"错误：{exc}", file=sys.stderr)
+            return 2
+        except (OSError, KeyError, ValueError) as exc:
+            print(f"错误：无法写入工作簿 {path.name}（{exc}）", file=sys.stderr)
+            return 2
+        print(f"已写入“情况说明”页：{path}（{len(narrative.paragraphs)} 段；原文件保留为 {backup_path(path).name}）")
     if not args.no_docx:
         out = Path(args.output) if args.output else docx_path(path)
         if out.resolve() == path.resolve() or out.suffix.lower() in (".xlsx", ".xlsm", ".xlam"):
@@ -112,7 +114,7 @@ def cmd_check_narrative(args) -> int:
     text_path = Path(args.text)
     against = Path(args.against) if args.against else None
     if against is None:
-        if text_path.suffix.lower() in (".xlsx", ".xlsm"):
+        if text_path.suffix.lower() in (".xlsx", ".xlsm", ".pdf"):
             against = text_path
         else:
             print("错误：请用 --against 指定与之核对的公开表工作簿", file=sys.stderr)
@@ -124,7 +126,17 @@ def cmd_check_narrative(args) -> int:
     text = None
     if err is None:
         try:
-            text = read_narrative(text_path, sheet=sheet)
+            if text_path.suffix.lower() == ".pdf":
+                from xltools.importer import ImportError_, narrative_text
+                from xltools.importer.sources import read_source
+                try:
+                    text = narrative_text(read_source(text_path))
+                except ImportError_ as exc:
+                    raise NarrativeReadError(str(exc)) from None
+                if not text:
+                    raise NarrativeReadError(f"{text_path.name}：PDF 中没有找到“情况说明”部分")
+            else:
+                text = read_narrative(text_path, sheet=sheet)
         except NarrativeReadError as exc:
             err = str(exc)
     findings = check_text(text, report) if err is None else []

@@ -153,8 +153,12 @@ def _presence_rules(report: Report, tset, variant) -> list[Finding]:
 
 
 def _sheet_row(source: str) -> tuple[str, int]:
-    """Sort key for a cell address like 'Sheet!B12' or a data-file 'F03.csv:12'."""
+    """Sort key for a cell address like 'Sheet!B12', a data-file 'F03.csv:12' or a PDF's
+    '第9页第1行第1栏（表1）' (page, then row)."""
     import re
 
+    m = re.match(r"第(\d+)页第(\d+)行", source)
+    if m:
+        return ("", int(m.group(1)) * 100000 + int(m.group(2)))
     m = re.search(r"(\d+)(?::[^:]*)?$", source)
     return (source.split("!")[0], int(m.group(1)) if m else 0)

@@ -1,0 +1,285 @@
+"""`xltools import`: any 公开表 workbook (values only, any layout) or PDF → the same Report.
+
+Round trips on every sample workbook: made values-only and re-laid-out (tables moved to other sheets
+and positions, two tables on one sheet, blank rows and columns added, sheet names changed), and
+rendered to PDF by LibreOffice. Real PDFs from ../shared/corpus are imported and checked.
+"""
+from __future__ import annotations
+
+import subprocess
+import sys
+from decimal import Decimal
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import ROOT, SAMPLES, lo_recalc
+from xltools.importer import ImportError_, import_source, read_any, write_data_folder
+from xltools.read.datafile import load_data
+
+CORPUS = ROOT.parent / "shared" / "corpus"
+TABLE_SAMPLES = [p for p in sorted(SAMPLES.iterdir())
+                 if (p / "meta.yaml").is_file() and any(p.glob("*.csv")) and (p / f"{p.name}.xlsx").is_file()]
+
+
+def flat(report) -> dict:
+    """(table, row, column) → amount; an empty cell and 0 are the same (a values-only copy shows the
+    0 of a formula where the data folder has nothing)."""
+    out = {}
+    for tid, td in report.tables.items():
+        for key, rd in td.rows.items():
+            for col, v in rd.values.items():
+                if v.amount is not None and v.amount != 0:
+                    out[(tid, key, col)] = v.amount
+    return out
+
+
+def values_only_relaid(src: Path, dst: Path) -> Path:
+    """What a unit's own workbook looks like: the sample's tables as values only, moved — two tables
+    per sheet, shifted 2 rows and 3 columns, a blank column after the first, blank rows between
+    body rows, sheets renamed — merged header cells kept."""
+    import openpyxl
+    from python_calamine import CalamineWorkbook
+
+    from xltools.importer.sources import OUR_SHEETS
+
+    wb = CalamineWorkbook.from_path(str(src))
+    out = openpyxl.Workbook()
+    out.remove(out.active)
+    sheets = [m.name for m in wb.sheets_metadata if str(m.visible).endswith("Visible") and m.name not in OUR_SHEETS]
+    ws = None
+    row0 = 0
+    for i, name in enumerate(sheets):
+        sh = wb.get_sheet_by_name(name)
+        grid = sh.to_python(skip_empty_area=False)
+        if i % 2 == 0:
+            ws = out.create_sheet(f"Sheet{i // 2 + 1}")
+            row0 = 2
+        else:
+            row0 += 4
+        merged = list(sh.merged_cell_ranges or [])
+
+        def col_of(c):      # a blank column inserted after the first column
+            return c + 3 + (1 if c >= 1 else 0)
+
+        r_out = row0
+        rowmap = {}
+        for r, row in enumerate(grid):
+            rowmap[r] = r_out
+            for c, v in enumerate(row):
+                if v not in ("", None):
+                    ws.cell(row=r_out + 1, column=col_of(c) + 1, value=v)
+            r_out += 1
+            if r > 8 and r % 3 == 0:
+                r_out += 1        # a blank row inside the body
+        for (a, b), (c, d) in merged:
+            ws.merge_cells(start_row=rowmap[a] + 1, start_column=col_of(b) + 1,
+                           end_row=rowmap[c] + 1, end_column=col_of(d) + 1)
+        row0 = r_out
+    out.save(dst)
+    return dst
+
+
+@pytest.mark.parametrize("sample", TABLE_SAMPLES, ids=lambda p: p.name)
+def test_values_only_relaid_workbook_imports_to_the_same_report(sample, tmp_path):
+    expected = load_data(sample)
+    src = values_only_relaid(sample / f"{sample.name}.xlsx", tmp_path / "单位自制.xlsx")
+    res = import_source(src)
+    rep = res.report
+    assert (rep.set_id, rep.variant, rep.unit, rep.year, rep.amount_unit) == \
+        (expected.set_id, expected.variant, expected.unit, expected.year, expected.amount_unit)
+    assert flat(rep) == flat(expected)
+    assert res.unplaced == []
+    assert res.placed == res.numbers - sum(1 for u in res.unplaced)
+    # every value names where it was printed, on the new sheets
+    assert all(v.source.startswith("Sheet") for td in rep.tables.values() for r in td.rows.values()
+               for v in r.values.values())
+
+
+@pytest.mark.parametrize("sample", TABLE_SAMPLES, ids=lambda p: p.name)
+def test_check_of_a_foreign_workbook_gives_the_same_errors(sample, tmp_path):
+    from xltools.rules import check_report
+
+    src = values_only_relaid(sample / f"{sample.name}.xlsx", tmp_path / "单位自制.xlsx")
+    rep, _, _ = read_any(src)
+    expected_rep = load_data(sample)
+    # 绩效 block tables (表九 项目支出绩效目标表) are not imported yet: their findings are compared
+    # only where the sample has none
+    blocks = set(expected_rep.blocks)
+    errors = sorted((f.rule, f.table) for f in check_report(rep) if f.level == "error" and f.table not in blocks)
+    expected = sorted((f.rule, f.table) for f in check_report(expected_rep) if f.level == "error"
+                      and f.table not in blocks)
+    # F-01 (a formula typed over) cannot be known from values: our sample workbooks hold the
+    # published wrong totals as constants, so F-01 is the one rule a values-only copy cannot repeat
+    assert [e for e in errors if e[0] != "F-01"] == [e for e in expected if e[0] != "F-01"]
+    assert not any(f.rule == "F-01" for f in check_report(rep))
+
+
+def test_values_only_copy_of_our_workbook_has_no_f01(tmp_path):
+    """Paste-values over a whole generated workbook (its hidden _xltools sheet stays): no F-01 flood."""
+    import openpyxl
+
+    from xltools.rules import check_report
+
+    sample = SAMPLES / "ningxia-sbj-2022-final"
+    wb = openpyxl.load_workbook(sample / f"{sample.name}.xlsx", data_only=True)
+    dst = tmp_path / "values.xlsx"
+    wb.save(dst)
+    rep, _, _ = read_any(dst)
+    findings = check_report(rep)
+    assert not any(f.rule == "F-01" for f in findings)
+    assert flat(rep) == flat(load_data(sample))
+    assert rep.unit == "自治区社会保险事业管理局" and rep.year == 2022
+
+
+@pytest.mark.libreoffice
+def test_sample_pdfs_rendered_by_libreoffice_import_to_the_same_report(tmp_path):
+    import openpyxl
+
+    from xltools.importer.sources import OUR_SHEETS
+
+    files = []
+    for s in TABLE_SAMPLES:
+        # what a unit publishes: the tables (our 说明事项 / 科目目录 input sheets hidden, so not printed)
+        wb = openpyxl.load_workbook(s / f"{s.name}.xlsx")
+        for ws in wb.worksheets:
+            if ws.title in OUR_SHEETS:
+                ws.sheet_state = "hidden"
+        wb.save(tmp_path / f"{s.name}.xlsx")
+        files.append(tmp_path / f"{s.name}.xlsx")
+    pdfs = lo_recalc(files, tmp_path / "pdf", pdf=True)
+    assert len(pdfs) == len(files)
+    for sample, pdf in zip(TABLE_SAMPLES, pdfs):
+        expected = load_data(sample)
+        res = import_source(pdf)
+        rep = res.report
+        assert (rep.set_id, rep.variant, rep.unit, rep.year, rep.amount_unit) == \
+            (expected.set_id, expected.variant, expected.unit, expected.year, expected.amount_unit), sample.name
+        assert flat(rep) == flat(expected), sample.name
+        # only the 绩效 block tables (表九) are left, each named as such
+        assert all(u.kind == "block" for u in res.unplaced), (sample.name, res.unplaced[:3])
+        assert bool(res.unplaced) == bool(expected.blocks), sample.name
+        # a finding names page, line and column of the PDF
+        some = next(iter(next(iter(rep.tables.values())).rows.values()))
+        assert some.source.startswith("第")
+
+
+def test_data_folder_output_loads_back(tmp_path):
+    sample = SAMPLES / "ningxia-sbj-2022-final"
+    res = import_source(values_only_relaid(sample / f"{sample.name}.xlsx", tmp_path / "x.xlsx"))
+    folder = write_data_folder(res, tmp_path / "out")
+    assert flat(load_data(folder)) == flat(load_data(sample))
+
+
+# ---------------------------------------------------------------- real published PDFs
+
+PUTUO = CORPUS / "shanghai" / "普陀区财政局-2024-部门决算.pdf"
+
+
+@pytest.mark.skipif(not PUTUO.is_file(), reason="../shared/corpus 不在")
+def test_real_shanghai_final_accounts_pdf():
+    res = import_source(PUTUO)
+    rep = res.report
+    assert rep.set_id == "final_accounts"
+    assert rep.unit == "上海市普陀区财政局" and rep.year == 2024 and rep.amount_unit == "万元"
+    assert {"F01", "F02", "F03", "F04", "F05", "F06", "F07", "F08"} <= set(rep.tables)
+    assert res.numbers > 150 and res.placed == res.numbers
+    # as printed on page 6 and page 8
+    assert rep.tables["F01"].rows["gpb"].values["amount"].amount == Decimal("2940.05")
+    assert rep.tables["F01"].rows["income_total"].values["amount"].amount == Decimal("2946.25")
+    assert rep.tables["F02"].rows["2010601"].values["total"].amount == Decimal("1511.90")
+    assert rep.tables["F02"].rows["2010601"].values["other"].amount == Decimal("0.01")
+    assert rep.tables["F02"].rows["2010601"].values["total"].source == "第8页第9行第5栏（表1）"
+    # the 三公 table: no row label, headers 合计/… over 预算数/决算数
+    assert rep.tables["F07"].rows["amount"].values["bud_total"].amount == Decimal("0.95")
+    assert rep.tables["F07"].rows["amount"].values["bud_reception"].amount == Decimal("0.95")
+    assert "F08" in res.empty_tables
+
+
+@pytest.mark.skipif(not PUTUO.is_file(), reason="../shared/corpus 不在")
+def test_real_pdf_narrative_text_is_rebuilt_with_its_figures():
+    from xltools.importer import narrative_text
+    from xltools.importer.sources import read_source
+
+    text = narrative_text(read_source(PUTUO))
+    # the figures are set 4.8 pt below their sentence in this PDF: they must be back in place
+    assert "上海市普陀区财政局2024年度收入支出总计2995.39万元。与2023年度相比" in text
+    assert "本年收入合计2946.25万元，其中：财政拨款收入2940.05万元，占99.79%" in text
+    assert "目 录" not in text and not text.startswith("目录")
+
+
+# ---------------------------------------------------------------- bad input
+
+def _cli(*args, cwd=None):
+    return subprocess.run([sys.executable, "-m", "xltools.cli", *args], capture_output=True, text=True,
+                          cwd=cwd, timeout=120)
+
+
+def _pdf_with_text(path: Path, text_layer: bool = True, password: str | None = None) -> Path:
+    """A one-page PDF made with LibreOffice-free tools: pdfminer cannot write, so write the bytes."""
+    content = b"BT /F1 24 Tf 72 700 Td (Hello) Tj ET" if text_layer else b"0 0 1 rg 72 600 200 100 re f"
+    objs = [b"<< /Type /Catalog /Pages 2 0 R >>",
+            b"<< /Type /Pages /Kids [3 0 R] /Count 1 >>",
+            b"<< /Type /Page /Parent 2 0 R /MediaBox [0 0 612 792] /Contents 4 0 R "
+            b"/Resources << /Font << /F1 5 0 R >> >> >>",
+            b"<< /Length %d >>\nstream\n" % len(content) + content + b"\nendstream",
+            b"<< /Type /Font /Subtype /Type1 /BaseFont /Helvetica >>"]
+    out = b"%PDF-1.4\n"
+    offsets = []
+    for i, o in enumerate(objs, start=1):
+        offsets.append(len(out))
+        out += b"%d 0 obj\n" % i + o + b"\nendobj\n"
+    xref = len(out)
+    out += b"xref\n0 %d\n0000000000 65535 f \n" % (len(objs) + 1)
+    out += b"".join(b"%010d 00000 n \n" % off for off in offsets)
+    trailer = b"<< /Size %d /Root 1 0 R" % (len(objs) + 1)
+    if password:
+        trailer += b" /Encrypt << /Filter /Standard /V 1 /R 2 /O <" + b"00" * 32 + b"> /U <" + b"00" * 32 + \
+            b"> /P -4 >> /ID [<00112233445566778899aabbccddeeff> <00112233445566778899aabbccddeeff>]"
+    out += b"trailer\n" + trailer + b" >>\nstartxref\n%d\n%%%%EOF\n" % xref
+    path.write_bytes(out)
+    return path
+
+
+def test_scanned_pdf_without_text_layer_is_refused(tmp_path):
+    pdf = _pdf_with_text(tmp_path / "扫描件.pdf", text_layer=False)
+    r = _cli("import", str(pdf), "-o", str(tmp_path / "out"))
+    assert r.returncode == 2, r.stderr
+    assert "扫描件.pdf" in r.stderr and "文字层" in r.stderr and "Traceback" not in r.stderr
+    assert not (tmp_path / "out").exists()
+
+
+def test_encrypted_pdf_is_refused(tmp_path):
+    pdf = _pdf_with_text(tmp_path / "加密.pdf", password="x")
+    r = _cli("import", str(pdf), "-o", str(tmp_path / "out"))
+    assert r.returncode == 2, r.stderr
+    assert "加密.pdf" in r.stderr and "Traceback" not in r.stderr
+    assert not (tmp_path / "out").exists()
+
+
+def test_pdf_without_tables_and_workbook_without_tables_are_refused(tmp_path):
+    import openpyxl
+
+    pdf = _pdf_with_text(tmp_path / "无表.pdf")
+    wb = openpyxl.Workbook()
+    wb.active["A1"] = "工资表"
+    wb.active["B2"] = 123.45
+    wb.save(tmp_path / "无表.xlsx")
+    for f in ("无表.pdf", "无表.xlsx"):
+        r = _cli("import", str(tmp_path / f), "-o", str(tmp_path / "out"))
+        assert r.returncode == 2, r.stderr
+        assert f in r.stderr and "没有找到可识别的公开表" in r.stderr
+        assert not (tmp_path / "out").exists()
+        r = _cli("check", str(tmp_path / f))
+        assert r.returncode == 2 and "Traceback" not in r.stderr + r.stdout
+
+
+def test_import_cli_exit_codes(tmp_path):
+    sample = SAMPLES / "ningxia-sbj-2022-final"
+    src = values_only_relaid(sample / f"{sample.name}.xlsx", tmp_path / "单位自制.xlsx")
+    r = _cli("import", str(src), "-o", str(tmp_path / "导入.xlsx"))
+    assert r.returncode == 0, r.stdout + r.stderr
+    assert "数字：共" in r.stdout and (tmp_path / "导入.xlsx").is_file()
+    # the workbook we made of it reads back to the same numbers, with formulas where they hold
+    from xltools.read.workbook import read_workbook
+    assert flat(read_workbook(tmp_path / "导入.xlsx")) == flat(load_data(sample))
