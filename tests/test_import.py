@@ -189,7 +189,7 @@ def test_real_shanghai_final_accounts_pdf():
     assert rep.tables["F01"].rows["income_total"].values["amount"].amount == Decimal("2946.25")
     assert rep.tables["F02"].rows["2010601"].values["total"].amount == Decimal("1511.90")
     assert rep.tables["F02"].rows["2010601"].values["other"].amount == Decimal("0.01")
-    assert rep.tables["F02"].rows["2010601"].values["total"].source == "第8页第9行第5栏（表1）"
+    assert rep.tables["F02"].rows["2010601"].values["total"].source == "第8页第7行第5栏（表1）"
     # the 三公 table: no row label, headers 合计/… over 预算数/决算数
     assert rep.tables["F07"].rows["amount"].values["bud_total"].amount == Decimal("0.95")
     assert rep.tables["F07"].rows["amount"].values["bud_reception"].amount == Decimal("0.95")

@@ -104,34 +104,38 @@ def report_lines(res: Recognized, name: str) -> list[str]:
     return out
 
 
+_NARR_START = __import__("re").compile(
+    r"^(?:第[一二三四五六七八九十]+部分.*情况(?:20\d{2})?说明|[^、.．]{0,40}(?:决算|预算)(?:情况)?说明$)")
 _PAGE_NO = __import__("re").compile(r"^\s*(?:[-—]\s*\d+\s*[-—]|第\s*\d+\s*页(?:[，,]?\s*共\s*\d+\s*页)?|\d{1,3})\s*$")
 
 
 def narrative_text(src) -> str:
-    """A PDF's 情况说明: its text lines from the part heading that names it to the 名词解释 (or the
-    end), page numbers dropped; line breaks are kept (the narrative checker rebuilds sentences)."""
+    """A PDF's 情况说明: its text lines from the part heading that names it (it may be broken over
+    lines: "第三部分…年度部门决算情况" / "2024" / "说明") to the 名词解释 (or the end), the table of
+    contents and page numbers dropped; line breaks are kept (the narrative checker rebuilds
+    sentences)."""
     if getattr(src, "kind", "") != "pdf":
         return ""
-    out: list[str] = []
-    started = False
+    lines: list[str] = []
     for page in src.text_pages:
         head = "".join(page[:3]).replace(" ", "")
         if "目录" in head:
             continue          # the table of contents names the parts too
-        for line in page:
-            t = line.strip()
-            compact = t.replace(" ", "")
-            if not started:
-                if "情况说明" in compact and ("部分" in compact or compact.endswith("情况说明") and len(compact) <= 30) \
-                        and not compact.startswith(("一、", "二、", "三、")):
-                    started = True
-                    out.append(t)
-                continue
-            if compact.startswith("第") and "部分" in compact[:6] and "名词解释" in compact:
-                return "\n".join(out)
-            if _PAGE_NO.match(t):
-                continue
-            out.append(t)
+        lines.extend(t.strip() for t in page if not _PAGE_NO.match(t))
+    compact = [t.replace(" ", "") for t in lines]
+    begin = None
+    for i, t in enumerate(compact):
+        window = "".join(compact[i:i + 3])
+        if _NARR_START.match(t) or (t.startswith("第") and "部分" in t[:6] and _NARR_START.match(window[:60])):
+            begin = i
+            break
+    if begin is None:
+        return ""
+    out = []
+    for t, c in zip(lines[begin:], compact[begin:]):
+        if c.startswith("第") and "部分" in c[:6] and "名词解释" in c:
+            break
+        out.append(t)
     return "\n".join(out)
 
 
