@@ -283,3 +283,65 @@ def test_import_cli_exit_codes(tmp_path):
     # the workbook we made of it reads back to the same numbers, with formulas where they hold
     from xltools.read.workbook import read_workbook
     assert flat(read_workbook(tmp_path / "导入.xlsx")) == flat(load_data(sample))
+
+
+# ---------------------------------------------------------------- --prior / --budget
+
+def test_prior_year_disclosure_fills_every_prior_comparison(tmp_path):
+    """The 2022 disclosure as last year's for a 2023 report: every 上年 figure the narrative would ask
+    for in 说明事项 comes from it — imported from its LibreOffice PDF or read from the workbook."""
+    import copy
+
+    from xltools.importer.compare import fill_prior
+    from xltools.narrative import render
+    from xltools.narrative.facts import collect_facts
+
+    sample = SAMPLES / "ningxia-sbj-2022-final"
+    prior = load_data(sample)
+    this = copy.deepcopy(prior)
+    this.year = 2023
+    this.notes = {}
+    before = {k for k, _ in render(copy.deepcopy(this)).missing if k.startswith("prior.")}
+    assert before, "without last year's disclosure the narrative asks for prior-year figures"
+    filled = fill_prior(this, prior)
+    after = {k for k, _ in render(this).missing if k.startswith("prior.")}
+    assert after == set()
+    facts = collect_facts(prior)
+    assert filled["prior.total"] == f"{facts['total'].value:.2f}元"
+    # a value typed in 说明事项 is kept
+    this2 = copy.deepcopy(prior)
+    this2.year, this2.notes = 2023, {"prior.total": "123.45"}
+    fill_prior(this2, prior)
+    assert this2.notes["prior.total"] == "123.45"
+
+
+def test_prior_of_the_wrong_year_or_set_is_refused(tmp_path):
+    from xltools.importer.compare import fill_budget, fill_prior
+
+    final = load_data(SAMPLES / "ningxia-sbj-2022-final")
+    budget = load_data(SAMPLES / "zhongwei-sbzx-2024-budget")
+    with pytest.raises(ValueError, match="应为 2021"):
+        fill_prior(final, load_data(SAMPLES / "ningxia-sbj-2022-final"))
+    with pytest.raises(ValueError, match="不是同一类报表"):
+        fill_prior(final, budget)
+    with pytest.raises(ValueError, match="不是部门预算公开"):
+        fill_budget(final, final)
+    r = _cli("narrative", str(SAMPLES / "ningxia-sbj-2022-final" / "ningxia-sbj-2022-final.xlsx"),
+             "--prior", str(SAMPLES / "ningxia-rst-2023-final" / "ningxia-rst-2023-final.xlsx"), "--no-docx")
+    assert r.returncode == 2 and "应为 2021" in r.stderr and "Traceback" not in r.stderr
+
+
+def test_budget_disclosure_fills_the_initial_budget_figures():
+    """中卫 2024 budget (万元) as the budget of a 2024 决算: 年初预算数 per 功能分类 and 经济分类 in 元."""
+    import copy
+
+    from xltools.importer.compare import fill_budget
+
+    budget = load_data(SAMPLES / "zhongwei-sbzx-2024-budget")
+    final = copy.deepcopy(load_data(SAMPLES / "ningxia-sbj-2022-final"))
+    final.year, final.notes = 2024, {}
+    filled = fill_budget(final, budget)
+    b02 = budget.tables["B02"]
+    assert filled["budget.gpb"] == f"{b02.rows['total'].values['total'].amount * 10000:.2f}元"
+    assert filled["budget.gpb.208"] == f"{b02.rows['208'].values['total'].amount * 10000:.2f}元"
+    assert filled["budget.econ.301"] == f"{budget.tables['B03'].rows['301'].values['total'].amount * 10000:.2f}元"

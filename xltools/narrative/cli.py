@@ -19,6 +19,8 @@ def register(sub) -> None:
     n.add_argument("--no-docx", action="store_true", help="只写“情况说明”页，不生成 Word 文档")
     n.add_argument("--variant", help="情况说明的地区版式（默认与工作簿相同，如 ningxia、shanghai）")
     n.add_argument("-o", "--output", help="Word 文档路径（默认：文件-情况说明.docx，放在工作簿旁）")
+    n.add_argument("--prior", metavar="上年公开", help="上年度决算公开（.xlsx 或 .pdf）：与上年比较的数字取自其中，不必在说明事项中录入")
+    n.add_argument("--budget", metavar="本年预算公开", help="本年度部门预算公开（.xlsx 或 .pdf）：各科目年初预算数取自其中")
     n.set_defaults(func=cmd_narrative)
 
     c = sub.add_parser("check-narrative", help="核对已写好的情况说明（.docx/.txt 或工作簿中的“情况说明”页）与表中数据是否一致")
@@ -60,6 +62,21 @@ def cmd_narrative(args) -> int:
     if err:
         print(f"错误：{err}", file=sys.stderr)
         return 2
+    for option, label in (("prior", "上年公开"), ("budget", "预算公开")):
+        other = getattr(args, option, None)
+        if not other:
+            continue
+        from xltools.importer.compare import fill_budget, fill_prior
+        source, err = _read(Path(other))
+        if err:
+            print(f"错误：{label} {err}", file=sys.stderr)
+            return 2
+        try:
+            filled = (fill_prior if option == "prior" else fill_budget)(report, source)
+        except ValueError as exc:
+            print(f"错误：{Path(other).name}：{exc}", file=sys.stderr)
+            return 2
+        print(f"由{label} {Path(other).name} 取得 {len(filled)} 项数字（说明事项中已填写的保持不变）")
     try:
         narrative = render(report, args.variant)
     except Exception as exc:  # a template a user edited: say which and why
