@@ -763,3 +763,23 @@ def test_export_word_writes_beside_a_file_open_in_word(sample, tmp_path, monkeyp
     path = addin.export_word()
     assert path == out / "ningxia-sbj-2022-final-情况说明（2）.docx" == written[-1]
     assert (out / "ningxia-sbj-2022-final-情况说明.docx").read_bytes() == b"open in Word"
+
+
+def test_check_button_on_a_values_only_workbook_of_another_layout(sample, tmp_path):
+    """The 校验 button on a unit's own workbook (values only, tables moved, sheets renamed): the same
+    recognition as `xltools import`, findings marked at the cells where the values stand."""
+    import xltools.addin as addin
+    from tests.test_import import values_only_relaid
+    from xltools.rules import check_report
+
+    src = values_only_relaid(sample, tmp_path / "单位自制.xlsx")
+    payload = payload_from(src)
+    names = [s["name"] for s in payload["sheets"]]
+    book = mock_book(payload)
+    findings = addin.check()
+    expected = check_report(read_workbook(sample))
+    errors = sorted(f.rule for f in findings if f.level == "error")
+    assert errors == sorted(f.rule for f in expected if f.level == "error" and f.rule != "F-01")
+    assert all(f.cell.startswith("Sheet") for f in findings if f.level == "error" and "!" in f.cell)
+    acts = replay(names, book.json()["actions"])
+    assert "校验结果" in [a["args"][1] for a, _ in acts if a["func"] == "addSheet"]

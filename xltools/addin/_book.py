@@ -124,6 +124,8 @@ def read_book(book) -> BookData:
     """The caller book as the CLI's Report (raises AddinError for a workbook xltools cannot read)."""
     names = [s.name for s in book.sheets]
     meta_rows = sheet_grid(book.sheets[META_SHEET]) if META_SHEET in names else []
+    if META_SHEET not in names:
+        return _recognised_book(book, names)
     try:
         meta = meta_from(names, meta_rows if META_SHEET in names else None, book.name)
     except ReadError as exc:
@@ -142,6 +144,26 @@ def read_book(book) -> BookData:
     except ReadError as exc:
         raise AddinError(str(exc)) from None
     return BookData(report, meta, meta_rows, names, formulas_known=formulas.known, grids=grids)
+
+
+def _recognised_book(book, names) -> BookData:
+    """A workbook not made by xltools (another layout, values only): its tables recognised by title,
+    header and 科目编码 over the sheets' values, as `xltools import` does with a file."""
+    from xltools.importer.recognize import recognize
+    from xltools.importer.sources import source_from_grids
+
+    grids = {n: sheet_grid(book.sheets[n]) for n in names}
+    res = recognize(source_from_grids(book.name, list(grids.items())))
+    if res.report is None or not res.report.tables:
+        raise AddinError(f"{book.name}：不是 xltools 的公开表工作簿，也没有找到可识别的公开表"
+                         "（按表名“收入支出决算总表”“部门收支预算总表”等识别）。\n\n"
+                         "请在公开表工作簿中使用此按钮，或点击“新建模板”新建一套公开表。")
+    rep = res.report
+    rep.origin = _fullname(book)
+    meta = {"set": rep.set_id, "variant": rep.variant, "unit": rep.unit, "year": str(rep.year or ""),
+            "amount_unit": rep.amount_unit, "guessed": "1"}
+    meta.update({f"table:{tid}": td.sheet for tid, td in rep.tables.items()})
+    return BookData(rep, meta, [], names, formulas_known=False, grids=grids)
 
 
 def _fullname(book) -> str:

@@ -496,6 +496,8 @@ def _columns(header_lines, data, width, normalize_code) -> list[_Col]:
             role = "label"
         elif not n and any(k in joined for k in ("项目", "科目名称", "名称")):
             role = "label"
+        elif not n and not path:
+            role = "blank"        # an empty column (inserted, or a margin): belongs to nothing
         cols.append(_Col(c, path, role))
     return cols
 
@@ -515,6 +517,8 @@ def _segments(cols: list[_Col]) -> list[_Segment]:
                 cur.label = cur.label if cur.label is not None else col.index
             elif cur.label is None:
                 cur.label = col.index
+        elif col.role == "blank":
+            continue
         elif col.role == "lineno":
             if cur is not None:
                 cur.lineno = col.index

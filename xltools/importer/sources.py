@@ -10,7 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from pathlib import Path
 
-__all__ = ["Line", "Source", "ImportError_", "read_source", "OUR_SHEETS"]
+__all__ = ["Line", "Source", "ImportError_", "read_source", "source_from_grids", "OUR_SHEETS"]
 
 # sheets xltools itself adds to a workbook: never part of a table
 OUR_SHEETS = frozenset({"_xltools", "说明事项", "科目目录", "科目补充", "校验结果", "审核", "封面", "情况说明"})
@@ -105,6 +105,25 @@ def _read_workbook(path: Path) -> Source:
             where = [f"{name}!{_col_letter(col)}{r + 1}" for col in range(len(cells))]
             lines.append(Line(cells=cells, where=where, unit=u, unit_name=name, spans=spans))
     return Source(path=path, kind="workbook", lines=lines, units=units)
+
+
+def source_from_grids(name: str, sheets: list[tuple[str, list[list]]]) -> Source:
+    """A Source from sheets given as value grids anchored at A1 — the Excel add-in's xlwings
+    ``used_range`` values (no merge information: parent headers are filled by the recogniser)."""
+    lines: list[Line] = []
+    units: list[str] = []
+    for sheet, grid in sheets:
+        if sheet in OUR_SHEETS:
+            continue
+        u = len(units)
+        units.append(sheet)
+        for r, row in enumerate(grid):
+            cells = ["" if v is None else v for v in row]
+            if not any(v not in ("", None) for v in cells):
+                continue
+            lines.append(Line(cells=cells, where=[f"{sheet}!{_col_letter(c)}{r + 1}" for c in range(len(cells))],
+                              unit=u, unit_name=sheet))
+    return Source(path=Path(name), kind="workbook", lines=lines, units=units)
 
 
 def _col_letter(c: int) -> str:
