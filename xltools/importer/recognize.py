@@ -477,7 +477,8 @@ def _columns(header_lines, data, width, normalize_code) -> list[_Col]:
     cols = []
     for c in range(width):
         path = paths[c]
-        body = [r.cells[c] for r in data if c < len(r.cells) and r.cells[c] not in (None, "")]
+        body = [r.cells[c] for r in data if c < len(r.cells) and r.cells[c] not in (None, "")
+                and not _dash(r.cells[c])]
         n = len(body)
         numeric = sum(_is_number(v) for v in body)
         codeish = sum(bool(_CODE_PART.match(_WS.sub("", _nfkc(v)).removesuffix(".0"))) for v in body
@@ -819,9 +820,9 @@ def _report_orphans(orphans: list[Line], res: Recognized) -> None:
         first = next((ln for ln in run if ln.text()), run[0])
         text = " ".join(str(c) for c in first.cells if c not in (None, ""))[:60]
         context = getattr(run[0], "context", "")
-        if amounts and context:
-            ln, c = amounts[0]
-            res.unplaced.append(Unplaced(ln.where[ln.cells.index(c)], text,
+        if context:
+            ln, c = amounts[0] if amounts else (first, next((x for x in first.cells if x not in (None, "")), ""))
+            res.unplaced.append(Unplaced(ln.where[ln.cells.index(c)] if c in ln.cells else ln.where[0], text,
                                          f"属于“{context}”（绩效表按项目分块，暂不能导入；{len(run)} 行，{len(amounts)} 个金额）",
                                          kind="block"))
         elif amounts:
@@ -861,3 +862,8 @@ def _block_title(line: Line) -> str:
         if key and text.endswith(key) and len(text) <= len(key) + 20:
             return title
     return ""
+
+
+def _dash(v) -> bool:
+    """"-", "—", "——": an amount printed as nothing."""
+    return isinstance(v, str) and parse_amount(v) == (None, "text")
