@@ -326,7 +326,7 @@ def test_prior_year_disclosure_fills_every_prior_comparison(tmp_path):
 
     from xltools.importer.compare import fill_prior
     from xltools.narrative import render
-    from xltools.narrative.facts import collect_facts
+    from xltools.narrative import collect_facts
 
     sample = SAMPLES / "ningxia-sbj-2022-final"
     prior = load_data(sample)

@@ -28,7 +28,7 @@ def _yuan_text(amount: Decimal) -> str:
 
 def fill_prior(report: Report, prior: Report) -> dict[str, str]:
     """Fill ``prior.<fact>`` from last year's disclosure; returns what was filled (key → text)."""
-    from xltools.narrative.facts import collect_facts
+    from xltools.narrative import collect_facts
 
     if prior.set_id != report.set_id:
         raise ValueError(f"上年公开文件是{_set_title(prior)}，与本年的{_set_title(report)}不是同一类报表")
