@@ -377,3 +377,103 @@ def test_budget_disclosure_fills_the_initial_budget_figures():
     assert filled["budget.gpb"] == f"{b02.rows['total'].values['total'].amount * 10000:.2f}元"
     assert filled["budget.gpb.208"] == f"{b02.rows['208'].values['total'].amount * 10000:.2f}元"
     assert filled["budget.econ.301"] == f"{budget.tables['B03'].rows['301'].values['total'].amount * 10000:.2f}元"
+
+
+# ---------------------------------------------------------------- corpus PDFs against their hand transcriptions
+
+def transcribed_corpus_samples() -> list[tuple[Path, Path]]:
+    """(sample folder, corpus PDF) for every sample transcribed by hand from a ../shared/corpus PDF."""
+    import yaml
+
+    out = []
+    for p in sorted(SAMPLES.iterdir()):
+        meta = p / "meta.yaml"
+        if not meta.is_file():
+            continue
+        src = str((yaml.safe_load(meta.read_text(encoding="utf-8")) or {}).get("source", ""))
+        if src.startswith("corpus/") and src.endswith(".pdf"):
+            out.append((p, CORPUS / src.removeprefix("corpus/")))
+    return out
+
+
+def agreement(sample: Path, pdf: Path) -> dict:
+    """Cell for cell: the transcription's printed numbers, how many the import placed, and how many it
+    placed right (same table, row, column and amount)."""
+    truth = load_data(sample)
+    res = import_source(pdf)
+    got = {}
+    for tid, td in res.report.tables.items():
+        for key, rd in td.rows.items():
+            for col, v in rd.values.items():
+                if v.amount is not None:
+                    got[(tid, key, col)] = v.amount
+    want = {}
+    for tid, td in truth.tables.items():
+        for key, rd in td.rows.items():
+            for col, v in rd.values.items():
+                if v.amount is not None:
+                    want[(tid, key, col)] = v.amount
+    right = sum(1 for k, a in want.items() if got.get(k) == a)
+    wrong = {k: (a, got.get(k)) for k, a in want.items() if got.get(k) != a}
+    extra = {k: a for k, a in got.items() if k not in want}
+    return {"printed": len(want), "placed": sum(1 for k in want if k in got), "right": right,
+            "wrong": wrong, "extra": extra, "result": res, "truth": truth}
+
+
+@pytest.mark.parametrize("sample,pdf", transcribed_corpus_samples() or [pytest.param(None, None, marks=pytest.mark.skip(
+    reason="还没有由 corpus PDF 手工转录的样例"))], ids=lambda x: getattr(x, "name", str(x)))
+def test_corpus_pdf_import_agrees_with_its_hand_transcription(sample, pdf):
+    if not pdf.is_file():
+        pytest.skip(f"{pdf} 不在")
+    a = agreement(sample, pdf)
+    assert a["printed"] > 0
+    assert a["wrong"] == {}, f"{sample.name}: {len(a['wrong'])} of {a['printed']} numbers differ"
+    assert a["extra"] == {}, f"{sample.name}: numbers the transcription does not have"
+    truth, rep = a["truth"], a["result"].report
+    assert (rep.set_id, rep.variant, rep.year, rep.amount_unit) == \
+        (truth.set_id, truth.variant, truth.year, truth.amount_unit)
+
+
+@pytest.mark.libreoffice
+def test_xls_workbook_imports_to_the_same_report(tmp_path):
+    """An Excel 97–2003 .xls (what older reporting software exports), converted by LibreOffice."""
+    import shutil
+
+    if not shutil.which("soffice"):
+        pytest.skip("LibreOffice 未安装")
+    sample = SAMPLES / "ningxia-sbj-2022-final"
+    src = values_only_relaid(sample / f"{sample.name}.xlsx", tmp_path / "导出.xlsx")
+    r = subprocess.run(["soffice", f"-env:UserInstallation=file://{tmp_path}/lo", "--headless",
+                        "--convert-to", "xls", "--outdir", str(tmp_path), str(src)],
+                       capture_output=True, text=True, timeout=180)
+    xls = tmp_path / "导出.xls"
+    assert xls.is_file(), r.stderr
+    res = import_source(xls)
+    assert flat(res.report) == flat(load_data(sample))
+    assert res.report.unit == "自治区社会保险事业管理局" and res.unplaced == []
+
+
+def test_a_table_split_over_two_sheets_is_read_as_one(tmp_path):
+    """公开06 (91 rows) cut in two: the second sheet starts with table rows, no title of its own."""
+    import openpyxl
+    from python_calamine import CalamineWorkbook
+
+    sample = SAMPLES / "ningxia-sbj-2022-final"
+    wb = CalamineWorkbook.from_path(str(sample / f"{sample.name}.xlsx"))
+    out = openpyxl.Workbook()
+    out.remove(out.active)
+    for name in wb.sheet_names:
+        if name in ("说明事项", "科目目录", "_xltools"):
+            continue
+        grid = wb.get_sheet_by_name(name).to_python(skip_empty_area=False)
+        parts = [grid[:30], grid[30:]] if "基本支出" in name else [grid]
+        for i, part in enumerate(parts):
+            ws = out.create_sheet(f"{name[:25]}{'（续）' if i else ''}")
+            for row in part:
+                ws.append([None if v == "" else v for v in row])
+    out.save(tmp_path / "分页.xlsx")
+    res = import_source(tmp_path / "分页.xlsx")
+    assert flat(res.report) == flat(load_data(sample))
+    assert res.unplaced == []
+    f06 = res.report.tables["F06"]
+    assert any("（续）" in r.source for r in f06.rows.values())
