@@ -333,12 +333,16 @@ def _choose_variant(tset, present: list[str], parsed: dict, meta: dict):
 # ---------------------------------------------------------------- one table
 
 def _is_number(v) -> bool:
-    if v in (None, ""):
+    if v is None or v == "":
         return False
     if isinstance(v, (int, float)) and not isinstance(v, bool):
         return True
-    amount, problem = parse_amount(v)
-    return amount is not None
+    return isinstance(v, str) and _text_is_number(v)
+
+
+@functools.lru_cache(maxsize=65536)
+def _text_is_number(v: str) -> bool:
+    return parse_amount(v)[0] is not None
 
 
 def _first_text(line: Line) -> str:
@@ -533,7 +537,8 @@ def _segments(cols: list[_Col]) -> list[_Segment]:
 
 # ---------------------------------------------------------------- placing rows and columns
 
-def _spec_paths(col, ) -> tuple[str, ...]:
+@functools.lru_cache(maxsize=4096)
+def _spec_paths(col) -> tuple[str, ...]:
     return tuple(p for p in (norm_header(x) for x in col.label) if p)
 
 

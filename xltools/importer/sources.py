@@ -16,6 +16,17 @@ __all__ = ["Line", "Source", "ImportError_", "read_source", "source_from_grids",
 OUR_SHEETS = frozenset({"_xltools", "说明事项", "科目目录", "科目补充", "校验结果", "审核", "封面", "情况说明"})
 
 
+class _Where:
+    """Where each cell of a workbook line stands ("Sheet!E7"), made only when asked for."""
+    __slots__ = ("sheet", "row")
+
+    def __init__(self, sheet: str, row: int):
+        self.sheet, self.row = sheet, row
+
+    def __getitem__(self, c: int) -> str:
+        return f"{self.sheet}!{_col_letter(c)}{self.row + 1}"
+
+
 class ImportError_(ValueError):
     """A source cannot be imported; the message is Chinese and names the file."""
 
@@ -23,7 +34,7 @@ class ImportError_(ValueError):
 @dataclass
 class Line:
     cells: list                    # cell values: str | float | int | None (None: covered by a merge)
-    where: list[str]               # per cell: "收入决算表!E7" or "第8页第5行第5栏"
+    where: object                  # per cell (indexable): "收入决算表!E7" or "第8页第5行第5栏"
     unit: int                      # index of the sheet / page it belongs to (0-based)
     unit_name: str                 # sheet name or "第8页"
     is_text: bool = False          # a text line of a PDF page (not a table row)
@@ -102,8 +113,7 @@ def _read_workbook(path: Path) -> Source:
                     spans[col] = grid.get(top, "")
             if not any(v not in ("", None) for v in cells) and not spans:
                 continue
-            where = [f"{name}!{_col_letter(col)}{r + 1}" for col in range(len(cells))]
-            lines.append(Line(cells=cells, where=where, unit=u, unit_name=name, spans=spans))
+            lines.append(Line(cells=cells, where=_Where(name, r), unit=u, unit_name=name, spans=spans))
     return Source(path=path, kind="workbook", lines=lines, units=units)
 
 
@@ -121,8 +131,7 @@ def source_from_grids(name: str, sheets: list[tuple[str, list[list]]]) -> Source
             cells = ["" if v is None else v for v in row]
             if not any(v not in ("", None) for v in cells):
                 continue
-            lines.append(Line(cells=cells, where=[f"{sheet}!{_col_letter(c)}{r + 1}" for c in range(len(cells))],
-                              unit=u, unit_name=sheet))
+            lines.append(Line(cells=cells, where=_Where(sheet, r), unit=u, unit_name=sheet))
     return Source(path=Path(name), kind="workbook", lines=lines, units=units)
 
 
