@@ -22,7 +22,7 @@ def import_source(path: str | Path, *, set_hint: str | None = None) -> Recognize
     nothing can be recognised."""
     src = read_source(path)
     res = recognize(src, set_hint=set_hint)
-    if res.report is None or not res.report.tables:
+    if res.report is None or not (res.report.tables or any(k != "_sheets" for k in res.report.blocks)):
         raise ImportError_(f"{Path(path).name}：没有找到可识别的公开表（按表名“收入支出决算总表”“部门收支预算总表”等识别）")
     res.source = src
     return res
@@ -68,6 +68,10 @@ def write_data_folder(res: Recognized, folder: str | Path) -> Path:
                             if v.amount == v.amount.quantize(__import__('decimal').Decimal('0.01')) else str(v.amount))
             w.writerow([rd.key, _csv_safe(rd.label), *vals])
         files[f"{tid}.csv"] = buf.getvalue()
+    for bid, projects in rep.blocks.items():
+        if bid.startswith("_"):
+            continue
+        files[f"{bid}.yaml"] = _blocks_yaml(projects)
     for name, text in files.items():
         tmp = folder / f".{name}.tmp"
         tmp.write_text(text, encoding="utf-8")
@@ -84,6 +88,12 @@ def report_lines(res: Recognized, name: str) -> list[str]:
     out = [f"{name}：识别为{tset.title}（版式 {rep.variant}），单位“{rep.unit or '未识别'}”，"
            f"年度 {rep.year or '未识别'}，金额单位 {rep.amount_unit}"]
     for tid, where in res.tables.items():
+        if tid not in tset.tables:        # a 绩效 block table
+            projects = rep.blocks.get(tid) or []
+            title = next((b.title for b in __import__("xltools.perf", fromlist=["blocks_for"]).blocks_for(rep.set_id)
+                          if b.id == tid), tid)
+            out.append(f"  {title}：{len(projects)} 个项目，位于 {where}")
+            continue
         t = tset.tables[tid]
         td = rep.tables[tid]
         unit = res.table_units.get(tid, "")
@@ -171,3 +181,26 @@ def _values_only(rep) -> None:
     if values and not any(v.formula for v in values):
         for v in values:
             v.formula = None
+
+
+def _blocks_yaml(projects) -> str:
+    """A 绩效 block table as the data folder's <ID>.yaml (xltools.perf.load_blocks reads it back)."""
+    import yaml
+
+    def plain(v):
+        if v is None:
+            return None
+        if isinstance(v, float):
+            return format(__import__("decimal").Decimal(repr(v)).normalize(), "f")
+        if isinstance(v, list):
+            return [plain(x) for x in v]
+        return str(v)
+
+    doc = {"projects": []}
+    for p in projects:
+        item = {"name": p.name, **{k: v for k, v in p.fields.items()}}
+        item["funds"] = {k: plain(v) for k, v in p.funds.items()}
+        item["indicators"] = "\n".join("|".join("" if x is None else str(plain(x)) for x in row)
+                                       for row in p.indicators)
+        doc["projects"].append(item)
+    return "# 由 xltools import 导入（按原文保留）\n" + yaml.safe_dump(doc, allow_unicode=True, sort_keys=False)

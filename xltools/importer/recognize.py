@@ -130,6 +130,7 @@ class Recognized:
     tables: dict[str, str] = field(default_factory=dict)        # table id -> where its title was
     unplaced: list[Unplaced] = field(default_factory=list)
     notes: list[Unplaced] = field(default_factory=list)         # skipped content that holds no amount
+    blocks: dict = field(default_factory=dict)                  # 绩效 block table title -> its projects
     empty_tables: list[str] = field(default_factory=list)       # printed "本表无数据" or with no body
     table_units: dict[str, str] = field(default_factory=dict)   # table id -> 元 / 万元 as printed
     unit_code: str = ""
@@ -148,16 +149,27 @@ class _Block:
 
 def recognize(src: Source, *, set_hint: str | None = None) -> Recognized:
     orphans: list[Line] = []
+    _BLOCK_UNITS.clear()
     blocks = _blocks(src, orphans)
     res = Recognized(report=None)
-    _report_orphans(orphans, res)
-    if not blocks:
+    _read_block_tables(orphans, res)
+    _report_orphans([ln for ln in orphans if not ln.context or not res.blocks.get(ln.context)], res)
+    if not blocks and not res.blocks:
         return res
-    # the set: the one most recognised titles belong to
+    # the set: the one most recognised titles belong to (a document of 绩效 tables only: their set)
     votes: dict[str, int] = {}
     for b in blocks:
         for sid in {c.set_id for c in b.cands}:
             votes[sid] = votes.get(sid, 0) + 1
+    if not votes:
+        from xltools.spec import available_sets
+        titles = set(res.blocks)
+        for sid in available_sets():
+            n = sum(bt.title in titles for bt in _blocks_of(sid))
+            if n and not any(c.set_id == sid for c in _candidates()):
+                votes[sid] = n + 100       # a set made of block tables only (绩效)
+            elif n:
+                votes[sid] = n
     if set_hint and set_hint in votes:
         set_id = set_hint
     else:
@@ -165,6 +177,8 @@ def recognize(src: Source, *, set_hint: str | None = None) -> Recognized:
     from xltools.spec import load_set
     tset = load_set(set_id)
     meta = _document_meta(src)
+    if "unit" not in meta and _BLOCK_UNITS:
+        meta["unit"] = _BLOCK_UNITS[0]
     parsed: dict[str, tuple[_Block, TableData, dict]] = {}
     for b in blocks:
         cand = next((c for c in b.cands if c.set_id == set_id), None)
@@ -207,6 +221,11 @@ def recognize(src: Source, *, set_hint: str | None = None) -> Recognized:
             b, td, info = parsed[tid]
             res.unplaced.append(Unplaced(b.lines[0].where[0], tset.tables[tid].title,
                                          f"版式“{variant.id}”不含此表"))
+    for title, (bt, projects, where) in res.blocks.items():
+        if bt.id in {b.id for b in _blocks_of(tset.id)}:
+            rep.blocks[bt.id] = projects
+            rep.blocks.setdefault("_sheets", {})[bt.id] = where
+            res.tables[bt.id] = where
     if res.unit_code and not rep.unit_code:
         rep.unit_code = res.unit_code
     res.report = rep
@@ -229,8 +248,12 @@ def _blocks(src: Source, orphans: list | None = None) -> list[_Block]:
         cands = _title_of(line)
         block_title = _block_title(line) if not cands else None
         if block_title:
-            # a 绩效 table (one block per project): recognised, not yet imported — its amounts are
-            # listed as not placed under its own name
+            # a 绩效 table (one block per project): read by the 绩效 reader from its rows; what
+            # stands before its title is the unit ("宁夏…局项目支出绩效目标表")
+            prefix = norm_label(line.text())
+            prefix = prefix[:prefix.rfind(norm_label(block_title))] if norm_label(block_title) in prefix else ""
+            if prefix and not _YEAR_RE.search(prefix):
+                _BLOCK_UNITS.append(prefix)
             cur = None
             own = False
             block_at = block_title
@@ -282,6 +305,9 @@ def _blocks(src: Source, orphans: list | None = None) -> list[_Block]:
             width = len(line.cells)
         cur.lines.append(line)
     return blocks
+
+
+_BLOCK_UNITS: list[str] = []
 
 
 def _document_meta(src: Source) -> dict:
@@ -872,3 +898,49 @@ def _block_title(line: Line) -> str:
 def _dash(v) -> bool:
     """"-", "—", "——": an amount printed as nothing."""
     return isinstance(v, str) and parse_amount(v) == (None, "text")
+
+
+def _blocks_of(set_id: str):
+    from xltools.perf import blocks_for
+
+    return blocks_for(set_id)
+
+
+def _read_block_tables(orphans: list[Line], res: Recognized) -> None:
+    """绩效 block tables (one block per project, labels in the first column, as we lay them out) read
+    with the 绩效 reader from the printed rows; the columns nobody printed anything in (margins,
+    inserted blank columns) are dropped first."""
+    from xltools.perf import blocks_for
+    from xltools.perf.sheets import read_block_grid
+    from xltools.spec import available_sets
+
+    by_title = {}
+    for sid in available_sets():
+        for bt in blocks_for(sid):
+            by_title.setdefault(bt.title, bt)
+    runs: dict[str, list[Line]] = {}
+    for ln in orphans:
+        if ln.context:
+            runs.setdefault(ln.context, []).append(ln)
+    for title, lines in runs.items():
+        bt = by_title.get(title)
+        if bt is None:
+            continue
+        width = max(len(ln.cells) for ln in lines)
+        used = [c for c in range(width) if any(c < len(ln.cells) and ln.cells[c] not in (None, "") for ln in lines)]
+        grid = [[_block_cell(ln.cells[c]) if c < len(ln.cells) else None for c in used] for ln in lines]
+        projects = read_block_grid(bt, grid, lines[0].unit_name,
+                                   where=lambda r, c, lines=lines, used=used: lines[r].where[used[c]]
+                                   if c < len(used) else lines[r].where[0])
+        if projects:
+            res.blocks[title] = (bt, projects, lines[0].unit_name)
+
+
+def _block_cell(v):
+    """A printed amount of a 绩效 table as the 绩效 reader takes it ("3,525.00" → 3525.0)."""
+    if isinstance(v, str):
+        t = _WS.sub("", _nfkc(v)).replace(",", "")
+        if re.fullmatch(r"-?\d+(\.\d+)?", t):
+            return t              # as printed ("9.40" keeps its two decimals for the score checks)
+        return v.replace("\n", "") or None
+    return v

@@ -321,7 +321,7 @@ def read_blocks(path: str | Path, report) -> None:
     """Workbook → report.blocks for every block table of the report's set (by the labels in column A)."""
     from python_calamine import CalamineWorkbook
 
-    from xltools.perf.blocks import Project, blocks_for
+    from xltools.perf.blocks import blocks_for
 
     bts = blocks_for(report.set_id)
     if not bts:
@@ -336,63 +336,73 @@ def read_blocks(path: str | Path, report) -> None:
             continue
         grid = wb.get_sheet_by_name(bt.sheet_name()).to_python(skip_empty_area=False)
         sheet = bt.sheet_name()
-        projects: list[Project] = []
-        cur: Project | None = None
-        mode = ""
-        fund_labels = {lab: k for k, lab, _ in TARGET_FUNDS[bt.form]} if bt.kind == "targets" else \
-            {lab: k for k, lab in SELF_FUND_ROWS}
-
-        def cell(r, c):
-            return grid[r][c] if r < len(grid) and c < len(grid[r]) else None
-
-        for r in range(len(grid)):
-            a = str(cell(r, 0) or "").strip()
-            if a == "项目名称":
-                cur = Project(name=str(cell(r, 1) or "").strip(), source=f"{sheet}!A{r + 1}")
-                projects.append(cur)
-                mode = ""
-                continue
-            if cur is None:
-                continue
-            if a == "一级指标":
-                mode = "ind"
-                continue
-            if a in ("总分", "综合评定等级", "功能分类科目", "等级"):
-                mode = ""
-            if bt.kind == "targets":
-                if a in fund_labels:
-                    cur.funds[fund_labels[a]] = cell(r, 3)
-                    cur.cells[fund_labels[a]] = f"{sheet}!D{r + 1}"
-                elif a == "主管部门及代码":
-                    cur.fields["department"] = str(cell(r, 1) or "")
-                    cur.fields["implementer"] = str(cell(r, 3) or "")
-                elif a == "年度总体目标":
-                    cur.fields["goal"] = str(cell(r, 1) or "")
-                elif a == "综合评定等级":
-                    cur.fields["rating"] = str(cell(r, 1) or "")
-                elif a == "功能分类科目":
-                    cur.fields["subject"] = str(cell(r, 1) or "").strip()
-                elif mode == "ind":
-                    row = [str(cell(r, c) if cell(r, c) is not None else "") for c in range(4)]
-                    if any(row):
-                        cur.indicators.append(row)
-                        cur.cells.setdefault("ind", []).append(r + 1)
-            else:
-                if a in fund_labels:
-                    k = fund_labels[a]
-                    cur.funds[k] = [cell(r, c) for c in range(1, 7)]
-                    cur.cells[k] = r + 1
-                elif a == "总分":
-                    cur.funds["score_total"] = [cell(r, 5), cell(r, 6)]
-                    cur.cells["score_total"] = r + 1
-                elif a == "等级":
-                    cur.fields["grade"] = str(cell(r, 1) or "")
-                    cur.cells["grade"] = r + 1
-                elif mode == "ind":
-                    row = [cell(r, c) for c in range(8)]
-                    if any(x not in (None, "") for x in row):
-                        cur.indicators.append(["" if x is None else (x if c in (5, 6) else str(x))
-                                               for c, x in enumerate(row)])
-                        cur.cells.setdefault("ind", []).append(r + 1)
-        report.blocks[bt.id] = projects
+        report.blocks[bt.id] = read_block_grid(bt, grid, sheet)
         report.blocks.setdefault("_sheets", {})[bt.id] = sheet
+
+
+def read_block_grid(bt, grid: list[list], sheet: str, where=None) -> list:
+    """The projects of one block table laid out as we write it (labels in column A), from a grid of
+    values — a sheet read by calamine, or the rows of a printed table (``where(r, c)`` then names a
+    cell as printed, e.g. "第12页第3行第4栏")."""
+    from xltools.perf.blocks import Project
+
+    where = where or (lambda r, c: f"{sheet}!{a1(r, c)}")
+    projects: list[Project] = []
+    cur: Project | None = None
+    mode = ""
+    fund_labels = {lab: k for k, lab, _ in TARGET_FUNDS[bt.form]} if bt.kind == "targets" else \
+        {lab: k for k, lab in SELF_FUND_ROWS}
+
+    def cell(r, c):
+        return grid[r][c] if r < len(grid) and c < len(grid[r]) else None
+
+    for r in range(len(grid)):
+        a = str(cell(r, 0) or "").strip()
+        if a == "项目名称":
+            cur = Project(name=str(cell(r, 1) or "").strip(), source=where(r, 0))
+            projects.append(cur)
+            mode = ""
+            continue
+        if cur is None:
+            continue
+        if a == "一级指标":
+            mode = "ind"
+            continue
+        if a in ("总分", "综合评定等级", "功能分类科目", "等级"):
+            mode = ""
+        if bt.kind == "targets":
+            if a in fund_labels:
+                cur.funds[fund_labels[a]] = cell(r, 3)
+                cur.cells[fund_labels[a]] = where(r, 3)
+            elif a == "主管部门及代码":
+                cur.fields["department"] = str(cell(r, 1) or "")
+                cur.fields["implementer"] = str(cell(r, 3) or "")
+            elif a == "年度总体目标":
+                cur.fields["goal"] = str(cell(r, 1) or "")
+            elif a == "综合评定等级":
+                cur.fields["rating"] = str(cell(r, 1) or "")
+            elif a == "功能分类科目":
+                cur.fields["subject"] = str(cell(r, 1) or "").strip()
+            elif mode == "ind":
+                row = [str(cell(r, c) if cell(r, c) is not None else "") for c in range(4)]
+                if any(row):
+                    cur.indicators.append(row)
+                    cur.cells.setdefault("ind", []).append(r + 1)
+        else:
+            if a in fund_labels:
+                k = fund_labels[a]
+                cur.funds[k] = [cell(r, c) for c in range(1, 7)]
+                cur.cells[k] = r + 1
+            elif a == "总分":
+                cur.funds["score_total"] = [cell(r, 5), cell(r, 6)]
+                cur.cells["score_total"] = r + 1
+            elif a == "等级":
+                cur.fields["grade"] = str(cell(r, 1) or "")
+                cur.cells["grade"] = r + 1
+            elif mode == "ind":
+                row = [cell(r, c) for c in range(8)]
+                if any(x not in (None, "") for x in row):
+                    cur.indicators.append(["" if x is None else (x if c in (5, 6) else str(x))
+                                           for c, x in enumerate(row)])
+                    cur.cells.setdefault("ind", []).append(r + 1)
+    return projects
