@@ -174,7 +174,8 @@ def _expand_paths(paths: list[str]) -> list[tuple[Path, bool]]:
     for p in paths:
         p = Path(p)
         if p.is_dir():
-            files = sorted(x for x in p.rglob("*.xls[xm]") if not x.name.startswith(("~$", ".")) and
+            files = sorted(x for x in p.rglob("*") if x.suffix.lower() in (".xlsx", ".xlsm", ".xls", ".pdf")
+                           and not x.name.startswith(("~$", ".")) and
                            ".bak." not in x.name and x.name != "校验汇总.xlsx")
             out.extend((f, True) for f in files)
         else:

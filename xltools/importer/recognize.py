@@ -149,8 +149,8 @@ class _Block:
 
 def recognize(src: Source, *, set_hint: str | None = None) -> Recognized:
     orphans: list[Line] = []
-    _BLOCK_UNITS.clear()
-    blocks = _blocks(src, orphans)
+    block_units: list[str] = []
+    blocks = _blocks(src, orphans, block_units)
     res = Recognized(report=None)
     _read_block_tables(orphans, res)
     _report_orphans([ln for ln in orphans if not ln.context or not res.blocks.get(ln.context)], res)
@@ -177,8 +177,8 @@ def recognize(src: Source, *, set_hint: str | None = None) -> Recognized:
     from xltools.spec import load_set
     tset = load_set(set_id)
     meta = _document_meta(src)
-    if "unit" not in meta and _BLOCK_UNITS:
-        meta["unit"] = _BLOCK_UNITS[0]
+    if "unit" not in meta and block_units:
+        meta["unit"] = block_units[0]
     parsed: dict[str, tuple[_Block, TableData, dict]] = {}
     for b in blocks:
         cand = next((c for c in b.cands if c.set_id == set_id), None)
@@ -234,8 +234,10 @@ def recognize(src: Source, *, set_hint: str | None = None) -> Recognized:
 
 # ---------------------------------------------------------------- blocks
 
-def _blocks(src: Source, orphans: list | None = None) -> list[_Block]:
-    """The table blocks of the stream; table rows outside any block go to ``orphans``."""
+def _blocks(src: Source, orphans: list | None = None, units: list | None = None) -> list[_Block]:
+    """The table blocks of the stream; table rows outside any block go to ``orphans``; a unit name
+    printed before a 绩效 table's title goes to ``units``."""
+    units = units if units is not None else []
     blocks: list[_Block] = []
     orphans = orphans if orphans is not None else []
     cur: _Block | None = None
@@ -253,7 +255,7 @@ def _blocks(src: Source, orphans: list | None = None) -> list[_Block]:
             prefix = norm_label(line.text())
             prefix = prefix[:prefix.rfind(norm_label(block_title))] if norm_label(block_title) in prefix else ""
             if prefix and not _YEAR_RE.search(prefix):
-                _BLOCK_UNITS.append(prefix)
+                units.append(prefix)
             cur = None
             own = False
             block_at = block_title
@@ -305,9 +307,6 @@ def _blocks(src: Source, orphans: list | None = None) -> list[_Block]:
             width = len(line.cells)
         cur.lines.append(line)
     return blocks
-
-
-_BLOCK_UNITS: list[str] = []
 
 
 def _document_meta(src: Source) -> dict:
