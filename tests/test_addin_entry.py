@@ -783,3 +783,22 @@ def test_check_button_on_a_values_only_workbook_of_another_layout(sample, tmp_pa
     assert all(f.cell.startswith("Sheet") for f in findings if f.level == "error" and "!" in f.cell)
     acts = replay(names, book.json()["actions"])
     assert "校验结果" in [a["args"][1] for a, _ in acts if a["func"] == "addSheet"]
+
+
+def test_narrative_button_on_a_values_only_workbook_of_another_layout(sample, tmp_path):
+    """生成情况说明 on a unit's own workbook: the tables recognised, the same paragraphs as for ours."""
+    import xltools.addin as addin
+    from tests.test_import import values_only_relaid
+    from xltools.narrative import render
+
+    src = values_only_relaid(sample, tmp_path / "单位自制.xlsx")
+    payload = payload_from(src)
+    names = [s["name"] for s in payload["sheets"]]
+    book = mock_book(payload)
+    assert addin.narrative() == "情况说明"
+    acts = replay(names, book.json()["actions"])
+    block = next(a for a, s in acts if s == "情况说明" and a["func"] == "setValues")
+    ours = read_workbook(sample)
+    ours.notes = {}          # the re-laid-out copy has no 说明事项 sheet
+    nar = render(ours)
+    assert [r[0] for r in block["values"]][1:] == ["\u3000\u3000" + p.text for p in nar.paragraphs]
