@@ -140,3 +140,44 @@ def test_committed_sample_workbooks_are_current(tmp_path):
             va = {(k, c): v.amount for k, r in a.tables[tid].rows.items() for c, v in r.values.items()}
             vb = {(k, c): v.amount for k, r in b.tables[tid].rows.items() for c, v in r.values.items()}
             assert va == vb, tid
+
+
+def test_a_transcription_gets_only_the_tables_and_totals_its_document_prints(tmp_path):
+    """`as_published`: a table the document does not print gets no sheet (an empty sheet would read back
+    as a table printed empty) and `check` names it; a 合计 row it does not print stays empty."""
+    import shutil
+
+    from xltools.read.workbook import read_workbook
+    from xltools.rules import check_report
+
+    folder = tmp_path / "unit"
+    shutil.copytree(CLEAN_UNIT, folder)
+    (folder / "F03.csv").unlink()
+    meta = folder / "meta.yaml"
+    meta.write_text(meta.read_text(encoding="utf-8") + "as_published: true\n", encoding="utf-8")
+    f06 = folder / "F06.csv"            # 人员经费合计 and 公用经费合计 printed, no 合计 (the 上海 form)
+    text = f06.read_text(encoding="utf-8")
+    assert ",合计" not in text
+    f06.write_text(text + "personnel_total,人员经费合计,80.00\npublic_total,公用经费合计,20.00\n", encoding="utf-8")
+    assert main(["generate", str(folder), "-o", str(tmp_path)]) == 0
+    out = tmp_path / "unit.xlsx"
+    names = CalamineWorkbook.from_path(str(out)).sheet_names
+    assert "支出决算表" not in names and "收入决算表" in names and "一般公共预算财政拨款支出决算表" in names
+    rep = read_workbook(out)
+    assert "F03" not in rep.tables
+    assert ("S-01", "支出决算表") in {(f.rule, f.cell) for f in check_report(rep)}
+    f06 = rep.tables["F06"]
+    assert f06.get("personnel_total", "amount").amount == Decimal("80.00")
+    assert f06.get("total", "amount") is None or f06.get("total", "amount").amount is None
+
+
+def test_data_file_rows_keep_their_line_order_in_code_rules():
+    """Rows of a data file sort by line number (2 before 10), so a 项 below its 类 is not C-03."""
+    from xltools.read.datafile import load_data
+    from xltools.rules import _sheet_row, check_report
+
+    assert sorted(["F05.csv:10", "F05.csv:2", "F05.csv:20"], key=_sheet_row) == \
+        ["F05.csv:2", "F05.csv:10", "F05.csv:20"]
+    rep = load_data(Path(__file__).resolve().parents[1] / "samples" / "shanghai-putuo-2024-final-planted")
+    assert len(rep.tables["F05"].rows) > 10
+    assert not [f for f in check_report(rep) if f.rule in ("C-03", "C-04")]

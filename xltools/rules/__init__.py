@@ -160,5 +160,8 @@ def _sheet_row(source: str) -> tuple[str, int]:
     m = re.match(r"第(\d+)页第(\d+)行", source)
     if m:
         return ("", int(m.group(1)) * 100000 + int(m.group(2)))
+    m = re.match(r"(.+?\.(?:csv|yaml)):(\d+)", source)     # a data file's 'F05.csv:12' (line 12)
+    if m:
+        return (m.group(1), int(m.group(2)))
     m = re.search(r"(\d+)(?::[^:]*)?$", source)
     return (source.split("!")[0], int(m.group(1)) if m else 0)
