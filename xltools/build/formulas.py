@@ -79,8 +79,13 @@ class Derivation:
         if not self.report.as_published:
             return False
         td = self.report.tables.get(cell[0])
-        row = td.rows.get(cell[1]) if td else None
-        return row is not None and row.kind != "spare" and cell[2] not in row.values and bool(row.source)
+        if td is None:
+            return False
+        row = td.rows.get(cell[1])
+        if row is None:                   # a total row the document does not print at all (上海 公开06 合计)
+            table = self.tset.tables[cell[0]]
+            return cell[1] == "total" or any(r.key == cell[1] for p in table.panels for r in p.footer)
+        return row.kind != "spare" and cell[2] not in row.values and bool(row.source)
 
     def leaf_ranges(self, t: Ref, target: Ref) -> list[tuple[object, int, int]]:
         """(panel layout, first row, last row) of the code ranges a leaf pattern sums over.

@@ -106,6 +106,16 @@ def empty_report(set_id: str, variant: str | None, unit: str, year: int | None, 
     return rep
 
 
+def tables_of(report: Report, tset: TableSet, variant: Variant) -> list:
+    """The tables a workbook gets: every table of the variant, except that a transcription
+    (`as_published`) gets only the tables the document prints — a table missing from the document
+    gets no sheet (an empty sheet would read back as a table printed empty)."""
+    tables = tset.tables_for(variant)
+    if report.as_published and report.tables:
+        tables = [t for t in tables if t.id in report.tables]
+    return tables
+
+
 def _with_hierarchy_and_spare(report: Report, tset: TableSet, variant: Variant, spare: int) -> Report:
     """A working copy: 类/款 subtotal rows added where the variant wants them, spare rows added."""
     from xltools import catalog
@@ -113,7 +123,7 @@ def _with_hierarchy_and_spare(report: Report, tset: TableSet, variant: Variant, 
     rep = copy.copy(report)
     rep.tables = {}
     func = catalog.functional(report.year)
-    for t in tset.tables_for(variant):
+    for t in tables_of(report, tset, variant):
         src = report.tables.get(t.id) or TableData(t.id)
         td = TableData(t.id, rows=dict(src.rows), duplicates=src.duplicates, sheet=src.sheet)
         if t.is_detail and t.detail_kind == "functional" and variant.hierarchy and not report.as_published:
@@ -145,7 +155,7 @@ def build_workbook(report: Report, out: str | Path, *, spare: int = SPARE_ROWS, 
     tset = load_set(report.set_id)
     variant = tset.variant(report.variant)
     work = _with_hierarchy_and_spare(report, tset, variant, spare)
-    tables = tset.tables_for(variant)
+    tables = tables_of(report, tset, variant)
     layouts = {t.id: layout_table(t, work.tables.get(t.id), variant, spare=0, keep_order=report.as_published)
                for t in tables}
     deriv = Derivation(tset, variant, work, layouts)

@@ -175,7 +175,7 @@ class Template:
     def __init__(self, report: Report, extra_sheets=None):
         from xltools.build.formulas import Derivation
         from xltools.build.layout import a1, layout_table
-        from xltools.build.writer import SPARE_ROWS, _with_hierarchy_and_spare
+        from xltools.build.writer import SPARE_ROWS, _with_hierarchy_and_spare, tables_of
         from xltools.spec import load_set
 
         tset = load_set(report.set_id)
@@ -187,7 +187,7 @@ class Template:
         self.tset, self.variant, self.spare = tset, variant, SPARE_ROWS
         self._work = _with_hierarchy_and_spare
         work = _with_hierarchy_and_spare(blank, tset, variant, SPARE_ROWS)
-        tables = tset.tables_for(variant)
+        tables = tables_of(blank, tset, variant)
         keep = {"keep_order": blank.as_published} if hasattr(blank, "as_published") else {}
         try:
             layouts = {t.id: layout_table(t, work.tables.get(t.id), variant, spare=0, **keep) for t in tables}

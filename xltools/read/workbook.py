@@ -159,7 +159,8 @@ def read_grids(grid_of, sheet_names, meta: dict[str, str], fcells: dict[str, set
     for t in tset.tables_for(variant):
         sheet = meta.get(f"table:{t.id}", t.sheet_name())
         if sheet not in names:
-            report.problems.append(("missing_sheet", t.id, sheet))
+            if not t.optional:            # 公开10 is optional: a form without it is complete
+                report.problems.append(("missing_sheet", t.id, sheet))
             continue
         report.tables[t.id] = _read_table(t, variant, grid_of(sheet), sheet,
                                           fcells.get(sheet) if fcells is not None else None, normalize_code)
