@@ -348,7 +348,7 @@ def _choose_variant(tset, present: list[str], parsed: dict, meta: dict):
     def score(v):
         order = list(v.order)
         covered = sum(t in order for t in present)
-        missing = len(set(order) - set(present))
+        missing = len({t for t in order if not tset.tables[t].optional} - set(present))   # 公开10 may be absent
         pos = [order.index(t) for t in present if t in order]
         in_order = sum(1 for i in range(len(pos)) for j in range(i + 1, len(pos)) if pos[i] < pos[j])
         return (covered, -missing, in_order, unit == v.amount_unit, v.hierarchy == hier)
