@@ -125,7 +125,7 @@ def test_new_budget_workbook(tmp_path):
                  "-o", str(out)]) == 0
     wb = CalamineWorkbook.from_path(str(out))
     tset = load_set("budget")
-    assert wb.sheet_names[:8] == [tset.tables[t].sheet_name() for t in tset.variants["ningxia"].order]
+    assert wb.sheet_names[:9] == ["封面", *(tset.tables[t].sheet_name() for t in tset.variants["ningxia"].order)]
     grid = wb.get_sheet_by_name("一般公共预算财政拨款支出预算表").to_python()
     assert any("2023年执行数（决算数）" in str(x) for row in grid[:8] for x in row)
     assert any("增减%" in str(x) for row in grid[:8] for x in row)

@@ -21,7 +21,7 @@ def test_new_makes_all_nine_tables_named_as_titled(tmp_path):
     wb = CalamineWorkbook.from_path(str(out))
     tset = load_set("final_accounts")
     titles = [tset.tables[t].title for t in tset.variants["ningxia"].order]
-    assert wb.sheet_names[:9] == titles
+    assert wb.sheet_names[:10] == ["封面", *titles]     # the cover first, then the tables
     grid = wb.get_sheet_by_name("收入支出决算总表").to_python()
     assert grid[0][0] == "收入支出决算总表"
     assert "公开部门：某某局" in grid[2][0]
@@ -32,7 +32,7 @@ def test_variants_differ_as_configured(generated):
     tset = load_set("final_accounts")
     for vid, var in tset.variants.items():
         names = CalamineWorkbook.from_path(str(generated[f"new-{vid}"])).sheet_names
-        assert names[:len(var.order)] == [tset.tables[t].sheet_name() for t in var.order]
+        assert names[:len(var.order) + 1] == ["封面", *(tset.tables[t].sheet_name() for t in var.order)]
     # 中央: 基金/国资/三公 order and the 明细表 as 公开06; 上海: 万元 and 公开10
     central = CalamineWorkbook.from_path(str(generated["new-central"])).sheet_names
     assert central[5] == "一般公共预算财政拨款支出决算明细表" and central[8].startswith("财政拨款“三公”")

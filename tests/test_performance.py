@@ -130,7 +130,7 @@ def test_new_performance_workbook(tmp_path):
     assert main(["new", "--set", "performance", "--variant", "ningxia", "--unit", "某某局", "--year", "2025",
                  "-o", str(out)]) == 0
     names = CalamineWorkbook.from_path(str(out)).sheet_names
-    assert names[:2] == ["项目支出绩效目标表", "项目支出绩效自评表"]
+    assert names[:3] == ["封面", "项目支出绩效目标表", "项目支出绩效自评表"]
     assert _check(out) == []
 
 

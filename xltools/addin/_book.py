@@ -127,7 +127,8 @@ def read_book(book) -> BookData:
     if META_SHEET not in names:
         return _recognised_book(book, names)
     try:
-        meta = meta_from(names, meta_rows if META_SHEET in names else None, book.name)
+        meta = meta_from(names, meta_rows if META_SHEET in names else None, book.name,
+                         sheet_grid(book.sheets["封面"]) if "封面" in names else None)
     except ReadError as exc:
         raise AddinError(f"{exc}。\n\n请在 xltools 生成的公开表工作簿中使用此按钮，"
                          "或点击“新建模板”新建一套公开表。") from None

@@ -8,7 +8,7 @@ from xltools.model import ZERO, Report
 from xltools.rules.engine import Check, Ref, all_checks, leaf_len
 from xltools.spec import TableSet, Variant
 
-__all__ = ["Derivation"]
+__all__ = ["Derivation", "sheet_prefix"]
 
 Cell = tuple[str, str, str]   # (table, row, col)
 
@@ -146,8 +146,10 @@ class Derivation:
         return total
 
     # -------------------------------------------------------------- formulas
-    def formula(self, check: Check) -> str:
-        here = check.target.table
+    def formula(self, check: Check, here: str | None = None) -> str:
+        """The check's right-hand side as an Excel formula; references to sheets other than ``here``
+        (default: the target's own table) carry the sheet name (the 审核 sheet passes a non-table)."""
+        here = check.target.table if here is None else here
         if check.kind == "ratio":
             num, den = (self._term(t, here, check.target) for t in check.terms)
             return f'=IF({den}=0,"",ROUND({num}/{den}*{check.scale},2))'
@@ -160,8 +162,11 @@ class Derivation:
     def _sheet_prefix(self, table: str, here: str) -> str:
         if table == here:
             return ""
-        name = self.layouts[table].sheet
-        return "'" + name.replace("'", "''") + "'!"
+        return sheet_prefix(self.layouts[table].sheet)
+
+    def term_formula(self, t: Ref, here: str, target: Ref) -> str:
+        """One term of a check as an Excel expression (without its sign)."""
+        return self._term(t, here, target)
 
     def _term(self, t: Ref, here: str, target: Ref) -> str:
         lay = self.layouts.get(t.table)
@@ -199,3 +204,8 @@ class Derivation:
         if cell is None:
             return "0"
         return pre + a1(*cell)
+
+
+def sheet_prefix(name: str) -> str:
+    """'Sheet'! as a formula names a sheet."""
+    return "'" + name.replace("'", "''") + "'!"

@@ -9,6 +9,8 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 from pathlib import Path
 
+from xltools.build.audit import AUDIT_SHEET, Audit
+from xltools.build.cover import COVER_SHEET, cover_ref, write_cover, year_formula
 from xltools.build.formulas import Derivation
 from xltools.build.layout import SPARE_ROWS, TableLayout, a1, layout_table
 from xltools.model import Report, RowData, TableData
@@ -34,6 +36,7 @@ class BuildResult:
     formulas: int = 0
     overrides: list[str] = field(default_factory=list)   # derived cells written as constants (data said so)
     sheets: list[str] = field(default_factory=list)
+    audit_rows: int = 0          # rows (concrete identities) on the 审核 sheet
 
 
 class _Formats:
@@ -171,6 +174,9 @@ def build_workbook(report: Report, out: str | Path, *, spare: int = SPARE_ROWS, 
                            "created": _dt.datetime(2000, 1, 1)})
         fm = _Formats(wb, report.amount_unit)
         cat_ranges = _catalog_sheet_ranges(func_cat, econ_cat)
+        audit = Audit(deriv, report.amount_unit)
+        write_cover(wb, fm, report, tset, variant, audit)
+        result.sheets.append(COVER_SHEET)
         for t in tables:
             lay = layouts[t.id]
             ws = wb.add_worksheet(lay.sheet)
@@ -180,6 +186,9 @@ def build_workbook(report: Report, out: str | Path, *, spare: int = SPARE_ROWS, 
         from xltools.perf import blocks_for, write_sheets as write_block_sheets
         if blocks_for(tset.id):   # 绩效目标表/自评表 (block-structured) of the budget and performance sets
             result.formulas += write_block_sheets(wb, fm, report, tset, variant) or 0
+        audit.write_sheet(wb, fm, tset)
+        result.sheets.append(AUDIT_SHEET)
+        result.audit_rows = len(audit.rows)
         for fn in extra_sheets or ():
             fn(wb, fm, report, tset, variant)
         _write_catalog_sheet(wb, fm, func_cat, econ_cat)
@@ -266,16 +275,19 @@ def _write_table(ws, fm: _Formats, t, lay: TableLayout, data: TableData | None, 
     ws.set_row(0, 30)
     ws.merge_range(1, 0, 1, last_col, t.number, fm.plain("right")) if last_col > 0 else ws.write(1, 0, t.number)
     half = max(0, last_col // 2)
-    left = f"公开部门：{report.unit}"
+    # the unit and the amount unit come from the cover by formula (cached: what the cover holds now)
+    left = f"公开部门：{report.unit or ''}"
     right = f"金额单位：{report.amount_unit}"
+    left_f = f'="公开部门："&{cover_ref("unit")}'
+    right_f = f'="金额单位："&{cover_ref("amount_unit")}'
     if half > 0:
-        ws.merge_range(2, 0, 2, half, left, fm.plain("left"))
+        _merge_formula(ws, 2, 0, 2, half, left_f, left, fm.plain("left"))
         if last_col > half + 1:
-            ws.merge_range(2, half + 1, 2, last_col, right, fm.plain("right"))
+            _merge_formula(ws, 2, half + 1, 2, last_col, right_f, right, fm.plain("right"))
         else:
-            ws.write(2, last_col, right, fm.plain("right"))
+            ws.write_formula(2, last_col, right_f, fm.plain("right"), right)
     else:
-        ws.write(2, 0, left + "  " + right, fm.plain())
+        ws.write_formula(2, 0, f'{left_f}&"  "&{right_f[1:]}', fm.plain(), left + "  " + right)
     # ---- headers
     _write_headers(ws, fm, lay, year)
     # ---- 栏次 row
@@ -350,26 +362,69 @@ def _write_table(ws, fm: _Formats, t, lay: TableLayout, data: TableData | None, 
         ws.merge_range(lay.note_row, 0, lay.note_row, last_col, t.note, fm.get(text_wrap=True, font_size=9))
         ws.set_row(lay.note_row, 30)
     # ---- look and print
+    widths: dict[int, float] = {}
     for pl in lay.panels:
         if pl.panel.is_detail:
-            ws.set_column(pl.code_col, pl.code_col, 11)
-            ws.set_column(pl.name_col, pl.name_col, 26 if len(lay.panels) > 1 else 30)
+            widths[pl.code_col] = 11
+            widths[pl.name_col] = 26 if len(lay.panels) > 1 else 30
         else:
-            ws.set_column(pl.label_col, pl.label_col, 34 if len(pl.panel.columns) < 6 else 12)
+            widths[pl.label_col] = 34 if len(pl.panel.columns) < 6 else 12
             if pl.lineno_col is not None:
-                ws.set_column(pl.lineno_col, pl.lineno_col, 5)
+                widths[pl.lineno_col] = 5
         for col in pl.panel.columns:
-            ws.set_column(pl.value_cols[col.key], pl.value_cols[col.key], 15)
+            widths[pl.value_cols[col.key]] = 15
+    for c, w in sorted(widths.items()):
+        ws.set_column(c, c, w)
     ws.freeze_panes(lay.data_first, 0)
     ws.set_landscape()
     ws.set_paper(9)
     ws.center_horizontally()
     ws.set_margins(left=0.4, right=0.4, top=0.6, bottom=0.6)
     ws.repeat_rows(0, lay.colno_row)
-    ws.fit_to_pages(1, 0)
+    ws.fit_to_pages(1, print_pages_tall(lay, widths, fixed=not t.is_detail))
     ws.set_footer("&C第 &P 页，共 &N 页")
     ws.protect("", {"insert_rows": True, "delete_rows": True, "format_cells": True, "format_columns": True,
                     "format_rows": True, "select_locked_cells": True, "select_unlocked_cells": True})
+
+
+# A4 landscape with the table margins (0.4" left/right, 0.6" top/bottom), in points
+_PAGE_W, _PAGE_H = 842 - 2 * 28.8, 595 - 2 * 43.2
+_ROW_H = 13.5     # default row height of 宋体 10 pt
+
+
+def _row_heights(lay: TableLayout) -> list[float]:
+    h = [_ROW_H] * (lay.note_row + 1)
+    h[0] = 30
+    h[lay.header_first + lay.header_depth - 1] = 28
+    if lay.table.note:
+        h[lay.note_row] = 30
+    return h
+
+
+def print_pages_tall(lay: TableLayout, widths: dict[int, float], fixed: bool) -> int:
+    """How many pages tall a table is fitted to (it is always 1 page wide).
+
+    At the scale that fits the width, the rows are laid out on pages that repeat the title and header
+    rows. A last page holding less than 40 % of a page (a few orphan rows) is folded into the pages
+    before it by shrinking (fit to n − 1 pages); a fixed form that takes at most two pages goes on one.
+    0 means "as many as needed" (no shrinking for the height)."""
+    width_pt = sum(int(w * 7 + 5) * 0.75 for w in widths.values())
+    scale = min(1.0, _PAGE_W / width_pt) if width_pt else 1.0
+    heights = _row_heights(lay)
+    room = _PAGE_H / scale
+    repeat = sum(heights[:lay.colno_row + 1])
+    pages, used = 1, 0.0
+    for h in heights:
+        if used + h > room:
+            pages += 1
+            used = repeat
+        used += h
+    last_share = (used - repeat) / (room - repeat) if pages > 1 else 1.0
+    if fixed and pages <= 2:
+        return 1
+    if pages > 1 and last_share < 0.4:
+        return pages - 1
+    return 0
 
 
 def _write_headers(ws, fm, lay: TableLayout, year):
@@ -400,6 +455,7 @@ def _write_headers(ws, fm, lay: TableLayout, year):
                 _vmerge(ws, fm, r0, top + depth - 1, pl.lineno_col, "行次")
         cols = p.columns
         labels = [c.label_text(year) for c in cols]
+        raws = [c.label for c in cols]
         for level in range(d):
             i = 0
             while i < len(cols):
@@ -408,26 +464,44 @@ def _write_headers(ws, fm, lay: TableLayout, year):
                     i += 1
                     continue
                 if level == len(lab) - 1:
-                    _vmerge(ws, fm, r0 + level, r0 + d - 1, pl.value_cols[cols[i].key], lab[level])
+                    _vmerge(ws, fm, r0 + level, r0 + d - 1, pl.value_cols[cols[i].key], lab[level],
+                            year_formula(raws[i][level]))
                     i += 1
                     continue
                 j = i
                 while j + 1 < len(cols) and len(labels[j + 1]) > level + 1 and labels[j + 1][:level + 1] == lab[:level + 1]:
                     j += 1
                 c0, c1 = pl.value_cols[cols[i].key], pl.value_cols[cols[j].key]
+                yf = year_formula(raws[i][level])
                 if c1 > c0:
-                    ws.merge_range(r0 + level, c0, r0 + level, c1, lab[level], fm.header())
+                    if yf:
+                        _merge_formula(ws, r0 + level, c0, r0 + level, c1, yf, lab[level], fm.header())
+                    else:
+                        ws.merge_range(r0 + level, c0, r0 + level, c1, lab[level], fm.header())
+                elif yf:
+                    ws.write_formula(r0 + level, c0, yf, fm.header(), lab[level])
                 else:
                     ws.write(r0 + level, c0, lab[level], fm.header())
                 i = j + 1
     ws.set_row(top + depth - 1, 28)
 
 
-def _vmerge(ws, fm, r0, r1, c, text):
-    if r1 > r0:
+def _vmerge(ws, fm, r0, r1, c, text, formula=None):
+    if formula:
+        if r1 > r0:
+            _merge_formula(ws, r0, c, r1, c, formula, text, fm.header())
+        else:
+            ws.write_formula(r0, c, formula, fm.header(), text)
+    elif r1 > r0:
         ws.merge_range(r0, c, r1, c, text, fm.header())
     else:
         ws.write(r0, c, text, fm.header())
+
+
+def _merge_formula(ws, r0, c0, r1, c1, formula, value, fmt):
+    """A merged range holding a formula (XlsxWriter: merge, then write the formula into the first cell)."""
+    ws.merge_range(r0, c0, r1, c1, "", fmt)
+    ws.write_formula(r0, c0, formula, fmt, value)
 
 
 def _write_code_and_name(ws, fm, pl, r, key, row: RowData | None, cat, valid_range, t):

@@ -34,6 +34,7 @@ import tempfile
 import zipfile
 import zlib
 from pathlib import Path
+from decimal import Decimal
 from xml.sax.saxutils import unescape
 
 from xltools.build.writer import _num
@@ -216,6 +217,28 @@ class Template:
             if part is None:
                 raise TemplateError(f"模板中没有表页 {lay.sheet}")
             self._cut_sheet(part, cells, formulas)
+        # ---- the 审核 sheet and the 封面 summary: cached values of the identities, per unit
+        from xltools.build.audit import Audit
+
+        self._audit = Audit(deriv, blank.amount_unit)
+        audit_cells: dict[str, dict[str, str]] = {}
+        for (sheet, ref), f in self._audit.formulas().items():
+            audit_cells.setdefault(sheet, {})[ref] = _esc_data(_prepare_formula(f))
+        for sheet, cells in audit_cells.items():
+            part = by_part.get(sheet_parts.get(sheet, ""))
+            if part is None:
+                raise TemplateError(f"模板中没有表页 {sheet}")
+            self._cut_formulas(part, sheet, cells)
+        # ---- the unit's name or code inside sheets (cached values of 公开部门 formulas …)
+        for p in self.parts:
+            if p.name in ("xl/sharedStrings.xml", "docProps/core.xml"):
+                continue
+            if p.chunks is None:
+                text = p.data.decode("utf-8", "replace")
+                if _marked(text):
+                    p.chunks, p.slots = [text], []
+            if p.chunks is not None:
+                p.chunks, p.slots = _split_marks(p.chunks, p.slots)
         # ---- shared strings holding the unit's name or code
         sst_part = by_part.get("xl/sharedStrings.xml")
         if sst_part is not None:
@@ -257,6 +280,28 @@ class Template:
             found += 1
         if found != len(cells):
             raise TemplateError(f"{part.name}：只找到 {found}/{len(cells)} 个数值单元格")
+        chunks.append(xml[pos:])
+        part.chunks, part.slots = chunks, slots
+
+    def _cut_formulas(self, part: _Part, sheet: str, cells: dict[str, str]):
+        """Slots for formula cells whose formula is fixed for the shape and whose cached value is not."""
+        xml = part.data.decode("utf-8")
+        chunks, slots, pos, found = [], [], 0, 0
+        for m in _CELL_RE.finditer(xml):
+            ref = m.group(1)
+            f = cells.get(ref)
+            if f is None:
+                continue
+            fm = re.match(r"<f>(.*?)</f>", m.group(4) or "", re.S)
+            if fm is None or fm.group(1) != f:
+                raise TemplateError(f"{sheet}!{ref} 的公式与模板不一致")
+            attrs = re.sub(r' t="[^"]*"', "", m.group(2))
+            slots.append(("a", (sheet, ref), f'<c r="{ref}"{attrs}', f"><f>{f}</f><v>"))
+            chunks.append(xml[pos:m.start()])
+            pos = m.end()
+            found += 1
+        if found != len(cells):
+            raise TemplateError(f"{part.name}：只找到 {found}/{len(cells)} 个审核公式单元格")
         chunks.append(xml[pos:])
         part.chunks, part.slots = chunks, slots
 
@@ -314,6 +359,7 @@ class Template:
         amounts = {(tid, key, col): v.amount for tid, td in d.report.tables.items() for key, row in td.rows.items()
                    for col, v in row.values.items() if v.amount is not None}     # = d.given, in one pass
         subst = {SENTINEL: report.unit, CODE_SENTINEL: getattr(report, "unit_code", "") or ""}
+        audit = self._audit.values(d)
         out: dict[str, bytes] = {}
         self.last_formulas = len(d.derived) - len(overrides)
         self.last_overrides = overrides
@@ -344,6 +390,15 @@ class Template:
                         buf.append(s[2] + "</v></c>")
                     else:
                         buf.append(f"{s[2]}{_num(value(cell))}</v></c>")
+                elif kind == "a":
+                    # a formula with its cached value, as XlsxWriter writes it (writer: Audit.write_*)
+                    v = audit[s[1]]
+                    if isinstance(v, str):
+                        buf.append(f'{s[2]} t="str"{s[3]}{_esc_data(v)}</v></c>' if v else f"{s[2]}{s[3]}</v></c>")
+                    else:
+                        buf.append(f"{s[2]}{s[3]}{_num(v) if isinstance(v, Decimal) else v}</v></c>")
+                elif kind == "mark":
+                    buf.append(_esc_data(subst[s[1]]))
                 elif kind == "unit":
                     buf.append(_si(_subst(s[1], subst)))
                 elif kind == "title":
@@ -363,6 +418,21 @@ class Template:
             else:
                 members.append((p.info, _deflate(rendered[p.name], level)))
         _write_zip(Path(path), members)
+
+
+def _split_marks(chunks: list[str], slots: list[tuple]) -> tuple[list[str], list[tuple]]:
+    """Constant text holding the unit's name or code (sentinels) → text plus ("mark", sentinel) slots."""
+    pat = re.compile("(" + "|".join(map(re.escape, _MARKS)) + ")")
+    out_c, out_s = [], []
+    for i, chunk in enumerate(chunks):
+        pieces = pat.split(chunk)
+        out_c.append(pieces[0])
+        for j in range(1, len(pieces), 2):
+            out_s.append(("mark", pieces[j]))
+            out_c.append(pieces[j + 1])
+        if i < len(slots):
+            out_s.append(slots[i])
+    return out_c, out_s
 
 
 def _build(report: Report, extra_sheets):

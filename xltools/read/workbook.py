@@ -18,6 +18,7 @@ from xltools.model import Report, RowData, TableData, Value, parse_amount
 __all__ = ["ReadError", "read_workbook", "read_grids", "meta_from", "formula_cells", "META_SHEET"]
 
 META_SHEET = "_xltools"
+COVER_SHEET = "封面"     # xltools.build.cover.COVER_SHEET (not imported: the reader stays light)
 _NS = {"m": "http://schemas.openxmlformats.org/spreadsheetml/2006/main",
        "r": "http://schemas.openxmlformats.org/officeDocument/2006/relationships",
        "rel": "http://schemas.openxmlformats.org/package/2006/relationships"}
@@ -97,14 +98,21 @@ def _meta_text(v) -> str:
     return str(v)
 
 
-def meta_from(sheet_names, meta_grid: list[list] | None, name: str = "") -> dict[str, str]:
+def meta_from(sheet_names, meta_grid: list[list] | None, name: str = "",
+              cover_grid: list[list] | None = None) -> dict[str, str]:
     """The key/value rows of the hidden ``_xltools`` sheet (``meta_grid``), or, for a workbook not
     made by xltools (``meta_grid`` None), the set and variant recognised by its sheet titles.
 
+    The unit, unit code, year and amount unit a user set on the 封面 sheet (``cover_grid``) take
+    precedence; workbooks made before the cover existed keep those of ``_xltools``.
     Raises ReadError (in Chinese, naming ``name``) when the workbook is neither.
     """
     if meta_grid is not None:
-        return {str(r[0]): _meta_text(r[1]) for r in meta_grid if len(r) >= 2 and r[0]}
+        from xltools.build.cover import read_cover
+
+        meta = {str(r[0]): _meta_text(r[1]) for r in meta_grid if len(r) >= 2 and r[0]}
+        meta.update(read_cover(cover_grid))
+        return meta
     # not made by xltools: recognise a set by its sheet titles
     from xltools.spec import available_sets, load_set
 
@@ -125,7 +133,8 @@ def read_workbook(path: str | Path, *, with_formulas: bool = True) -> Report:
     path = Path(path)
     wb = _open(path)
     names = wb.sheet_names
-    meta = meta_from(names, _grid(wb, META_SHEET) if META_SHEET in names else None, path.name)
+    meta = meta_from(names, _grid(wb, META_SHEET) if META_SHEET in names else None, path.name,
+                     _grid(wb, COVER_SHEET) if COVER_SHEET in names else None)
     try:
         fcells = formula_cells(path) if with_formulas else None
     except (zipfile.BadZipFile, KeyError, ET.ParseError) as exc:
