@@ -35,7 +35,7 @@ def test_variants_differ_as_configured(generated):
         assert names[:len(var.order) + 1] == ["封面", *(tset.tables[t].sheet_name() for t in var.order)]
     # 中央: 基金/国资/三公 order and the 明细表 as 公开06; 上海: 万元 and 公开10
     central = CalamineWorkbook.from_path(str(generated["new-central"])).sheet_names
-    assert central[5] == "一般公共预算财政拨款支出决算明细表" and central[8].startswith("财政拨款“三公”")
+    assert central[6] == "一般公共预算财政拨款支出决算明细表" and central[9].startswith("财政拨款“三公”")
     sh = CalamineWorkbook.from_path(str(generated["new-shanghai"]))
     assert "部门决算公开相关信息统计表" in sh.sheet_names
     assert any("金额单位：万元" in str(x) for x in sh.get_sheet_by_name("收入决算表").to_python()[2])

@@ -382,7 +382,7 @@ def _write_table(ws, fm: _Formats, t, lay: TableLayout, data: TableData | None, 
     ws.set_margins(left=0.4, right=0.4, top=0.6, bottom=0.6)
     ws.repeat_rows(0, lay.colno_row)
     ws.fit_to_pages(1, print_pages_tall(lay, widths, fixed=not t.is_detail))
-    ws.set_footer("&C第 &P 页，共 &N 页")
+    ws.set_footer(f"&C{t.number.replace('&', '&&')}  第 &P 页，共 &N 页")
     ws.protect("", {"insert_rows": True, "delete_rows": True, "format_cells": True, "format_columns": True,
                     "format_rows": True, "select_locked_cells": True, "select_unlocked_cells": True})
 

@@ -62,6 +62,10 @@ def cmd_narrative(args) -> int:
     if err:
         print(f"错误：{err}", file=sys.stderr)
         return 2
+    empty = _empty_identity(report, path)
+    if empty:
+        print(f"错误：{empty}", file=sys.stderr)
+        return 2
     for option, label in (("prior", "上年公开"), ("budget", "预算公开")):
         other = getattr(args, option, None)
         if not other:
@@ -122,6 +126,38 @@ def cmd_narrative(args) -> int:
         if len(narrative.missing) > 30:
             print(f"  …… 共 {len(narrative.missing)} 项")
     return 0
+
+
+def _empty_identity(report, path: Path) -> str | None:
+    """Why a narrative cannot be written yet: the unit or the year is empty (None when both are set)."""
+    missing = [name for name, ok in (("单位名称", bool((report.unit or "").strip())), ("年度", bool(report.year)))
+               if not ok]
+    if not missing:
+        return None
+    what = "、".join(f"“{m}”" for m in missing)
+    if path.is_dir():
+        return f"{path.name}/meta.yaml 中{what}为空（unit / year），情况说明需要它们；请填写后重试"
+    from xltools.build.cover import COVER_FIELDS, COVER_SHEET
+
+    if not _has_cover(path):
+        return f"{path.name}：未能确定{what}，情况说明需要它们（请用 xltools new/generate 生成的工作簿，在“{COVER_SHEET}”页填写）"
+
+    cells = "、".join(f"{COVER_SHEET}!B{r + 1}" for key, label, r in COVER_FIELDS if label in missing)
+    return (f"{path.name}：{COVER_SHEET}页的{what}尚未填写（{cells}），情况说明需要它们；"
+            f"请在“{COVER_SHEET}”页填写（年度为 2000–2100 的四位数）后重试")
+
+
+def _has_cover(path: Path) -> bool:
+    if path.suffix.lower() not in (".xlsx", ".xlsm"):
+        return False
+    try:
+        from python_calamine import CalamineWorkbook
+
+        from xltools.build.cover import COVER_SHEET
+
+        return COVER_SHEET in CalamineWorkbook.from_path(str(path)).sheet_names
+    except Exception:   # unreadable here: the generic message
+        return False
 
 
 def cmd_check_narrative(args) -> int:

@@ -171,6 +171,13 @@ def write_notes_sheet(wb, fm, report, tset, variant) -> None:
             ws.write_string(r, 2, str(val), style)
         r += 1
     ws.freeze_panes(1, 0)
+    # print: A4 landscape, one page wide (label and content side by side), the header row on every page
+    ws.set_landscape()
+    ws.set_paper(9)
+    ws.set_margins(left=0.5, right=0.5, top=0.6, bottom=0.6)
+    ws.repeat_rows(0, 0)
+    ws.fit_to_pages(1, 0)
+    ws.set_footer("&C说明事项 第 &P 页，共 &N 页")
     ws.protect("", {"format_cells": True, "format_columns": True, "format_rows": True,
                     "insert_rows": False, "select_locked_cells": True, "select_unlocked_cells": True})
 

@@ -100,6 +100,15 @@ def write_findings(path: str | Path, findings: list, *, keep_original: bool = Tr
             c.number_format = "#,##0.00"
     ws.freeze_panes = "A2"
     ws.auto_filter.ref = f"A1:H{ws.max_row}"
+    # print: A4 landscape, one page wide, the header row repeated, messages wrapped (above)
+    ws.page_setup.paperSize = ws.PAPERSIZE_A4
+    ws.page_setup.orientation = "landscape"
+    ws.sheet_properties.pageSetUpPr.fitToPage = True
+    ws.page_setup.fitToWidth = 1
+    ws.page_setup.fitToHeight = 0
+    ws.print_title_rows = "1:1"
+    ws.page_margins.left = ws.page_margins.right = 0.4
+    ws.oddFooter.center.text = "校验结果 第 &P 页，共 &N 页"
     # mark cells: fill by the worst level, comment lists the reasons; remember the original fill
     for cell, fs in marks.items():
         sheet, ref = _split(cell)
