@@ -108,3 +108,49 @@ def generated(tmp_path_factory) -> dict[str, Path]:
         rep = empty_report("final_accounts", vid, "某某局", 2024)
         made[f"new-{vid}"] = build_workbook(rep, out / f"new-{vid}.xlsx", extra_sheets=_extra_sheets()).path
     return made
+
+
+# ---------------------------------------------------------------- the 审核 sheet
+
+_REF_RE = re.compile(r"(?:'((?:[^']|'')+)'|([^\s'!(),=&+\-*/\"]+))!\$?([A-Z]+)\$?(\d+)")   # Excel / LibreOffice
+
+
+def audit_rows(path: Path) -> list[dict]:
+    """The identity rows of a workbook's 审核 sheet: rule, level, status (the cached value: what the
+    last application that saved the file computed) and the target cell, taken from the 本格数 formula
+    (so a row inserted in the spreadsheet moves it, as it moves the formula)."""
+    import openpyxl
+    from python_calamine import CalamineWorkbook
+
+    from xltools.build.audit import AUDIT_SHEET, C_LEFT, C_LEVEL, C_RULE, C_STATUS, FIRST_ROW
+
+    grid = CalamineWorkbook.from_path(str(path)).get_sheet_by_name(AUDIT_SHEET).to_python(skip_empty_area=False)
+    ws = openpyxl.load_workbook(path, read_only=True)[AUDIT_SHEET]
+    formulas = {i: v for i, (v,) in enumerate(ws.iter_rows(min_row=FIRST_ROW + 1, min_col=C_LEFT + 1, max_col=C_LEFT + 1,
+                                                            values_only=True), start=FIRST_ROW + 1)}
+    out = []
+    for i, row in enumerate(grid[FIRST_ROW:], start=FIRST_ROW):
+        if len(row) <= C_STATUS or not isinstance(row[0], (int, float)) or not row[C_RULE]:
+            break
+        f = formulas.get(i + 1)
+        m = _REF_RE.search(f) if isinstance(f, str) else None
+        sheet = (m.group(1) or "").replace("''", "'") or m.group(2) if m else None
+        target = f"{sheet}!{m.group(3)}{m.group(4)}" if m else None
+        out.append({"rule": row[C_RULE], "level": row[C_LEVEL], "status": row[C_STATUS], "cell": target})
+    return out
+
+
+def audit_failures(path: Path) -> set[tuple[str, str]]:
+    """(rule, cell) of every 审核 row whose status is 未通过."""
+    return {(r["rule"], r["cell"]) for r in audit_rows(path) if r["status"] == "未通过"}
+
+
+def identity_failures(findings, path: Path) -> set[tuple[str, str]]:
+    """(rule, cell) of the checker's findings on identities (the rules the 审核 sheet lists)."""
+    codes = {r["rule"] for r in audit_rows(path)}
+    out = set()
+    for f in findings:
+        if f.rule in codes:
+            m = re.match(r"(.+?![A-Z]+\d+)", f.cell)
+            out.add((f.rule, m.group(1) if m else f.cell))
+    return out

@@ -265,3 +265,21 @@ def test_users_own_catalog_csv_makes_a_new_code_known(generated, tmp_path, monke
     bad.write_text("code,level,name,since,until,aliases\n20899x,项,坏,,,\n", encoding="utf-8")
     assert main(["--catalog", str(bad), "check", str(f)]) == 2
     assert "坏科目.csv" in capsys.readouterr().err
+
+
+@pytest.mark.libreoffice
+@pytest.mark.parametrize("case", list(CASES))
+def test_audit_sheet_follows_the_edits(case, edited):
+    """The same edits in LibreOffice (a total typed over, rows inserted, deleted, re-ordered, wrong values):
+    the 审核 sheet's formulas, recalculated there, fail on exactly the identities the checker reports."""
+    from conftest import audit_failures, identity_failures
+
+    path = edited[case]
+    expected = identity_failures(check_report(read_workbook(path)), path)
+    if case == "insert_row_no_formula":
+        # the rows inserted after the workbook was made have no 审核 row of their own (their 合计 = Σ
+        # check is the checker's); the sums over their blocks, which miss the 5.00, fail on the sheet too
+        inserted = {("R-F02-01", f"{F02}!C9"), ("R-F03-01", f"{F03}!C9")}
+        assert inserted <= expected
+        expected -= inserted
+    assert audit_failures(path) == expected

@@ -3,8 +3,9 @@ identity declarations (after the builder's derived cells and the checker's evalu
 
 One row per concrete Check (``xltools.rules.engine.all_checks``: the declared identities expanded over
 the rows present, and the generated 类/款 subtotal checks): rule code, level, description, the target
-cell, its value (left side), the right side (the same formula text the builder writes for a derived cell,
-``Derivation.formula``), the difference, the tolerance and the status 通过 / 未通过. Only plain functions
+cell, its value (left side), the right side (the builder's formula for a derived cell,
+``Derivation.formula``, except that a single 科目 row is found by its code with SUMPRODUCT, as the checker
+finds rows), the difference, the tolerance and the status 通过 / 未通过. Only plain functions
 (SUM, SUMPRODUCT, ABS, ROUND, IF, COUNT, ISNUMBER, MIN, MAX, HYPERLINK) so it works in Excel 2010+, WPS
 and LibreOffice without an add-in; cached values are computed in Decimal as the formulas compute them.
 
@@ -15,6 +16,9 @@ rounded numerator and denominator allow, and when it is empty or 0 on a base tha
 
 Whether a derived cell still holds its formula is shown with ISFORMULA (Excel 2013+, WPS, LibreOffice);
 Excel 2010 has no formula for it, and the column then says so (use xltools: rule F-01).
+
+The rows are compiled when the workbook is made: a row a user inserts later is counted in every sum
+over its block, but gets no row of its own here (its 合计 = Σ parts check is the checker's).
 """
 from __future__ import annotations
 
@@ -113,12 +117,50 @@ class Audit:
             return out
         return [(t.table, t.row, t.col)] if lay.cell(t.row, t.col) else []
 
+    def _by_code(self, t: Ref) -> tuple[str, str] | None:
+        """(codes range, values range) when a term names one 科目 row of a detail block: the 审核 sheet
+        finds it by its code, as the checker does, so a row moved or re-typed elsewhere in the block
+        is still the row meant."""
+        lay = self.layouts.get(t.table)
+        if lay is None or t.pattern is not None or not t.row.isdigit():
+            return None
+        pl = lay.panel_for_row(t.row)
+        if pl is None or pl.block is None or pl.code_col is None or pl.value_cols.get(t.col) is None:
+            return None
+        r0, r1 = pl.block
+        pre = sheet_prefix(lay.sheet)
+        c = pl.value_cols[t.col]
+        return (f"{pre}{a1(r0, pl.code_col, True)}:{a1(r1, pl.code_col, True)}",
+                f"{pre}{a1(r0, c, True)}:{a1(r1, c, True)}")
+
+    def _term(self, t: Ref, target: Ref) -> str:
+        by_code = self._by_code(t) if not _same_row(t, target) else None
+        if by_code is not None:
+            codes, vals = by_code
+            return f'SUMPRODUCT(--({codes}&""="{t.row}"),{vals})'
+        return self.deriv.term_formula(t, AUDIT_SHEET, target)
+
+    def _right(self, c: Check) -> str:
+        """The right side (as ``Derivation.formula`` writes it, with 科目 rows found by code)."""
+        if c.kind == "ratio":
+            num, den = (self._term(t, c.target) for t in c.terms)
+            return f'=IF({den}=0,"",ROUND({num}/{den}*{c.scale},2))'
+        plus = [self._term(t, c.target) for t in c.terms if t.sign > 0]
+        minus = [self._term(t, c.target) for t in c.terms if t.sign < 0]
+        text = f"SUM({','.join(plus)})" if len(plus) > 1 else (plus[0] if plus else "0")
+        return "=" + text + "".join("-" + m for m in minus)
+
     def _count_formula(self, t: Ref, target: Ref) -> str | None:
         """How many cells of a term hold a number, as a formula."""
         lay = self.layouts.get(t.table)
         if lay is None:
             return None
         pre = sheet_prefix(lay.sheet)
+        by_code = self._by_code(t) if not _same_row(t, target) else None
+        if by_code is not None:
+            codes, vals = by_code
+            return f'SUMPRODUCT(--({codes}&""="{t.row}"),--ISNUMBER({vals}))'
+
         if t.pattern == "leaf":
             n = leaf_len(self.deriv.tset.tables[t.table].detail_kind)
             parts = []
@@ -164,11 +206,11 @@ class Audit:
         if c.kind == "ratio":
             num, den = c.terms
             fx[C_LEFT] = f'=IF(ISNUMBER({ref}),{ref},"")'
-            fx[C_RIGHT] = d.formula(c, here=AUDIT_SHEET)
+            fx[C_RIGHT] = self._right(c)
             fx[C_DIFF] = f'=IF(AND(ISNUMBER({F}),ISNUMBER({H})),{F}-{H},"")'
             sgn = lambda t: "-" if t.sign < 0 else ""   # noqa: E731
-            fx[C_NUM] = f"={sgn(num)}{d.term_formula(num, AUDIT_SHEET, c.target)}"
-            fx[C_DEN] = f"={sgn(den)}{d.term_formula(den, AUDIT_SHEET, c.target)}"
+            fx[C_NUM] = f"={sgn(num)}{self._term(num, c.target)}"
+            fx[C_DEN] = f"={sgn(den)}{self._term(den, c.target)}"
             fx[C_NH] = self._tolerance([(num, c.target)], au)
             fx[C_DH] = self._tolerance([(den, c.target)], au)
             row.num_cells = self._term_cells(num, c.target)
@@ -182,12 +224,19 @@ class Audit:
                             f'{F}-{th}<=MAX({corners})),"{PASS}","{FAIL}")))')
         else:
             fx[C_LEFT] = f"=N({ref})" if ref else "=0"
-            fx[C_RIGHT] = d.formula(c, here=AUDIT_SHEET)
+            fx[C_RIGHT] = self._right(c)
             fx[C_DIFF] = f"={F}-{H}"
             fx[C_TOL] = self._tolerance([(c.target, c.target)] * bool(ref) + [(t, c.target) for t in c.terms], au)
             cmp = {"sum": f"ROUND(ABS({I}),6)>ROUND({J},6)", "at_most": f"ROUND({I},6)>ROUND({J},6)",
                    "at_least": f"ROUND(-{I},6)>ROUND({J},6)"}[c.kind]
             fx[C_STATUS] = f'=IF({cmp},"{FAIL}","{PASS}")'
+            if c.kind != "sum":
+                # a comparison with a 科目 row that is no longer in its table is not made (the checker's
+                # presence rule X-…-00 reports the missing row)
+                present = [f'SUMPRODUCT(--({bc[0]}&""="{t.row}"))>0' for t in c.terms
+                           if not _same_row(t, c.target) and (bc := self._by_code(t)) is not None]
+                if present:
+                    fx[C_STATUS] = f'=IF(AND({",".join(present)}),IF({cmp},"{FAIL}","{PASS}"),"{NA}")'
         if row.derived_target:
             fx[C_FORMULA] = f'=IFERROR(IF(_xlfn.ISFORMULA({ref}),"{IS_FORMULA}","{TYPED_OVER}"),"{NO_ISFORMULA}")'
         fx[C_FLAG] = f'=IF({K}="{FAIL}",{1 if c.level == "error" else 2},0)'
@@ -394,6 +443,11 @@ class Audit:
 
 SUMMARY_CELL = (SUMMARY_ROW, VALUE_COL)      # 封面!B12
 OVERRIDE_CELL = (OVERRIDE_ROW, VALUE_COL)    # 封面!B13
+
+
+def _same_row(t: Ref, target: Ref) -> bool:
+    """A term on the target's own row (a row total): plain cell references, which move with the row."""
+    return t.pattern is None and t.table == target.table and t.row == target.row
 
 
 def _col(c: int) -> str:

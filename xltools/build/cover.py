@@ -121,6 +121,7 @@ def write_cover(wb, fm, report, tset, variant, summary) -> None:
     ws.set_portrait()
     ws.fit_to_pages(1, 1)
     ws.set_margins(left=0.7, right=0.7, top=0.8, bottom=0.8)
+    ws.set_footer(f"&C{COVER_SHEET}")
     ws.protect("", {"format_columns": True, "format_rows": True, "select_locked_cells": True,
                     "select_unlocked_cells": True})
     ws.activate()
