@@ -41,7 +41,7 @@ FIRST_ROW = 4
 LEVEL_CN = {"error": "错误", "warning": "提示", "info": "提示"}
 HALF = Decimal("0.005")
 COLS = ["序号", "规则", "级别", "说明", "单元格", "本格数", "关系", "应为", "差额", "容差", "结果", "公式"]
-WIDTHS = [5, 11, 5, 44, 20, 14, 5, 14, 12, 8, 7, 10]
+WIDTHS = [5, 10, 5, 46, 36, 14, 4, 14, 12, 7, 7, 8]
 (C_NO, C_RULE, C_LEVEL, C_TEXT, C_CELL, C_LEFT, C_REL, C_RIGHT, C_DIFF, C_TOL, C_STATUS, C_FORMULA,
  C_FLAG, C_NUM, C_DEN, C_NH, C_DH) = range(17)
 REL = {"sum": "=", "at_most": "≤", "at_least": "≥", "ratio": "=÷"}
@@ -388,6 +388,9 @@ class Audit:
             ws.write_string(r, C_RULE, c.code, cell)
             ws.write_string(r, C_LEVEL, LEVEL_CN.get(c.level, c.level), center)
             ws.write_string(r, C_TEXT, c.message, wrap)
+            lines = -(-_width(c.message) // (WIDTHS[C_TEXT] - 1))
+            if lines > 1:      # wrapped text: the row is made tall enough (no application sizes it on opening)
+                ws.set_row(r, 13.5 * lines)
             lay = self.layouts[c.target.table]
             pos = lay.cell(c.target.row, c.target.col)
             if pos is not None:
@@ -443,6 +446,11 @@ class Audit:
 
 SUMMARY_CELL = (SUMMARY_ROW, VALUE_COL)      # 封面!B12
 OVERRIDE_CELL = (OVERRIDE_ROW, VALUE_COL)    # 封面!B13
+
+
+def _width(text: str) -> int:
+    """Display width in column-width units (a CJK character of 宋体 10 pt takes about 1.7)."""
+    return int(sum(1.7 if ord(ch) > 0x2E80 else 1 for ch in text) + 0.999)
 
 
 def _same_row(t: Ref, target: Ref) -> bool:

@@ -66,7 +66,7 @@ def write_cover(wb, fm, report, tset, variant, summary) -> None:
     """The first sheet. ``summary`` is ``xltools.build.audit.Audit``: the 审核结果 and 公式被改写 cells."""
     ws = wb.add_worksheet(COVER_SHEET)
     title = f"部门{tset.kind_label}公开表" if tset.kind_label else tset.title
-    ws.merge_range(0, 0, 0, 3, title, fm.title())
+    ws.merge_range(0, 0, 0, 1, title, fm.title())
     ws.set_row(0, 34)
     label = fm.get(border=1, bold=True, align="left", bg_color="#DDEBF7")
     inp = fm.get(border=1, locked=False, bg_color="#FFF2CC", align="left")
@@ -109,14 +109,15 @@ def write_cover(wb, fm, report, tset, variant, summary) -> None:
     ws.write_string(SUMMARY_ROW, 0, "审核结果", label)
     ws.write_string(OVERRIDE_ROW, 0, "公式被改写", label)
     summary.write_cover_cells(ws, fm, SUMMARY_ROW, OVERRIDE_ROW, VALUE_COL)
-    ws.merge_range(OVERRIDE_ROW + 2, 0, OVERRIDE_ROW + 6, 3,
+    ws.merge_range(OVERRIDE_ROW + 2, 0, OVERRIDE_ROW + 6, 1,
                    "说明：黄色单元格可填写。单位名称、年度、金额单位改动后，各表标题行、表头年度随之更新。"
                    "“审核”页用公式逐条核对表内、表间勾稽关系（Excel 2010 及以上、WPS、LibreOffice 均可，"
                    "无需加载项）；点击审核结果可跳到第一处未通过。科目编码、情况说明等须用 xltools 校验"
                    "（xltools check 文件.xlsx，或加载项的“校验”按钮）。", note)
     ws.set_column(0, 0, 14)
-    ws.set_column(1, 1, 46)
-    ws.set_column(2, 3, 12)
+    ws.set_column(1, 1, 62)
+    ws.set_column(2, 3, 4)
+    ws.set_row(_ROW["variant"], 30)
     ws.set_paper(9)
     ws.set_portrait()
     ws.fit_to_pages(1, 1)
