@@ -26,7 +26,7 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 
 from xltools.build.cover import COVER_SHEET, OVERRIDE_ROW, SUMMARY_ROW, VALUE_COL, cover_ref
-from xltools.build.formulas import Derivation, sheet_prefix
+from xltools.build.formulas import Derivation, excel_number, sheet_prefix
 from xltools.build.layout import a1
 from xltools.model import ZERO
 from xltools.rules.engine import Check, Ref, leaf_len
@@ -465,11 +465,7 @@ def _col(c: int) -> str:
 
 
 def _cached(v):
-    from xltools.build.writer import _num
-
-    if isinstance(v, Decimal):
-        return _num(v)
-    return v
+    return excel_number(v) if isinstance(v, Decimal) else v
 
 
 def _red(fm):

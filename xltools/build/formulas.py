@@ -8,7 +8,7 @@ from xltools.model import ZERO, Report
 from xltools.rules.engine import Check, Ref, all_checks, leaf_len
 from xltools.spec import TableSet, Variant
 
-__all__ = ["Derivation", "sheet_prefix"]
+__all__ = ["Derivation", "sheet_prefix", "excel_number"]
 
 Cell = tuple[str, str, str]   # (table, row, col)
 
@@ -209,3 +209,10 @@ class Derivation:
 def sheet_prefix(name: str) -> str:
     """'Sheet'! as a formula names a sheet."""
     return "'" + name.replace("'", "''") + "'!"
+
+
+def excel_number(d: Decimal | None):
+    """A Decimal as the number written into a cell (an int where it is whole)."""
+    if d is None:
+        return None
+    return int(d) if d == d.to_integral_value() and abs(d) < 2 ** 53 else float(d)

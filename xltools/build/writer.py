@@ -11,7 +11,7 @@ from pathlib import Path
 
 from xltools.build.audit import AUDIT_SHEET, Audit
 from xltools.build.cover import COVER_SHEET, cover_ref, write_cover, year_formula
-from xltools.build.formulas import Derivation
+from xltools.build.formulas import Derivation, excel_number as _num
 from xltools.build.layout import SPARE_ROWS, TableLayout, a1, layout_table
 from xltools.model import Report, RowData, TableData
 from xltools.spec import TableSet, Variant, load_set
@@ -260,10 +260,6 @@ def _write_meta_sheet(wb, report: Report, tset: TableSet, variant: Variant, layo
     ws.very_hidden()
 
 
-def _num(d: Decimal | None):
-    if d is None:
-        return None
-    return int(d) if d == d.to_integral_value() and abs(d) < 2 ** 53 else float(d)
 
 
 def _write_table(ws, fm: _Formats, t, lay: TableLayout, data: TableData | None, deriv: Derivation,
