@@ -111,10 +111,17 @@ def write_sheets(wb, fm, report, tset, variant) -> None:
 
 
 def _title(ws, f, bt, report, width, r=0):
-    ws.merge_range(r, 0, r, width - 1, f"{report.unit}{bt.title}" if report.unit else bt.title,
-                   f(font_name="黑体", font_size=14, bold=True, align="center", border=0))
-    ws.merge_range(r + 1, 0, r + 1, width - 1, f"（{report.year or '    '}年度）    单位：万元",
-                   f(align="center", border=0))
+    """Title and year line; the unit and the year come from the 封面 sheet by formula (cached: as now)."""
+    from xltools.build.cover import cover_ref, year_formula
+
+    title_fmt = f(font_name="黑体", font_size=14, bold=True, align="center", border=0)
+    quoted = bt.title.replace('"', '""')
+    ws.merge_range(r, 0, r, width - 1, "", title_fmt)
+    ws.write_formula(r, 0, f'={cover_ref("unit")}&"{quoted}"', title_fmt, f"{report.unit or ''}{bt.title}")
+    year_fmt = f(align="center", border=0)
+    ws.merge_range(r + 1, 0, r + 1, width - 1, "", year_fmt)
+    ws.write_formula(r + 1, 0, year_formula("（{year}年度）    单位：万元"), year_fmt,
+                     f"（{report.year or '    '}年度）    单位：万元")
     return r + 3
 
 
