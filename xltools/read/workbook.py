@@ -9,6 +9,7 @@ from __future__ import annotations
 import functools
 import re
 import zipfile
+import zlib
 from pathlib import Path
 from xml.etree import ElementTree as ET
 
@@ -71,19 +72,32 @@ def _norm_str(text: str) -> str:
 def _open(path: Path):
     from python_calamine import CalamineWorkbook
 
-    if not path.exists():
+    from xltools.read import guard
+
+    if not path.exists() and not path.is_symlink():
         raise ReadError(f"找不到文件：{path}")
     if path.suffix.lower() not in (".xlsx", ".xlsm", ".xlam"):
         raise ReadError(f"{path.name}：只能读取 .xlsx/.xlsm 工作簿")
+    # bounded before parsing: zip sizes and ratios, no XML entities, sheet dimensions (guard.py)
+    guard.check_workbook(path, error=ReadError)
     try:
         return CalamineWorkbook.from_path(str(path))
     except Exception as exc:  # calamine raises several error types for damaged files
-        raise ReadError(f"{path.name}：无法打开工作簿（{exc}）") from None
+        raise ReadError(f"{path.name}：无法打开工作簿，文件可能已损坏（{_lib_text(exc)}）") from None
+
+
+def _lib_text(exc) -> str:
+    return " ".join(str(exc).split())[:300] or type(exc).__name__
 
 
 def _grid(wb, name: str) -> list[list]:
-    sh = wb.get_sheet_by_name(name)
-    rows = sh.to_python(skip_empty_area=False)
+    try:
+        sh = wb.get_sheet_by_name(name)
+        rows = sh.to_python(skip_empty_area=False)
+    except Exception as exc:  # calamine: a bad shared-string index, a corrupt part, bad XML …
+        file = Path(wb.path).name if getattr(wb, "path", None) else "工作簿"
+        raise ReadError(f"{file}：工作表“{name}”无法读取，"
+                        f"内容已损坏（{_lib_text(exc)}）") from None
     r0, c0 = sh.start if sh.start else (0, 0)
     if r0 or c0:
         rows = [[""] * 0 for _ in range(r0)] + [[""] * c0 + list(r) for r in rows]
@@ -137,9 +151,13 @@ def read_workbook(path: str | Path, *, with_formulas: bool = True) -> Report:
                      _grid(wb, COVER_SHEET) if COVER_SHEET in names else None)
     try:
         fcells = formula_cells(path) if with_formulas else None
-    except (zipfile.BadZipFile, KeyError, ET.ParseError) as exc:
-        raise ReadError(f"{path.name}：工作簿结构损坏（{exc}）") from None
-    return read_grids(lambda sheet: _grid(wb, sheet), names, meta, fcells, origin=str(path), name=path.name)
+    except (zipfile.BadZipFile, KeyError, ET.ParseError, zlib.error, EOFError, UnicodeDecodeError) as exc:
+        raise ReadError(f"{path.name}：工作簿结构损坏（{_lib_text(exc)}）") from None
+    from xltools.read.guard import check_meta_rows, check_report_amounts
+    check_meta_rows(meta, names, path.name, error=ReadError)
+    report = read_grids(lambda sheet: _grid(wb, sheet), names, meta, fcells, origin=str(path), name=path.name)
+    check_report_amounts(report, path.name, error=ReadError)
+    return report
 
 
 def read_grids(grid_of, sheet_names, meta: dict[str, str], fcells: dict[str, set[str]] | None, *,

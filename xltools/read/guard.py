@@ -1,0 +1,574 @@
+"""Bounded reading of untrusted input, before any parser sees it.
+
+Every file xltools reads (workbooks, data folders, unit lists, 说明事项, narrative texts) may come from
+someone else. The functions here refuse, with a Chinese message naming the file, what would make a
+parser allocate without bound, hang or resolve an XML entity:
+
+* :func:`regular_file` / :func:`read_bytes` — only regular files (a FIFO, a device, ``/dev/zero`` behind
+  a symlink, a folder are refused before ``open``), and never more than a size cap;
+* :func:`decode_text` — UTF-8 (with or without BOM), UTF-16 (with BOM), GB18030/GBK; anything else is
+  refused naming the line;
+* :func:`load_yaml` — ``yaml.safe_load`` semantics (no Python tags) with a size cap and a cap on the
+  node count *after* alias expansion and on nesting depth (an alias bomb is refused in milliseconds);
+* :func:`check_zip` / :func:`check_workbook` — a zip container (.xlsx/.xlsm/.docx) is inspected with
+  :mod:`zipfile` first: not encrypted, entry and total uncompressed sizes and the compression ratio
+  bounded; every XML part is streamed in chunks and refused if it declares a DOCTYPE or ENTITY; every
+  worksheet's ``<dimension ref>`` and the cell references actually present are bounded (rows, columns,
+  cells) *before* python-calamine allocates its dense range (which aborts the process on a cell at
+  XFD1048576);
+* :func:`check_amount` — an amount beyond :data:`MAX_AMOUNT_DIGITS` integer digits (a 400-digit number,
+  ``inf``) is refused naming the cell, instead of overflowing Decimal arithmetic later.
+
+Limits (generous for real workbooks — a department of 500 项 rows is well inside them; see
+``benchmarks/bench_untrusted.py``) are module constants so that they are documented in one place.
+The module imports nothing from xltools (every reader may use it). Each function raises ``error``
+(default :class:`InputError`), so a reader can raise its own error type (ReadError, DataError …).
+"""
+from __future__ import annotations
+
+import errno
+import os
+import re
+import stat
+import zipfile
+import zlib
+from pathlib import Path
+
+__all__ = ["InputError", "regular_file", "read_bytes", "read_text", "decode_text", "load_yaml", "check_zip",
+           "check_workbook", "check_amount", "check_report_amounts", "check_meta_rows", "os_error_text",
+           "MAX_WORKBOOK_BYTES", "MAX_ENTRY_BYTES", "MAX_TOTAL_BYTES", "MAX_RATIO", "MAX_ROWS", "MAX_COLS",
+           "MAX_CELLS", "MAX_TEXT_BYTES", "MAX_YAML_BYTES", "MAX_YAML_NODES", "MAX_YAML_DEPTH",
+           "MAX_AMOUNT_DIGITS"]
+
+# ---------------------------------------------------------------- limits
+MAX_WORKBOOK_BYTES = 64 * 2**20     # a workbook file on disk (a real 公开表 workbook is 50–500 KB)
+MAX_ENTRY_BYTES = 128 * 2**20       # one zip entry, uncompressed (a worksheet's XML, sharedStrings …)
+MAX_TOTAL_BYTES = 384 * 2**20       # all entries together, uncompressed
+MAX_RATIO = 100                     # uncompressed / compressed, for entries above RATIO_FLOOR
+RATIO_FLOOR = 2**20                 # small entries may compress better (an empty sheet is 50:1)
+MAX_ENTRIES = 10_000                # members of one zip
+MAX_ROWS = 100_000                  # rows of one worksheet (last used row, counted from row 1)
+MAX_COLS = 1_000                    # columns of one worksheet (column ALL)
+MAX_CELLS = 5_000_000               # rows × columns of the area from A1 to the last used cell
+MAX_TEXT_BYTES = 32 * 2**20         # a CSV data file, unit list or narrative text
+MAX_YAML_BYTES = 4 * 2**20          # meta.yaml, notes.yaml, <ID>.yaml
+MAX_YAML_NODES = 200_000            # YAML nodes counted with every alias expanded
+MAX_YAML_DEPTH = 64                 # YAML nesting
+MAX_AMOUNT_DIGITS = 15              # integer digits of an amount (999 万亿 元)
+_CHUNK = 1 << 20
+
+
+class InputError(ValueError):
+    """An input file is refused; the message (Chinese) names the file and where."""
+
+
+def _mb(n: int) -> str:
+    return f"{n / 2**20:.0f} MB" if n >= 2**20 else f"{n} 字节"
+
+
+# ---------------------------------------------------------------- files
+
+def regular_file(path, what: str = "文件", *, error=InputError, limit: int | None = None) -> os.stat_result:
+    """os.stat(path) (following symlinks) of a regular file no larger than ``limit``; otherwise ``error``.
+
+    A FIFO would block ``open``; a device (``/dev/zero``, also behind a symlink) never ends."""
+    path = Path(path)
+    try:
+        st = os.stat(path)
+    except FileNotFoundError:
+        raise error(f"找不到{what}：{path}") from None
+    except OSError as exc:
+        raise error(f"{what} {path} 无法访问：{os_error_text(exc)}") from None
+    if stat.S_ISDIR(st.st_mode):
+        raise error(f"{what} {path} 是文件夹，不是文件") from None
+    if not stat.S_ISREG(st.st_mode):
+        raise error(f"{what} {path} 不是普通文件（是管道、设备或套接字），拒绝读取")
+    if limit is not None and st.st_size > limit:
+        raise error(f"{what} {path} 太大：{_mb(st.st_size)}，上限 {_mb(limit)}")
+    return st
+
+
+def read_bytes(path, limit: int = MAX_TEXT_BYTES, what: str = "文件", *, error=InputError) -> bytes:
+    """The bytes of a regular file, at most ``limit``; opened non-blocking and checked again after open
+    (the file may be swapped for a FIFO between stat and open)."""
+    path = Path(path)
+    regular_file(path, what, error=error, limit=limit)
+    try:
+        fd = os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_BINARY", 0))
+    except OSError as exc:
+        raise error(f"{what} {path} 无法打开：{os_error_text(exc)}") from None
+    with os.fdopen(fd, "rb") as fh:
+        if not stat.S_ISREG(os.fstat(fh.fileno()).st_mode):
+            raise error(f"{what} {path} 不是普通文件（是管道、设备或套接字），拒绝读取")
+        data = fh.read(limit + 1)
+    if len(data) > limit:
+        raise error(f"{what} {path} 太大：超过上限 {_mb(limit)}")
+    return data
+
+
+_BOMS = ((b"\xef\xbb\xbf", "utf-8-sig"), (b"\xff\xfe", "utf-16"), (b"\xfe\xff", "utf-16"))
+
+
+def decode_text(data: bytes, name: str, *, error=InputError) -> str:
+    """Text of a data file: UTF-8 (BOM or not), UTF-16 with a BOM, else GB18030 (GBK is a subset).
+
+    Anything else (UTF-16 without a BOM, NUL bytes, bytes that are not GB18030) is refused naming the
+    line of the first bad byte."""
+    for bom, enc in _BOMS:
+        if data.startswith(bom):
+            try:
+                text = data.decode(enc)
+            except UnicodeDecodeError as exc:
+                raise error(f"{name} 第 {_line_of(data, exc.start, 2)} 行：不是有效的 {enc.upper()} 文字"
+                            f"（{exc.reason}）") from None
+            return _no_nul(text, name, error)
+    try:
+        return _no_nul(data.decode("utf-8"), name, error)
+    except UnicodeDecodeError as first:
+        try:
+            return _no_nul(data.decode("gb18030"), name, error)
+        except UnicodeDecodeError:
+            raise error(f"{name} 第 {_line_of(data, first.start)} 行：文字编码无法识别"
+                        f"（只支持 UTF-8、GBK/GB18030 和带 BOM 的 UTF-16，请另存为 UTF-8）") from None
+
+
+def _line_of(data: bytes, pos: int, width: int = 1) -> int:
+    if width == 2:
+        return data[:pos].replace(b"\x00", b"").count(b"\n") + 1
+    return data.count(b"\n", 0, pos) + 1
+
+
+def _no_nul(text: str, name: str, error) -> str:
+    i = text.find("\x00")
+    if i >= 0:
+        raise error(f"{name} 第 {text.count(chr(10), 0, i) + 1} 行：含有空字符（NUL），"
+                    f"不是文本文件（若是 UTF-16，请带 BOM 保存或另存为 UTF-8）")
+    return text
+
+
+def read_text(path, limit: int = MAX_TEXT_BYTES, what: str = "文件", *, error=InputError) -> str:
+    """read_bytes + decode_text."""
+    path = Path(path)
+    return decode_text(read_bytes(path, limit, what, error=error), str(path), error=error)
+
+
+# ---------------------------------------------------------------- YAML
+
+_yaml_loader = None
+
+
+def _loader():
+    """A SafeLoader (libyaml's when available) that bounds the node graph before constructing it."""
+    global _yaml_loader
+    if _yaml_loader is None:
+        import yaml
+
+        base = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+
+        class BoundedSafeLoader(base):
+            def get_single_node(self):
+                node = super().get_single_node()
+                if node is not None:
+                    _bound_nodes(node)
+                return node
+
+        _yaml_loader = BoundedSafeLoader
+    return _yaml_loader
+
+
+class _YamlTooBig(Exception):
+    pass
+
+
+def _bound_nodes(root) -> None:
+    """Count ``root``'s nodes with aliases expanded (memoised: linear in the distinct nodes) and its
+    depth; refuse recursion (an anchor used inside itself)."""
+    size: dict[int, int] = {}
+    on_path: set[int] = set()
+    stack = [(root, 0, False)]
+    while stack:
+        node, depth, done = stack.pop()
+        nid = id(node)
+        if done:
+            on_path.discard(nid)
+            kids = _children(node)
+            total = 1 + sum(size[id(k)] for k in kids)
+            if total > MAX_YAML_NODES:
+                raise _YamlTooBig(f"展开别名后超过 {MAX_YAML_NODES} 个节点（疑似别名炸弹）")
+            size[nid] = total
+            continue
+        if nid in size:
+            continue
+        if nid in on_path:
+            raise _YamlTooBig("别名引用了自身（递归结构）")
+        if depth > MAX_YAML_DEPTH:
+            raise _YamlTooBig(f"嵌套超过 {MAX_YAML_DEPTH} 层")
+        on_path.add(nid)
+        stack.append((node, depth, True))
+        for k in _children(node):
+            if id(k) not in size:
+                stack.append((k, depth + 1, False))
+
+
+def _children(node) -> list:
+    v = node.value
+    if isinstance(v, list):
+        out = []
+        for item in v:
+            if isinstance(item, tuple):
+                out.extend(item)
+            else:
+                out.append(item)
+        return out
+    return []
+
+
+def load_yaml(path, what: str = "YAML 文件", *, limit: int = MAX_YAML_BYTES, error=InputError):
+    """yaml.safe_load of a regular file of at most ``limit`` bytes, aliases and depth bounded.
+
+    Errors (syntax, a Python tag, too many nodes) are ``error`` with a Chinese message naming the file;
+    the parser's own text follows in parentheses."""
+    import yaml
+
+    path = Path(path)
+    text = decode_text(read_bytes(path, limit, what, error=error), str(path), error=error)
+    try:
+        return yaml.load(text, Loader=_loader())
+    except _YamlTooBig as exc:
+        raise error(f"{path}：YAML 内容过大，拒绝读取：{exc}") from None
+    except yaml.constructor.ConstructorError as exc:
+        raise error(f"{path}：YAML 含有不允许的标签或结构（只接受普通的文字、数字、列表和字典）"
+                    f"（{_one_line(exc)}）") from None
+    except yaml.YAMLError as exc:
+        raise error(f"{path}：YAML 格式错误（{_one_line(exc)}）") from None
+    except RecursionError:
+        raise error(f"{path}：YAML 嵌套过深，拒绝读取") from None
+
+
+def _one_line(exc) -> str:
+    return " ".join(str(exc).split())[:300]
+
+
+# ---------------------------------------------------------------- zip containers
+
+_DOCTYPE_RE = re.compile(rb"<!\s*(?:DOCTYPE|ENTITY)", re.I)
+_DIM_RE = re.compile(rb"<(?:[\w.-]+:)?dimension\b[^>]*?\bref\s*=\s*[\"']([^\"']*)[\"']")
+_ROW_RE = re.compile(rb"<(?:[\w.-]+:)?row\b([^>]*)>")
+_CELL_RE = re.compile(rb"<(?:[\w.-]+:)?c\b([^>]*)>")
+_R_ATTR_RE = re.compile(rb"(?:^|\s)r\s*=\s*[\"']([^\"']*)[\"']")
+_TAG_RE = re.compile(rb"<(?:[\w.-]+:)?(row|c)\b([^>]*)>")
+_CELLREF_RE = re.compile(rb'<c(?: r="([A-Z]{1,3})([0-9]{1,7})")?[\s>/]')
+_ROWREF_RE = re.compile(rb'<row(?: r="([0-9]{1,9})")?[\s>/]')
+_PREFIX_RE = re.compile(rb"<[A-Za-z_][\w.-]*:")
+_REF_RE = re.compile(r"^\$?([A-Za-z]{1,7})\$?([0-9]{1,9})$")
+_XML_SUFFIXES = (".xml", ".rels", ".vml")
+
+
+def _col_number(letters) -> int:
+    if isinstance(letters, bytes):
+        letters = letters.decode("ascii", "replace")
+    n = 0
+    for ch in letters.upper():
+        n = n * 26 + ord(ch) - 64
+    return n
+
+
+def _ref(text: str):
+    m = _REF_RE.match(text.strip())
+    if not m:
+        return None
+    return int(m.group(2)), _col_number(m.group(1))
+
+
+def check_zip(path, what: str = "文件", *, error=InputError, scan=None, sizes: dict | None = None) -> None:
+    """Refuse a zip container that is not one, is encrypted, or inflates beyond the limits; stream every
+    XML part and refuse a DOCTYPE/ENTITY declaration. ``scan(name, chunks)`` may inspect parts further."""
+    path = Path(path)
+    regular_file(path, what, error=error, limit=MAX_WORKBOOK_BYTES)
+    label = path.name
+    try:
+        z = zipfile.ZipFile(path)
+    except zipfile.BadZipFile as exc:
+        raise error(f"{label}：不是有效的 Excel/Word 文件（zip 结构损坏或文件不完整）（{exc}）") from None
+    except OSError as exc:
+        raise error(f"{label}：无法打开：{os_error_text(exc)}") from None
+    with z:
+        infos = z.infolist()
+        if len(infos) > MAX_ENTRIES:
+            raise error(f"{label}：包含 {len(infos)} 个部件，超过上限 {MAX_ENTRIES}，拒绝读取")
+        total = 0
+        for info in infos:
+            if info.flag_bits & 0x1:
+                raise error(f"{label}：文件已加密（设置了打开密码），请在 Excel 中取消密码后再试")
+            if info.file_size > MAX_ENTRY_BYTES:
+                raise error(f"{label}：部件 {info.filename} 解压后 {_mb(info.file_size)}，超过上限 "
+                            f"{_mb(MAX_ENTRY_BYTES)}（疑似压缩炸弹），拒绝读取")
+            if info.file_size > RATIO_FLOOR and info.file_size > MAX_RATIO * max(1, info.compress_size):
+                raise error(f"{label}：部件 {info.filename} 压缩比 {info.file_size // max(1, info.compress_size)}:1，"
+                            f"超过上限 {MAX_RATIO}:1（疑似压缩炸弹），拒绝读取")
+            total += info.file_size
+            if sizes is not None:
+                sizes[info.filename] = info.file_size
+            if total > MAX_TOTAL_BYTES:
+                raise error(f"{label}：解压后总大小超过上限 {_mb(MAX_TOTAL_BYTES)}（疑似压缩炸弹），拒绝读取")
+        # the workbook and its relationships first: they name the sheets for the messages
+        first = ("xl/workbook.xml", "xl/_rels/workbook.xml.rels")
+        for info in sorted(infos, key=lambda i: i.filename not in first):
+            if not info.filename.lower().endswith(_XML_SUFFIXES):
+                continue
+            try:
+                chunks = _chunks(z, info)
+                if scan is not None:
+                    scan(info.filename, _watch_doctype(chunks, label, info.filename, error))
+                else:
+                    for _ in _watch_doctype(chunks, label, info.filename, error):
+                        pass
+            except (zipfile.BadZipFile, zlib.error, EOFError, NotImplementedError, RuntimeError) as exc:
+                raise error(f"{label}：部件 {info.filename} 已损坏，无法解压（{_one_line(exc)}）") from None
+
+
+def _chunks(z: zipfile.ZipFile, info: zipfile.ZipInfo):
+    read = 0
+    with z.open(info) as fh:
+        while True:
+            block = fh.read(_CHUNK)
+            if not block:
+                return
+            read += len(block)
+            if read > MAX_ENTRY_BYTES:   # cannot happen (zipfile stops at file_size); kept as a bound
+                raise zipfile.BadZipFile("entry larger than declared")
+            yield block
+
+
+def _watch_doctype(chunks, label: str, part: str, error):
+    tail = b""
+    for block in chunks:
+        if (b"<!" in block or b"<" in tail) and (_DOCTYPE_RE.search(tail + block[:64]) or _DOCTYPE_RE.search(block)):
+            raise error(f"{label}：部件 {part} 含有 DOCTYPE/ENTITY 声明（XML 实体），为安全起见拒绝读取")
+        tail = block[-16:]
+        yield block
+
+
+def check_workbook(path, what: str = "工作簿", *, error=InputError) -> None:
+    """check_zip, and every worksheet's dimension and used cells bounded by MAX_ROWS / MAX_COLS /
+    MAX_CELLS — what calamine would allocate for it."""
+    path = Path(path)
+    titles: dict[str, str] = {}
+
+    def scan(name: str, chunks) -> None:
+        if name == "xl/workbook.xml" or name == "xl/_rels/workbook.xml.rels":
+            titles[name] = b"".join(chunks) if _small(name) else b""
+            return
+        if not (name.startswith("xl/worksheets/") or name.startswith("xl/chartsheets/")) \
+                or not name.endswith(".xml"):
+            for _ in chunks:
+                pass
+            return
+        _scan_sheet(path.name, _sheet_title(titles, name), chunks, error)
+
+    def _small(name: str) -> bool:
+        return sizes.get(name, 0) <= 4 * 2**20
+
+    sizes: dict[str, int] = {}
+    check_zip(path, what, error=error, scan=scan, sizes=sizes)
+
+
+_SHEET_TAG_RE = re.compile(rb"<(?:[\w.-]+:)?sheet\b([^>]*)>")
+_NAME_ATTR_RE = re.compile(rb"\bname\s*=\s*\"([^\"]*)\"")
+_RID_ATTR_RE = re.compile(rb"\b[\w.-]+:id\s*=\s*\"([^\"]*)\"")
+_REL_TAG_RE = re.compile(rb"<(?:[\w.-]+:)?Relationship\b([^>]*)>")
+_ID_ATTR_RE = re.compile(rb"\bId\s*=\s*\"([^\"]*)\"")
+_TARGET_ATTR_RE = re.compile(rb"\bTarget\s*=\s*\"([^\"]*)\"")
+
+
+def _sheet_title(titles: dict, part: str) -> str:
+    """“收入决算表” for xl/worksheets/sheet2.xml when workbook.xml and its rels were read already
+    (they come first in files written by Excel, openpyxl and XlsxWriter); else the part name."""
+    from xml.sax.saxutils import unescape
+
+    wb, rels = titles.get("xl/workbook.xml"), titles.get("xl/_rels/workbook.xml.rels")
+    if not wb or not rels:
+        return f" {part} "
+    if "map" not in titles:
+        targets = {}
+        for m in _REL_TAG_RE.finditer(rels):
+            i, t = _ID_ATTR_RE.search(m.group(1)), _TARGET_ATTR_RE.search(m.group(1))
+            if i and t:
+                tgt = t.group(1).decode("utf-8", "replace")
+                targets[i.group(1)] = tgt.lstrip("/") if tgt.startswith("/") else "xl/" + tgt
+        mapping = {}
+        for m in _SHEET_TAG_RE.finditer(wb):
+            n, r = _NAME_ATTR_RE.search(m.group(1)), _RID_ATTR_RE.search(m.group(1))
+            if n and r and r.group(1) in targets:
+                mapping[targets[r.group(1)]] = unescape(n.group(1).decode("utf-8", "replace"),
+                                                        {"&quot;": '"', "&apos;": "'"})
+        titles["map"] = mapping
+    title = titles["map"].get(part)
+    return f"“{title}”" if title else f" {part} "
+
+
+def _limit_msg(label: str, part: str, rows: int, cols: int, where: str) -> str:
+    last = f"{_col_letters(cols)}{rows}" if rows and cols else ""
+    return (f"{label}：工作表{part}的{where}到 {last}（{rows} 行 × {cols} 列），超过上限"
+            f"（最多 {MAX_ROWS} 行、{MAX_COLS} 列、共 {MAX_CELLS} 个单元格），为避免耗尽内存拒绝读取；"
+            f"请删除远处的空白单元格或多余的行后再试")
+
+
+def _col_letters(n: int) -> str:
+    s = ""
+    while n > 0:
+        n, r = divmod(n - 1, 26)
+        s = chr(65 + r) + s
+    return s
+
+
+def _too_big(rows: int, cols: int) -> bool:
+    return rows > MAX_ROWS or cols > MAX_COLS or rows * cols > MAX_CELLS
+
+
+def _scan_sheet(label: str, part: str, chunks, error) -> None:
+    """Stream one worksheet's XML: its <dimension ref> and every <row>/<c> (with or without r=)."""
+    max_row = max_col = 0
+    cur_row = 0
+    cur_col = 0
+    carry = b""
+    seen_dim = False
+    for block in chunks:
+        data = carry + block
+        cut = data.rfind(b"<")
+        if cut > 0 and data.find(b">", cut) < 0:     # an unfinished tag: keep it for the next chunk
+            data, carry = data[:cut], data[cut:]
+        else:
+            carry = b""
+        if len(carry) > 65536:   # one tag this long is not a spreadsheet
+            raise error(f"{label}：工作表 {part} 的 XML 结构异常（标签过长），拒绝读取")
+        if not seen_dim:
+            m = _DIM_RE.search(data)
+            if m:
+                seen_dim = True
+                last = m.group(1).decode("ascii", "replace").split(":")[-1]
+                ref = _ref(last)
+                if ref and _too_big(*ref):
+                    raise error(_limit_msg(label, part, ref[0], ref[1], "范围（dimension）"))
+        # fast path (what Excel, WPS, openpyxl and XlsxWriter write): no namespace prefix, and r= is the
+        # first attribute of every <row> and <c>
+        if not _PREFIX_RE.search(data):
+            cells = _CELLREF_RE.findall(data)
+            rows_r = _ROWREF_RE.findall(data)
+            letters, digits = zip(*cells) if cells else ((), ())
+            if b"" not in letters and b"" not in rows_r:
+                if cells:
+                    max_row = max(max_row, max(map(int, digits)))
+                    max_col = max(max_col, max(map(_col_number, set(letters))))
+                    cur_col = _col_number(letters[-1])
+                if rows_r:
+                    max_row = max(max_row, max(map(int, rows_r)))
+                    cur_row = int(rows_r[-1])
+                if _too_big(max_row, max_col):
+                    raise error(_limit_msg(label, part, max_row, max_col, "已用单元格"))
+                continue
+        for m in _TAG_RE.finditer(data):
+            attrs = m.group(2)
+            r = _R_ATTR_RE.search(attrs)
+            if m.group(1) == b"row":
+                if r:
+                    try:
+                        cur_row = int(r.group(1))
+                    except ValueError:
+                        cur_row += 1
+                else:
+                    cur_row += 1
+                cur_col = 0
+                if cur_row > max_row:
+                    max_row = cur_row
+            else:
+                ref = _ref(r.group(1).decode("ascii", "replace")) if r else None
+                if ref:
+                    row, cur_col = ref
+                    if row > max_row:
+                        max_row = row
+                else:
+                    cur_col += 1
+                if cur_col > max_col:
+                    max_col = cur_col
+            if _too_big(max_row, max_col):
+                raise error(_limit_msg(label, part, max_row, max_col, "已用单元格"))
+
+
+# ---------------------------------------------------------------- amounts
+
+def check_amount(amount, where: str, *, error=InputError) -> None:
+    """Refuse an amount with more than MAX_AMOUNT_DIGITS integer digits (Decimal arithmetic at 28
+    digits would round it, quantize would fail) — naming ``where`` (file, sheet, cell)."""
+    if amount is None:
+        return
+    if not amount.is_finite():
+        raise error(f"{where}：金额不是有限的数字（{amount}）")
+    if amount and amount.adjusted() >= MAX_AMOUNT_DIGITS:
+        digits = amount.adjusted() + 1
+        raise error(f"{where}：金额有 {digits} 位整数，超过上限 {MAX_AMOUNT_DIGITS} 位，请核对")
+
+
+def check_report_amounts(report, name: str, *, error=InputError) -> None:
+    """check_amount on every value a reader put into ``report`` (tables and 绩效 funds)."""
+    for td in report.tables.values():
+        for rd in (*td.rows.values(), *td.duplicates, *td.bad_codes):
+            for v in rd.values.values():
+                if v.amount is not None:
+                    check_amount(v.amount, f"{name}：{v.source}", error=error)
+                elif isinstance(v.raw, float) and v.raw in (float("inf"), float("-inf")):
+                    raise error(f"{name}：{v.source}：金额超出可表示的范围（位数过多，读作无穷大），请核对")
+    for bid, projects in (report.blocks or {}).items():
+        if not isinstance(projects, list):
+            continue
+        for p in projects:
+            for key, v in (getattr(p, "funds", None) or {}).items():
+                for x in (v if isinstance(v, (list, tuple)) else [v]):
+                    if hasattr(x, "is_finite"):
+                        check_amount(x, f"{name}：{getattr(p, 'source', bid)} {key}", error=error)
+
+
+_MARK_RE = re.compile(r"^(.+)!\$?([A-Z]{1,3})\$?([0-9]{1,7})$")
+_COLOR_RE = re.compile(r"^(?:[0-9A-Fa-f]{6}|[0-9A-Fa-f]{8})$")
+
+
+def check_meta_rows(meta: dict, sheet_names, name: str, *, error=InputError, sheet: str = "_xltools") -> None:
+    """The hidden ``_xltools`` sheet is input too: a ``mark:`` row must name a cell of an existing sheet
+    inside the limits and a colour (hex) or nothing; ``year`` must be a year."""
+    names = set(sheet_names)
+    for key, value in meta.items():
+        if not key.startswith("mark:"):
+            continue
+        m = _MARK_RE.match(key[5:])
+        ok = bool(m) and m.group(1) in names
+        if ok:
+            row, col = int(m.group(3)), _col_number(m.group(2))
+            ok = row <= MAX_ROWS and col <= MAX_COLS
+        if not ok or (value and not _COLOR_RE.match(value)):
+            shown = (key[:60] + "…") if len(key) > 60 else key
+            raise error(f"{name}：隐藏页 {sheet} 中的标记行“{shown}”无效（应为 表名!单元格 与颜色代码），"
+                        f"工作簿可能被改动过，拒绝读取")
+    year = meta.get("year", "")
+    if year and not (year.isdigit() and len(year) == 4 and 1900 <= int(year) <= 2999):
+        shown = (year[:20] + "…") if len(year) > 20 else year
+        raise error(f"{name}：隐藏页 {sheet} 中的年度“{shown}”不是有效的年份")
+
+
+# ---------------------------------------------------------------- OS errors in Chinese
+
+_ERRNO_CN = {
+    errno.EACCES: "没有权限", errno.EPERM: "不允许的操作", errno.ENOENT: "文件或文件夹不存在",
+    errno.ENOSPC: "磁盘空间已满", errno.EROFS: "只读文件系统", errno.EISDIR: "是文件夹",
+    errno.ENOTDIR: "路径中有一段不是文件夹", errno.ENAMETOOLONG: "文件名过长", errno.EEXIST: "文件已存在",
+    errno.EBUSY: "文件正被占用", errno.ELOOP: "符号链接层数过多", errno.EMFILE: "打开的文件过多",
+    errno.EDQUOT: "超出磁盘配额", errno.EIO: "读写错误",
+}
+
+
+def os_error_text(exc: OSError, path=None) -> str:
+    """'没有权限：<path>（[Errno 13] Permission denied）' — ``path`` (the file the user named) wins over
+    the path the OS reports (which may be a temporary file)."""
+    cn = _ERRNO_CN.get(exc.errno or 0, "系统错误")
+    shown = path if path is not None else exc.filename
+    lib = f"[Errno {exc.errno}] {exc.strerror}" if exc.errno else _one_line(exc)
+    return f"{cn}：{shown}（{lib}）" if shown is not None else f"{cn}（{lib}）"
