@@ -58,8 +58,47 @@ def _parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> int:
+    """Run a command. Exit codes: 0 clean, 1 errors found, 2 anything else (a usage error, an unreadable
+    input, an unexpected failure — whose traceback goes to a log file, never to the screen)."""
+    argv = list(sys.argv[1:] if argv is None else argv)
+    want_json = "--json" in argv
+    try:
+        code = _main(argv, want_json)
+    except SystemExit as exc:   # argparse (usage error: 2; --help/--version: 0) or a command's sys.exit
+        code = exc.code if isinstance(exc.code, int) else (0 if exc.code is None else 2)
+    except KeyboardInterrupt:
+        print("已中断。", file=sys.stderr)
+        code = 2
+    except BrokenPipeError:  # output piped into `head` and the like
+        _quiet_stdout()
+        code = 0
+    except MemoryError:
+        _fail(argv, want_json, "内存不足，已停止（输入文件可能过大或已损坏）", log=False)
+        code = 2
+    except Exception:          # a bug: the traceback goes to a log file, the user gets one Chinese line
+        _fail(argv, want_json, None)
+        code = 2
+    return code if code in (0, 1, 2) else 2
+
+
+def _main(argv: list[str], want_json: bool) -> int:
     p = _parser()
-    args = p.parse_args(argv)
+    if want_json:
+        import contextlib
+        import io
+
+        err = io.StringIO()
+        try:
+            with contextlib.redirect_stderr(err):
+                args = p.parse_args(argv)
+        except SystemExit as exc:
+            text = err.getvalue().strip()
+            sys.stderr.write(err.getvalue())
+            if exc.code not in (0, None):
+                _print_json_error(f"命令行参数有误（{' '.join(text.splitlines()[-1:])}）" if text else "命令行参数有误")
+            raise
+    else:
+        args = p.parse_args(argv)
     if not getattr(args, "func", None):
         p.print_help()
         return 0
@@ -71,21 +110,82 @@ def main(argv: list[str] | None = None) -> int:
             try:
                 load_user_csv(path)          # a bad file is reported now, naming file and line
             except (OSError, ValueError) as exc:
-                print(f"错误：{exc}", file=sys.stderr)
+                print(f"错误：{_err_text(exc, path)}", file=sys.stderr)
+                if want_json:
+                    _print_json_error(_err_text(exc, path))
                 return 2
         # worker processes (bulk generation, parallel checks) inherit it
         os.environ[USER_CATALOG_ENV] = os.pathsep.join(
             [*args.catalog, *filter(None, os.environ.get(USER_CATALOG_ENV, "").split(os.pathsep))])
     try:
         return int(args.func(args) or 0)
-    except KeyboardInterrupt:
-        print("已中断。", file=sys.stderr)
-        return 130
-    except BrokenPipeError:  # output piped into `head` and the like
-        return 0
     except UserError as exc:
         print(f"错误：{exc}", file=sys.stderr)
+        if want_json:
+            _print_json_error(str(exc))
         return 2
+    except _user_errors() as exc:     # a reader's or the OS's refusal that a command did not catch
+        print(f"错误：{_err_text(exc)}", file=sys.stderr)
+        if want_json:
+            _print_json_error(_err_text(exc))
+        return 2
+
+
+def _print_json_error(message: str) -> None:
+    json.dump({"files": [], "error": message}, sys.stdout, ensure_ascii=False, indent=1)
+    print()
+
+
+def _quiet_stdout() -> None:
+    import os
+    try:   # stdout is a closed pipe: point it at /dev/null so the interpreter's final flush is silent
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+    except (OSError, ValueError):
+        pass
+
+
+def write_crash_log(argv=None) -> Path | None:
+    """The current exception's traceback (with the command line and version) in the system temp folder
+    as xltools-错误-<time>-<pid>.log; None when even that cannot be written."""
+    import os
+    import tempfile
+    import time
+    import traceback
+
+    from xltools import __version__
+    stamp = time.strftime("%Y%m%d-%H%M%S")
+    try:
+        fd, name = tempfile.mkstemp(prefix=f"xltools-错误-{stamp}-", suffix=".log")
+        with os.fdopen(fd, "w", encoding="utf-8") as fh:
+            fh.write(f"xltools {__version__}\nargv: {argv!r}\npython: {sys.version}\n\n")
+            fh.write(traceback.format_exc())
+        return Path(name)
+    except OSError:
+        return None
+
+
+def _fail(argv, want_json: bool, message: str | None, log: bool = True) -> None:
+    exc = sys.exc_info()[1]
+    path = write_crash_log(argv) if log else None
+    detail = f"{type(exc).__name__}: {' '.join(str(exc).split())[:200]}" if exc is not None else ""
+    text = message or f"xltools 内部错误，操作未完成（{detail}）"
+    if path is not None:
+        text += f"。详细信息已写入 {path}，请将此文件发给维护者"
+    print(f"错误：{text}", file=sys.stderr)
+    if want_json:
+        try:
+            _print_json_error(text)
+        except Exception:   # pragma: no cover - stdout itself is broken
+            pass
+
+
+def _err_text(exc: BaseException, path=None) -> str:
+    """A Chinese line for a refusal: our own errors carry Chinese text already; an OSError is explained
+    and names ``path`` (the file the user named), not a temporary file."""
+    if isinstance(exc, OSError) and exc.errno is not None:   # (WriteError carries its own Chinese text)
+        from xltools.read.guard import os_error_text
+        return os_error_text(exc, path)
+    return str(exc)
 
 
 class UserError(Exception):
@@ -95,9 +195,10 @@ class UserError(Exception):
 def _user_errors():
     from xltools.read.datafile import DataError
     from xltools.importer import ImportError_
+    from xltools.read.guard import InputError
     from xltools.read.workbook import ReadError
     from xltools.spec import SpecError
-    return (DataError, ReadError, SpecError, ImportError_, OSError)
+    return (DataError, ReadError, SpecError, ImportError_, InputError, OSError)
 
 
 # ---------------------------------------------------------------- new
@@ -150,12 +251,12 @@ def cmd_generate(args) -> int:
     failed = 0
     for d in args.data:
         d = Path(d)
+        target = out if out.suffix.lower() == ".xlsx" and len(args.data) == 1 else out / f"{d.name}.xlsx"
         try:
             rep = load_data(d)
-            target = out if out.suffix.lower() == ".xlsx" and len(args.data) == 1 else out / f"{d.name}.xlsx"
             res = build_workbook(rep, target, extra_sheets=_extra_sheets())
-        except _user_errors() as exc:
-            print(f"错误：{exc}", file=sys.stderr)
+        except _user_errors() as exc:   # an OSError here is the output's (the readers raise DataError)
+            print(f"错误：{_err_text(exc, target)}", file=sys.stderr)
             failed += 1
             continue
         extra = f"；{len(res.overrides)} 个合计单元格按数据保留为常数" if res.overrides else ""
@@ -184,23 +285,47 @@ def _expand_paths(paths: list[str]) -> list[tuple[Path, bool]]:
 
 
 def check_file(path: Path) -> tuple[list, str | None]:
-    """(findings, read error message or None)."""
+    """(findings, read error message or None). Never raises: one bad file must not stop a folder."""
     from xltools.importer import read_any
     from xltools.rules import check_report
 
+    path = Path(path)
+    step = "读取"
     try:
         rep, narrative, _ = read_any(path)   # our workbook, any 公开表 workbook, or a published PDF
+        step = "校验"
+        findings = check_report(rep)
+        if narrative:   # a PDF's own 情况说明, checked against its own tables in the same run
+            from xltools.narrative import check_text
+            findings.extend(check_text(narrative, rep))
+        return findings, None
     except _user_errors() as exc:
-        return [], str(exc)
-    findings = check_report(rep)
-    if narrative:   # a PDF's own 情况说明, checked against its own tables in the same run
-        from xltools.narrative import check_text
-        findings.extend(check_text(narrative, rep))
-    return findings, None
+        return [], _err_text(exc, path if isinstance(exc, OSError) else None)
+    except MemoryError:
+        return [], f"{path.name}：内存不足，无法{step}"
+    except Exception as exc:   # a bug or a file no rule foresaw: report it for this file, log the traceback
+        log = write_crash_log(["check", str(path)])
+        where = f"，详细信息见 {log}" if log else ""
+        return [], (f"{path.name}：{step}时发生内部错误（{type(exc).__name__}: "
+                    f"{' '.join(str(exc).split())[:200]}）{where}")
+
+
+def _check_isolated(path: Path) -> tuple[list, str | None]:
+    """check_file in a process of its own, for files left when a worker died."""
+    from concurrent.futures import ProcessPoolExecutor
+    from concurrent.futures.process import BrokenProcessPool
+
+    try:
+        with ProcessPoolExecutor(max_workers=1) as one:
+            return one.submit(check_file, path).result()
+    except BrokenProcessPool:
+        return [], f"{Path(path).name}：校验进程意外终止（文件可能异常或内存不足），已跳过此文件"
 
 
 def _check_files(paths: list[Path], jobs: int):
-    """check_file over ``paths``, in order; many files are checked by several processes (0: all CPUs)."""
+    """check_file over ``paths``, in order; many files are checked by several processes (0: all CPUs).
+    If a worker process dies, the files not yet done are checked again one per process, so only the
+    file that kills its process is reported as failed."""
     import os
 
     jobs = jobs if jobs and jobs > 0 else (os.cpu_count() or 1)
@@ -209,9 +334,19 @@ def _check_files(paths: list[Path], jobs: int):
             yield check_file(p)
         return
     from concurrent.futures import ProcessPoolExecutor
+    from concurrent.futures.process import BrokenProcessPool
 
-    with ProcessPoolExecutor(max_workers=min(jobs, len(paths))) as pool:
-        yield from pool.map(check_file, paths, chunksize=max(1, min(16, len(paths) // (jobs * 8))))
+    done = 0
+    try:
+        with ProcessPoolExecutor(max_workers=min(jobs, len(paths))) as pool:
+            for res in pool.map(check_file, paths, chunksize=max(1, min(16, len(paths) // (jobs * 8)))):
+                yield res
+                done += 1
+        return
+    except BrokenProcessPool:
+        pass
+    for p in paths[done:]:
+        yield _check_isolated(p)
 
 
 def cmd_check(args) -> int:
@@ -234,6 +369,7 @@ def cmd_check(args) -> int:
             progress.update(1)
     if progress:
         progress.close()
+    write_errors = []
     if args.write:
         from xltools.rules.report import write_findings
         from xltools.safeio import WriteError, backup_path
@@ -242,9 +378,10 @@ def cmd_check(args) -> int:
                 continue
             try:
                 out = write_findings(path, findings, expect=started.get(path))
-            except WriteError as exc:
-                unreadable = True
-                print(f"错误：{exc}", file=sys.stderr)
+            except (OSError, ValueError, KeyError) as exc:   # the workbook is named, not a temp file
+                write_errors.append(str(exc) if isinstance(exc, WriteError)
+                                    else f"无法写入工作簿 {path}：{_err_text(exc, path)}")
+                print(f"错误：{write_errors[-1]}", file=sys.stderr)
                 continue
             if not args.json:
                 print(f"已写入“校验结果”页：{out}（原文件保留为 {backup_path(out).name}）")
@@ -254,9 +391,10 @@ def cmd_check(args) -> int:
         summary = Path(args.summary) if args.summary else (Path(args.paths[0]) / "校验汇总.xlsx")
         try:
             write_summary(summary, results)
-        except WriteError as exc:
-            unreadable = True
-            print(f"错误：{exc}", file=sys.stderr)
+        except (OSError, ValueError) as exc:
+            write_errors.append(str(exc) if isinstance(exc, WriteError)
+                                else f"无法写入汇总工作簿 {summary}：{_err_text(exc, summary)}")
+            print(f"错误：{write_errors[-1]}", file=sys.stderr)
         else:
             if not args.json:
                 print(f"汇总工作簿：{summary}")
@@ -264,11 +402,13 @@ def cmd_check(args) -> int:
         doc = {"files": [{"file": str(p), **({"error": e} if e else {}),
                           "findings": [f.as_dict() for f in fs if _LEVEL_ORDER[f.level] <= min_level]}
                          for p, fs, e in results]}
+        if write_errors:
+            doc["error"] = "；".join(write_errors)
         json.dump(doc, sys.stdout, ensure_ascii=False, indent=1)
         print()
     else:
         _print_table(results, min_level)
-    if unreadable:
+    if unreadable or write_errors:
         return 2
     return 1 if any(f.level == "error" for _, fs, _ in results for f in fs) else 0
 

@@ -129,9 +129,17 @@ def _read_and_check(path: str):
     p = Path(path)
     try:
         rep = read_workbook(p)
+        findings = check_report(rep)
     except (ReadError, SpecError, OSError) as exc:
+        if isinstance(exc, OSError):
+            from xltools.read.guard import os_error_text
+            return f"{p.name} 无法读取：{os_error_text(exc, p)}"
         return f"{p.name} 无法读取：{exc}"
-    findings = check_report(rep)
+    except Exception as exc:   # one bad unit must not stop the others (the traceback goes to a log)
+        from xltools.cli import write_crash_log
+        log = write_crash_log(["merge", str(p)])
+        return (f"{p.name} 无法读取：发生内部错误（{type(exc).__name__}: {' '.join(str(exc).split())[:200]}）"
+                + (f"，详细信息见 {log}" if log else ""))
     rep.problems = []
     return (rep, sum(f.level == "error" for f in findings), sum(f.level == "warning" for f in findings),
             _unit_code(p))

@@ -60,28 +60,29 @@ def _header_key(h) -> str:
 
 
 def _read_rows(path: Path) -> list[tuple[int, list]]:
+    from xltools.read import guard
+
     suffix = path.suffix.lower()
     if suffix in (".xlsx", ".xlsm", ".xls", ".ods"):
         from python_calamine import CalamineWorkbook
 
+        # bounded before calamine allocates: sizes, ratios, entities, sheet extent (read/guard.py)
+        if suffix in (".xlsx", ".xlsm"):
+            guard.check_workbook(path, "单位清单", error=UnitListError)
+        elif suffix == ".ods":
+            guard.check_zip(path, "单位清单", error=UnitListError)
+        else:
+            guard.regular_file(path, "单位清单", error=UnitListError, limit=guard.MAX_WORKBOOK_BYTES)
         try:
             wb = CalamineWorkbook.from_path(str(path))
             name = next((n for n in wb.sheet_names if n in ("单位清单", "清单")), wb.sheet_names[0])
             sh = wb.get_sheet_by_name(name)
             rows = sh.to_python(skip_empty_area=False)
         except Exception as exc:  # calamine raises several error types for damaged files
-            raise UnitListError(f"单位清单 {path.name} 无法打开（{exc}）") from None
+            raise UnitListError(f"单位清单 {path.name} 无法打开，文件可能已损坏（{' '.join(str(exc).split())[:300]}）") from None
         return [(i + 1, list(r)) for i, r in enumerate(rows)]
     if suffix in (".csv", ".txt"):
-        raw = path.read_bytes()
-        for enc in ("utf-8-sig", "gb18030"):
-            try:
-                text = raw.decode(enc)
-                break
-            except UnicodeDecodeError:
-                continue
-        else:  # pragma: no cover - gb18030 decodes nearly anything
-            raise UnitListError(f"单位清单 {path.name} 既不是 UTF-8 也不是 GBK 编码")
+        text = guard.read_text(path, what="单位清单", error=UnitListError)   # UTF-8/GBK/UTF-16, size-capped
         sample = text[:4096]
         delim = "\t" if sample.count("\t") > sample.count(",") else ","
         reader = csv.reader(io.StringIO(text, newline=""), delimiter=delim)
@@ -115,12 +116,13 @@ def read_units(path: str | Path) -> list[Unit]:
     from xltools.spec import SpecError, load_set
 
     path = Path(path)
-    if not path.is_file():
+    if not path.exists():
         raise UnitListError(f"找不到单位清单：{path}")
     try:
         rows = _read_rows(path)
     except OSError as exc:
-        raise UnitListError(f"单位清单 {path.name} 无法读取（{exc}）") from None
+        from xltools.read.guard import os_error_text
+        raise UnitListError(f"单位清单 {path.name} 无法读取：{os_error_text(exc, path)}") from None
     rows = [(n, r) for n, r in rows if any(_text(v) for v in r)]
     if not rows:
         raise UnitListError(f"单位清单 {path.name} 是空的")

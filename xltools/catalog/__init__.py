@@ -274,12 +274,11 @@ class _RowError(ValueError):
 
 
 def _read_text(path: Path) -> str:
-    data = path.read_bytes()
-    try:
-        return data.decode("utf-8-sig")
-    except UnicodeDecodeError:
-        # CSV saved by Excel/WPS on a Chinese Windows is usually GBK.
-        return data.decode("gb18030")
+    # a regular file, size-capped; UTF-8 (BOM or not), GBK/GB18030 (what Excel/WPS on a Chinese Windows
+    # saves), UTF-16 with a BOM — anything else is refused naming the line
+    from xltools.read.guard import read_text
+
+    return read_text(path, what="科目文件")
 
 
 def _parse_year(value: str, column: str) -> int | None:

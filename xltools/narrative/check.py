@@ -719,27 +719,27 @@ class NarrativeReadError(ValueError):
 
 def read_narrative(path: str | Path, sheet: str | None = None) -> str:
     """Text of a narrative: .txt/.md, .docx (paragraphs), or a workbook's 情况说明 sheet (column A)."""
+    from xltools.read import guard
+
     path = Path(path)
     if not path.exists():
         raise NarrativeReadError(f"找不到文件：{path}")
     suffix = path.suffix.lower()
     try:
         if suffix in (".txt", ".md", ""):
-            for enc in ("utf-8-sig", "gb18030"):
-                try:
-                    return path.read_text(encoding=enc)
-                except UnicodeDecodeError:
-                    continue
-            raise NarrativeReadError(f"{path.name}：无法识别文字编码（请存为 UTF-8）")
+            # a regular file, size-capped; UTF-8 / GBK / UTF-16 (BOM), anything else refused naming the line
+            return guard.read_text(path, what="情况说明文本", error=NarrativeReadError)
         if suffix == ".docx":
             import docx
 
+            guard.check_zip(path, "Word 文档", error=NarrativeReadError)
             doc = docx.Document(str(path))
             return "\n".join(_docx_text(p) for p in doc.paragraphs)
         if suffix in (".xlsx", ".xlsm"):
             from python_calamine import CalamineWorkbook
 
             from xltools.narrative.model import SHEET
+            guard.check_workbook(path, error=NarrativeReadError)
             wb = CalamineWorkbook.from_path(str(path))
             name = sheet or SHEET
             if name not in wb.sheet_names:
@@ -749,7 +749,7 @@ def read_narrative(path: str | Path, sheet: str | None = None) -> str:
     except NarrativeReadError:
         raise
     except Exception as exc:      # a damaged file: python-docx / calamine raise many kinds
-        raise NarrativeReadError(f"{path.name}：无法读取（{exc}）") from None
+        raise NarrativeReadError(f"{path.name}：无法读取，文件可能已损坏（{' '.join(str(exc).split())[:300]}）") from None
     raise NarrativeReadError(f"{path.name}：只能读取 .txt、.docx 或 .xlsx")
 
 

@@ -94,19 +94,19 @@ def half_unit(d: Decimal | None, pct_printed: bool = False) -> Decimal:
 
 def load_blocks(folder: str | Path, report) -> None:
     """Read ``<ID>.yaml`` for every block table of the report's set into ``report.blocks``."""
-    import yaml
-
     from xltools.read.errors import DataError
+    from xltools.read.guard import load_yaml
 
     for bt in blocks_for(report.set_id):
         path = Path(folder) / f"{bt.id}.yaml"
-        if not path.is_file():
+        if not path.exists() and not path.is_symlink():
             continue
-        try:
-            doc = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
-        except yaml.YAMLError as exc:
-            raise DataError(f"{path}：YAML 格式错误：{exc}") from None
+        doc = load_yaml(path, f"{bt.id}.yaml", error=DataError) or {}   # size-capped, aliases bounded
+        if not isinstance(doc, dict):
+            raise DataError(f"{path}：内容应为“projects: …”的字典，而不是列表或单个值")
         projects = []
+        if not isinstance(doc.get("projects") or [], list):
+            raise DataError(f"{path}：projects 应为项目的列表")
         for n, p in enumerate(doc.get("projects") or [], start=1):
             where = f"{path.name}:项目{n}"
             if not isinstance(p, dict) or not p.get("name"):
@@ -121,6 +121,8 @@ def load_blocks(folder: str | Path, report) -> None:
                     raise DataError(f"{path} 项目“{p['name']}”的指标行栏数多于 {width}：{line}")
                 inds.append(parts + [""] * (width - len(parts)))
             funds = {}
+            if not isinstance(p.get("funds") or {}, dict):
+                raise DataError(f"{path} 项目“{p['name']}”的 funds 应为“键: 金额”的字典")
             for k, v in (p.get("funds") or {}).items():
                 funds[k] = [x for x in v] if isinstance(v, list) else v
             fields = {k: ("" if v is None else str(v)) for k, v in p.items()

@@ -16,6 +16,7 @@ Every problem raises DataError naming the file and the line.
 from __future__ import annotations
 
 import csv
+import io
 from pathlib import Path
 
 from xltools.model import Report, RowData, TableData, Value, parse_amount
@@ -24,34 +25,74 @@ from xltools.read.errors import DataError
 __all__ = ["DataError", "load_data", "load_meta"]
 
 
-def _yaml_load(text: str):
-    """yaml.safe_load, with libyaml's loader when PyYAML has it (the same rules, ~9x faster: bulk
-    generation reads a meta.yaml and a notes.yaml per unit)."""
-    import yaml
+def _yaml_load(path: Path, what: str):
+    """yaml.safe_load of an untrusted file: size-capped, aliases and depth bounded (read/guard.py)."""
+    from xltools.read.guard import load_yaml
 
-    return yaml.load(text, Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader))
+    return load_yaml(path, what, error=DataError)
+
+
+_META_TYPES = {"set": "文字", "unit": "文字", "variant": "文字", "amount_unit": "文字", "unit_code": "文字或数字",
+               "source": "文字", "as_published": "true 或 false"}
 
 
 def load_meta(folder: Path) -> dict:
-    import yaml
-
     path = Path(folder) / "meta.yaml"
-    if not path.is_file():
+    if not path.exists() and not path.is_symlink():
         raise DataError(f"数据文件夹 {folder} 中没有 meta.yaml")
-    try:
-        meta = _yaml_load(path.read_text(encoding="utf-8")) or {}
-    except yaml.YAMLError as exc:
-        raise DataError(f"{path}：YAML 格式错误：{exc}") from None
+    meta = _yaml_load(path, "meta.yaml")
+    if meta is None:
+        meta = {}
+    if not isinstance(meta, dict):
+        raise DataError(f"{path}：内容应为“键: 值”的列表（如 set: final_accounts），而不是{_type_cn(meta)}")
     for key in ("set", "unit", "year"):
-        if key not in meta:
+        if key not in meta or meta[key] is None:
             raise DataError(f"{path}：缺少“{key}”")
+    for key, kind in _META_TYPES.items():
+        v = meta.get(key)
+        if v is None:
+            continue
+        ok = isinstance(v, bool) if key == "as_published" else (
+            isinstance(v, (str, int)) and not isinstance(v, bool) if key in ("unit", "unit_code")
+            else isinstance(v, str))
+        if not ok:
+            raise DataError(f"{path}：“{key}”应为{kind}，而不是{_type_cn(v)}（{_short(v)}）")
+    year = meta["year"]
+    if isinstance(year, str) and year.strip().isdigit():
+        year = int(year.strip())
+    if isinstance(year, bool) or not isinstance(year, int) or not 1900 <= year <= 2999:
+        raise DataError(f"{path}：“year”应为四位年份（如 2024），而不是{_type_cn(meta['year'])}（{_short(meta['year'])}）")
+    meta["year"] = year
     return meta
+
+
+def _type_cn(v) -> str:
+    import datetime
+
+    if v is None:
+        return "空值"
+    if isinstance(v, bool):
+        return "真假值"
+    if isinstance(v, (datetime.date, datetime.datetime)):
+        return "日期"
+    if isinstance(v, (int, float)):
+        return "数字"
+    if isinstance(v, str):
+        return "文字"
+    if isinstance(v, list):
+        return "列表"
+    if isinstance(v, dict):
+        return "字典"
+    return type(v).__name__
+
+
+def _short(v) -> str:
+    text = str(v)
+    return text if len(text) <= 40 else text[:40] + "…"
 
 
 def load_data(folder: str | Path, *, catalogs=None) -> Report:
     """Load a data folder. ``catalogs`` maps 'functional'/'economic' to xltools.catalog.Catalog."""
-    import yaml
-
     from xltools import catalog as cat_mod
     from xltools.spec import load_set
 
@@ -74,15 +115,22 @@ def load_data(folder: str | Path, *, catalogs=None) -> Report:
             raise DataError(f"{path}：没有编号为 {tid} 的表（可用：{'、'.join(sorted(known))}）")
         if tid not in known:
             raise DataError(f"{path}：版式“{variant.id}”不含表 {tid}")
-        report.tables[tid] = _load_table(path, tset.tables[tid], catalogs)
+        try:
+            report.tables[tid] = _load_table(path, tset.tables[tid], catalogs)
+        except csv.Error as exc:   # a NUL byte, an unclosed quote at the end …
+            raise DataError(f"{path}：CSV 格式错误（{exc}）") from None
     from xltools.perf.blocks import load_blocks   # 绩效 block tables (<ID>.yaml), where the set declares them
     load_blocks(folder, report)
     notes = folder / "notes.yaml"
-    if notes.is_file():
-        try:
-            report.notes = _yaml_load(notes.read_text(encoding="utf-8")) or {}
-        except yaml.YAMLError as exc:
-            raise DataError(f"{notes}：YAML 格式错误：{exc}") from None
+    if notes.exists() or notes.is_symlink():
+        doc = _yaml_load(notes, "notes.yaml")
+        if doc is None:
+            doc = {}
+        if not isinstance(doc, dict):
+            raise DataError(f"{notes}：说明事项应为“键: 值”的列表（如 prior.total: 123.45），而不是{_type_cn(doc)}")
+        report.notes = doc
+    from xltools.read.guard import check_report_amounts
+    check_report_amounts(report, str(folder), error=DataError)
     return report
 
 
@@ -92,7 +140,11 @@ def _load_table(path: Path, table, catalogs) -> TableData:
     data = TableData(table.id)
     cols = table.columns()
     fixed = {r.key: (p, r) for p, r in table.fixed_rows()}
-    with path.open(encoding="utf-8-sig", newline="") as fh:
+    from xltools.read.guard import MAX_ROWS, read_text
+
+    max_rows = MAX_ROWS
+    text = read_text(path, what="数据文件", error=DataError)   # a regular file, size-capped, UTF-8/GBK/UTF-16
+    with io.StringIO(text, newline="") as fh:
         reader = csv.reader(fh)
         try:
             header = next(reader)
@@ -106,6 +158,8 @@ def _load_table(path: Path, table, catalogs) -> TableData:
                 raise DataError(f"{path} 第 1 行：表 {table.id} 没有栏目“{h}”（可用：{', '.join(cols)}）")
         for fields in reader:
             line = reader.line_num
+            if line > max_rows:
+                raise DataError(f"{path} 第 {line} 行：行数超过上限 {max_rows}")
             if not fields or all(not f.strip() for f in fields):
                 continue
             if len(fields) > len(header):

@@ -13,7 +13,7 @@ parser allocate without bound, hang or resolve an XML entity:
 * :func:`check_zip` / :func:`check_workbook` — a zip container (.xlsx/.xlsm/.docx) is inspected with
   :mod:`zipfile` first: not encrypted, entry and total uncompressed sizes and the compression ratio
   bounded; every XML part is streamed in chunks and refused if it declares a DOCTYPE or ENTITY; every
-  worksheet's ``<dimension ref>`` and the cell references actually present are bounded (rows, columns,
+  worksheet's cells actually present are bounded (rows, columns,
   cells) *before* python-calamine allocates its dense range (which aborts the process on a cell at
   XFD1048576);
 * :func:`check_amount` — an amount beyond :data:`MAX_AMOUNT_DIGITS` integer digits (a 400-digit number,
@@ -27,6 +27,8 @@ The module imports nothing from xltools (every reader may use it). Each function
 from __future__ import annotations
 
 import errno
+import itertools
+import operator
 import os
 import re
 import stat
@@ -252,12 +254,11 @@ def _one_line(exc) -> str:
 # ---------------------------------------------------------------- zip containers
 
 _DOCTYPE_RE = re.compile(rb"<!\s*(?:DOCTYPE|ENTITY)", re.I)
-_DIM_RE = re.compile(rb"<(?:[\w.-]+:)?dimension\b[^>]*?\bref\s*=\s*[\"']([^\"']*)[\"']")
 _ROW_RE = re.compile(rb"<(?:[\w.-]+:)?row\b([^>]*)>")
 _CELL_RE = re.compile(rb"<(?:[\w.-]+:)?c\b([^>]*)>")
 _R_ATTR_RE = re.compile(rb"(?:^|\s)r\s*=\s*[\"']([^\"']*)[\"']")
 _TAG_RE = re.compile(rb"<(?:[\w.-]+:)?(row|c)\b([^>]*)>")
-_CELLREF_RE = re.compile(rb'<c(?: r="([A-Z]{1,3})([0-9]{1,7})")?[\s>/]')
+_CELLREF_RE = re.compile(rb'<c(?: r="([A-Z]{1,3})([0-9]{1,7})")?(?=[\s>/])[^>]*?(/?)>')
 _ROWREF_RE = re.compile(rb'<row(?: r="([0-9]{1,9})")?[\s>/]')
 _PREFIX_RE = re.compile(rb"<[A-Za-z_][\w.-]*:")
 _REF_RE = re.compile(r"^\$?([A-Za-z]{1,7})\$?([0-9]{1,9})$")
@@ -350,7 +351,7 @@ def _watch_doctype(chunks, label: str, part: str, error):
 
 
 def check_workbook(path, what: str = "工作簿", *, error=InputError) -> None:
-    """check_zip, and every worksheet's dimension and used cells bounded by MAX_ROWS / MAX_COLS /
+    """check_zip, and every worksheet's used cells bounded by MAX_ROWS / MAX_COLS /
     MAX_CELLS — what calamine would allocate for it."""
     path = Path(path)
     titles: dict[str, str] = {}
@@ -409,7 +410,7 @@ def _sheet_title(titles: dict, part: str) -> str:
 
 def _limit_msg(label: str, part: str, rows: int, cols: int, where: str) -> str:
     last = f"{_col_letters(cols)}{rows}" if rows and cols else ""
-    return (f"{label}：工作表{part}的{where}到 {last}（{rows} 行 × {cols} 列），超过上限"
+    return (f"{label}：工作表{part}的{where}至少到 {last}（{rows} 行 × {cols} 列），超过上限"
             f"（最多 {MAX_ROWS} 行、{MAX_COLS} 列、共 {MAX_CELLS} 个单元格），为避免耗尽内存拒绝读取；"
             f"请删除远处的空白单元格或多余的行后再试")
 
@@ -427,12 +428,14 @@ def _too_big(rows: int, cols: int) -> bool:
 
 
 def _scan_sheet(label: str, part: str, chunks, error) -> None:
-    """Stream one worksheet's XML: its <dimension ref> and every <row>/<c> (with or without r=)."""
+    """Stream one worksheet's XML and bound the cells present (<c>, with or without r=).
+
+    Not the <dimension ref> nor empty <row> elements: LibreOffice writes ``A1:J1048576`` and an empty
+    ``<row r="1048576">`` after a row deletion, and calamine allocates only for cells."""
     max_row = max_col = 0
     cur_row = 0
     cur_col = 0
     carry = b""
-    seen_dim = False
     for block in chunks:
         data = carry + block
         cut = data.rfind(b"<")
@@ -442,27 +445,21 @@ def _scan_sheet(label: str, part: str, chunks, error) -> None:
             carry = b""
         if len(carry) > 65536:   # one tag this long is not a spreadsheet
             raise error(f"{label}：工作表 {part} 的 XML 结构异常（标签过长），拒绝读取")
-        if not seen_dim:
-            m = _DIM_RE.search(data)
-            if m:
-                seen_dim = True
-                last = m.group(1).decode("ascii", "replace").split(":")[-1]
-                ref = _ref(last)
-                if ref and _too_big(*ref):
-                    raise error(_limit_msg(label, part, ref[0], ref[1], "范围（dimension）"))
         # fast path (what Excel, WPS, openpyxl and XlsxWriter write): no namespace prefix, and r= is the
         # first attribute of every <row> and <c>
         if not _PREFIX_RE.search(data):
             cells = _CELLREF_RE.findall(data)
             rows_r = _ROWREF_RE.findall(data)
-            letters, digits = zip(*cells) if cells else ((), ())
+            letters, digits, empty = zip(*cells) if cells else ((), (), ())
             if b"" not in letters and b"" not in rows_r:
                 if cells:
-                    max_row = max(max_row, max(map(int, digits)))
-                    max_col = max(max_col, max(map(_col_number, set(letters))))
+                    # a cell without a value (<c r="J1048576" s="1"/>) costs calamine nothing
+                    full = list(map(operator.not_, empty))
+                    if any(full):
+                        max_row = max(max_row, max(map(int, itertools.compress(digits, full))))
+                        max_col = max(max_col, max(map(_col_number, set(itertools.compress(letters, full)))))
                     cur_col = _col_number(letters[-1])
                 if rows_r:
-                    max_row = max(max_row, max(map(int, rows_r)))
                     cur_row = int(rows_r[-1])
                 if _too_big(max_row, max_col):
                     raise error(_limit_msg(label, part, max_row, max_col, "已用单元格"))
@@ -479,16 +476,16 @@ def _scan_sheet(label: str, part: str, chunks, error) -> None:
                 else:
                     cur_row += 1
                 cur_col = 0
-                if cur_row > max_row:
-                    max_row = cur_row
             else:
                 ref = _ref(r.group(1).decode("ascii", "replace")) if r else None
                 if ref:
-                    row, cur_col = ref
-                    if row > max_row:
-                        max_row = row
+                    cur_row, cur_col = ref
                 else:
                     cur_col += 1
+                if attrs.rstrip().endswith(b"/"):     # no value: calamine stores nothing
+                    continue
+                if cur_row > max_row:
+                    max_row = cur_row
                 if cur_col > max_col:
                     max_col = cur_col
             if _too_big(max_row, max_col):
