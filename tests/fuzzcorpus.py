@@ -33,6 +33,7 @@ class Case:
     expect: frozenset = frozenset({2})          # allowed exit codes
     needs: str = ""                             # "fifo" / "symlink": skipped where the OS lacks it
     extra: dict = field(default_factory=dict)
+    root: str = ""                              # the case's folder (its files, out/ and tmp/)
 
 
 # ---------------------------------------------------------------- zip helpers
@@ -123,8 +124,10 @@ def number(ref: str, v: str, style: str = "") -> bytes:
     return f'<c r="{ref}"{s}><v>{v}</v></c>'.encode()
 
 
-# an amount cell of F02 (收入决算表, row 7 = 合计, column C) typed by the unit
-AMOUNT_CELL = "D7"
+# cells of F02 (收入决算表) a unit types into: row 8 is the 项 2210201 住房公积金 (A8 its code, D8 its
+# 财政拨款 amount, a constant); row 7 is the 合计 (formulas)
+AMOUNT_CELL = "D8"
+CODE_CELL = "A8"
 
 
 # ---------------------------------------------------------------- the corpus
@@ -294,18 +297,18 @@ def build(root: Path, *, heavy: bool = True) -> list[Case]:
     d = folder("folder-mixed")
     books = d / "books"
     books.mkdir()
-    for i in range(3):
-        (books / f"good{i}.xlsx").write_bytes(good)
+    for i in range(14):     # 16 files: `check --jobs 2` takes the process-pool path
+        (books / f"good{i:02d}.xlsx").write_bytes(good)
     c = dict(base)
     c[DATA_SHEET] = add_row(c[DATA_SHEET], b'<row r="1048576"><c r="XFD1048576"><v>1</v></c></row>')
     write_zip(books / "bad-far.xlsx", c)
     (books / "bad-trunc.xlsx").write_bytes(good[:1000])
     cases.append(Case("folder-mixed", ["check", str(books), "--summary", str(d / "out" / "汇总.xlsx")],
-                      frozenset({2}), extra={"summary": str(d / "out" / "汇总.xlsx"), "good": 3}))
+                      frozenset({2}), extra={"summary": str(d / "out" / "汇总.xlsx"), "good": 14}))
     cases.append(Case("folder-mixed-jobs", ["check", str(books), "--jobs", "2", "--json",
                                             "--summary", str(d / "out" / "汇总2.xlsx")], frozenset({2}),
-                      extra={"json_files": 5}))
-    cases.append(Case("merge-mixed", ["merge", *(str(books / f"good{i}.xlsx") for i in range(3)),
+                      extra={"json_files": 16, "good": 14}))
+    cases.append(Case("merge-mixed", ["merge", *(str(books / f"good{i:02d}.xlsx") for i in range(3)),
                                       str(books / "bad-far.xlsx"), "-o", str(d / "out" / "合并.xlsx")],
                       frozenset({1, 2})))
 
@@ -322,6 +325,11 @@ def build(root: Path, *, heavy: bool = True) -> list[Case]:
 
     if heavy:
         cases += _heavy_cases(root, folder, base)
+    for c in cases:   # the case folder: the first folder under root that the command line names
+        for a in c.argv:
+            if a.startswith(str(root) + os.sep):
+                c.root = str(root / Path(a).relative_to(root).parts[0])
+                break
     return cases
 
 

@@ -98,8 +98,12 @@ def load_data(folder: str | Path, *, catalogs=None) -> Report:
 
     folder = Path(folder)
     meta = load_meta(folder)
-    tset = load_set(str(meta["set"]))
-    variant = tset.variant(meta.get("variant"))
+    from xltools.spec import SpecError
+    try:
+        tset = load_set(str(meta["set"]))
+        variant = tset.variant(meta.get("variant"))
+    except SpecError as exc:   # name the file that asked for it
+        raise DataError(f"{folder / 'meta.yaml'}：{exc}") from None
     report = Report(set_id=tset.id, variant=variant.id, unit=str(meta["unit"]), year=int(meta["year"]),
                     amount_unit=str(meta.get("amount_unit", variant.amount_unit)), origin=str(folder),
                     as_published=bool(meta.get("as_published", False)),
