@@ -102,6 +102,9 @@ def cmd_narrative(args) -> int:
             print(f"错误：{exc}", file=sys.stderr)
             return 2
         except (OSError, KeyError, ValueError) as exc:
+            if isinstance(exc, OSError) and exc.errno is not None:   # the workbook, not a temporary file
+                from xltools.read.guard import os_error_text
+                exc = os_error_text(exc, path)
             print(f"错误：无法写入工作簿 {path.name}（{exc}）", file=sys.stderr)
             return 2
         print(f"已写入“情况说明”页：{path}（{len(narrative.paragraphs)} 段；原文件保留为 {backup_path(path).name}）")

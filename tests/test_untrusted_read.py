@@ -1,0 +1,308 @@
+"""Reading untrusted input (issue 10): the guard's limits and messages, the CLI's exit codes and crash log.
+
+The end-to-end cases (every command on every hostile file, in a child process) are in test_fuzz.py;
+these tests pin the behaviour of the pieces in-process.
+"""
+from __future__ import annotations
+
+import json
+import os
+import time
+import zipfile
+from pathlib import Path
+
+import pytest
+
+import fuzzcorpus as fc
+from xltools.cli import main
+from xltools.read import guard
+from xltools.read.datafile import DataError, load_data
+from xltools.read.workbook import ReadError, read_workbook
+
+SAMPLE = fc.SAMPLE_XLSX
+
+
+# ---------------------------------------------------------------- YAML
+
+def test_yaml_alias_bomb_is_refused_fast(tmp_path):
+    bomb = "a: &a [x,x,x,x,x,x,x,x,x]\n" + "".join(
+        f"{chr(98 + i)}: &{chr(98 + i)} [{', '.join(['*' + chr(97 + i)] * 9)}]\n" for i in range(8))
+    p = tmp_path / "notes.yaml"
+    p.write_text(bomb, encoding="utf-8")
+    assert len(bomb.encode()) < 2000      # the issue's 1.7 KB bomb (9⁹ ≈ 387 million leaves)
+    t0 = time.perf_counter()
+    with pytest.raises(guard.InputError, match="别名炸弹") as e:
+        guard.load_yaml(p)
+    assert str(p) in str(e.value)
+    assert time.perf_counter() - t0 < 5     # generous: it is milliseconds (see benchmarks)
+
+
+def test_yaml_shared_aliases_within_limits_still_load(tmp_path):
+    p = tmp_path / "ok.yaml"
+    p.write_text("base: &b {unit: 元, digits: 2}\nF01: *b\nF02: *b\nF03: {<<: *b, digits: 0}\n", encoding="utf-8")
+    assert guard.load_yaml(p) == {"base": {"unit": "元", "digits": 2}, "F01": {"unit": "元", "digits": 2},
+                                  "F02": {"unit": "元", "digits": 2}, "F03": {"unit": "元", "digits": 0}}
+
+
+@pytest.mark.parametrize("text, match", [
+    ("x: !!python/object/apply:os.system ['true']\n", "不允许的标签"),
+    ("r: &r [*r]\n", "递归"),
+    ("d: " + "[" * 200 + "]" * 200 + "\n", "嵌套"),
+    ("a: [1, 2\n", "YAML 格式错误"),
+])
+def test_yaml_refusals(tmp_path, text, match):
+    p = tmp_path / "meta.yaml"
+    p.write_text(text, encoding="utf-8")
+    with pytest.raises(guard.InputError, match=match):
+        guard.load_yaml(p)
+
+
+@pytest.mark.parametrize("line, match", [
+    ("year: 2022-12-31", "“year”应为四位年份.*日期"),
+    ("year: [2022]", "“year”应为四位年份.*列表"),
+    ("year: null", "缺少“year”"),
+    ("year: 99999", "“year”应为四位年份"),
+    ("year: '2022'", None),
+])
+def test_meta_year_types(tmp_path, line, match):
+    d = tmp_path / "data"
+    d.mkdir()
+    for f in fc.SAMPLE_DIR.iterdir():
+        if f.suffix in (".csv", ".yaml"):
+            (d / f.name).write_bytes(f.read_bytes())
+    meta = (d / "meta.yaml").read_text(encoding="utf-8").replace("year: 2022", line)
+    (d / "meta.yaml").write_text(meta, encoding="utf-8")
+    if match is None:
+        assert load_data(d).year == 2022
+    else:
+        with pytest.raises(DataError, match=match) as e:
+            load_data(d)
+        assert "meta.yaml" in str(e.value)
+
+
+@pytest.mark.parametrize("text, kind", [("- 1\n- 2\n", "列表"), ("null\n", None), ("42\n", "数字")])
+def test_meta_must_be_a_mapping(tmp_path, text, kind):
+    d = tmp_path / "data"
+    d.mkdir()
+    (d / "meta.yaml").write_text(text, encoding="utf-8")
+    with pytest.raises(DataError, match=kind or "缺少“set”"):
+        load_data(d)
+
+
+# ---------------------------------------------------------------- files and encodings
+
+def test_not_regular_files_are_refused_before_open(tmp_path):
+    fifo = tmp_path / "F01.csv"
+    os.mkfifo(fifo)
+    link = tmp_path / "zero.csv"
+    link.symlink_to("/dev/zero")
+    for p in (fifo, link):
+        t0 = time.perf_counter()
+        with pytest.raises(guard.InputError, match="不是普通文件"):
+            guard.read_bytes(p)
+        assert time.perf_counter() - t0 < 5     # no blocking open of the FIFO
+    with pytest.raises(guard.InputError, match="是文件夹"):
+        guard.read_bytes(tmp_path)
+
+
+def test_size_cap(tmp_path):
+    p = tmp_path / "big.csv"
+    p.write_bytes(b"x" * 1001)
+    with pytest.raises(guard.InputError, match="太大"):
+        guard.read_bytes(p, limit=1000)
+    assert guard.read_bytes(p, limit=1001) == b"x" * 1001
+
+
+@pytest.mark.parametrize("enc", ["utf-8", "utf-8-sig", "gbk", "gb18030", "utf-16", "utf-16-be"])
+def test_encodings_read(enc):
+    text = "key,name,amount\ngpb,一般公共预算财政拨款收入,\"157,647,304.72\"\n"
+    data = text.encode(enc)
+    if enc == "utf-16-be":
+        data = b"\xfe\xff" + data
+    assert guard.decode_text(data, "F01.csv") == text
+
+
+@pytest.mark.parametrize("data, line", [
+    ("key,name\nx,一\n".encode("utf-16-le"), 1),               # UTF-16 without a BOM: NUL bytes
+    (b"key,name\nx,1\n\x80\x80,2\n", 3),                        # bytes that are neither UTF-8 nor GB18030
+    (b"key,name\nx,\x00\n", 2),
+])
+def test_other_encodings_refused_naming_the_line(data, line):
+    with pytest.raises(guard.InputError, match=f"F01.csv 第 {line} 行"):
+        guard.decode_text(data, "F01.csv")
+
+
+def test_gbk_data_folder_generates_the_same_report(tmp_path):
+    d = tmp_path / "data"
+    d.mkdir()
+    for f in fc.SAMPLE_DIR.iterdir():
+        if f.suffix in (".csv", ".yaml"):
+            data = f.read_bytes()
+            if f.suffix == ".csv":
+                data = data.decode("utf-8").encode("gbk")
+            (d / f.name).write_bytes(data)
+    a, b = load_data(fc.SAMPLE_DIR), load_data(d)
+    assert {t: {k: {c: v.amount for c, v in r.values.items()} for k, r in td.rows.items()}
+            for t, td in a.tables.items()} == \
+           {t: {k: {c: v.amount for c, v in r.values.items()} for k, r in td.rows.items()}
+            for t, td in b.tables.items()}
+
+
+# ---------------------------------------------------------------- workbooks
+
+def test_sample_workbooks_pass_the_precheck():
+    for p in sorted((fc.ROOT / "samples").glob("*/*.xlsx")):
+        guard.check_workbook(p)
+
+
+def test_far_cell_refused_before_calamine_naming_sheet_and_cell(tmp_path):
+    c = fc.parts()
+    c[fc.DATA_SHEET] = fc.add_row(c[fc.DATA_SHEET], b'<row r="1048576"><c r="XFD1048576"><v>1</v></c></row>')
+    p = fc.write_zip(tmp_path / "far.xlsx", c)
+    with pytest.raises(ReadError) as e:
+        read_workbook(p)
+    msg = str(e.value)
+    assert msg.startswith("far.xlsx：工作表“收入决算表”") and "XFD1048576" in msg and str(guard.MAX_ROWS) in msg
+
+
+def test_empty_far_row_and_cell_are_not_refused(tmp_path):
+    """LibreOffice writes an empty <row r="1048576"> (and a dimension to it) after a row deletion; a
+    styled cell without a value there costs calamine nothing."""
+    c = fc.parts()
+    c[fc.DATA_SHEET] = fc.add_row(c[fc.DATA_SHEET], b'<row r="1048575" ht="12.8"></row>'
+                                                    b'<row r="1048576"><c r="XFD1048576" s="1"/></row>')
+    c[fc.DATA_SHEET] = c[fc.DATA_SHEET].replace(b'<dimension ref="A1:J21"/>', b'<dimension ref="A1:XFD1048576"/>')
+    p = fc.write_zip(tmp_path / "lo.xlsx", c)
+    rep = read_workbook(p)
+    assert rep.tables["F02"].get("2210201", "fiscal").amount == read_workbook(SAMPLE).tables["F02"].get(
+        "2210201", "fiscal").amount
+
+
+def test_cells_without_r_are_counted(tmp_path):
+    c = fc.parts()
+    row = b'<row r="40">' + b"<c><v>1</v></c>" * (guard.MAX_COLS + 1) + b"</row>"
+    c[fc.META_SHEET] = fc.add_row(c[fc.META_SHEET], row)
+    p = fc.write_zip(tmp_path / "wide.xlsx", c)
+    with pytest.raises(ReadError, match="“_xltools”"):
+        read_workbook(p)
+
+
+def test_prefixed_xml_is_scanned(tmp_path):
+    c = fc.parts()
+    c[fc.META_SHEET] = fc.add_row(c[fc.META_SHEET], b'<x:row r="200000"><x:c s="0" r="B200000"><x:v>1</x:v>'
+                                                    b"</x:c></x:row>")
+    p = fc.write_zip(tmp_path / "prefixed.xlsx", c)
+    with pytest.raises(ReadError, match="B200000"):
+        read_workbook(p)
+
+
+def test_huge_amount_refused_naming_the_cell(tmp_path):
+    c = fc.parts()
+    c[fc.DATA_SHEET] = fc.set_cell(c[fc.DATA_SHEET], fc.AMOUNT_CELL, fc.inline(fc.AMOUNT_CELL, "9" * 400))
+    p = fc.write_zip(tmp_path / "huge.xlsx", c)
+    with pytest.raises(ReadError, match=f"huge.xlsx：收入决算表!{fc.AMOUNT_CELL}：金额有 400 位整数"):
+        read_workbook(p)
+    # 15 integer digits (百万亿) still read, as typed
+    c[fc.DATA_SHEET] = fc.set_cell(c[fc.DATA_SHEET], fc.AMOUNT_CELL, fc.number(fc.AMOUNT_CELL, "123456789012345"))
+    p = fc.write_zip(tmp_path / "big.xlsx", c)
+    assert str(read_workbook(p).tables["F02"].get("2210201", "fiscal").amount) == "123456789012345.0"
+
+
+def test_zip_limits(tmp_path):
+    stream, size, crc = fc.bomb_stream(b" " * 2**20, 200)
+    p = fc.raw_zip(tmp_path / "bomb.xlsx", [("xl/worksheets/sheet1.xml", stream, size, crc, 0)])
+    with pytest.raises(guard.InputError, match="解压后 200 MB，超过上限"):
+        guard.check_workbook(p)
+    enc = fc.raw_zip(tmp_path / "enc.xlsx", [("a.xml", fc._deflate(b"<a/>"), 4, 0, 1)])
+    with pytest.raises(guard.InputError, match="已加密"):
+        guard.check_workbook(enc)
+
+
+def test_hostile_mark_rows_refused(tmp_path):
+    c = fc.parts()
+    c[fc.META_SHEET] = fc.add_row(c[fc.META_SHEET], b'<row r="40">' + fc.inline("A40", "mark:收入决算表!D8")
+                                  + fc.inline("B40", "=HYPERLINK(1)") + b"</row>")
+    p = fc.write_zip(tmp_path / "mark.xlsx", c)
+    with pytest.raises(ReadError, match="标记行"):
+        read_workbook(p)
+    c = fc.parts()
+    c[fc.META_SHEET] = fc.add_row(c[fc.META_SHEET], b'<row r="40">' + fc.inline("A40", "mark:收入决算表!D8")
+                                  + fc.inline("B40", "FFFF0000") + b"</row>")
+    read_workbook(fc.write_zip(tmp_path / "ok.xlsx", c))      # a real mark row reads
+
+
+# ---------------------------------------------------------------- CLI: exit codes, crash log, JSON
+
+def test_unexpected_error_writes_a_log_and_one_chinese_line(tmp_path, monkeypatch, capsys):
+    import xltools.cli as cli
+
+    def boom(args):
+        raise RuntimeError("something broke inside")
+    monkeypatch.setattr(cli, "cmd_check", boom)
+    monkeypatch.setenv("TMPDIR", str(tmp_path))
+    monkeypatch.setattr("tempfile.tempdir", None)
+    assert main(["check", str(SAMPLE)]) == 2
+    err = capsys.readouterr().err
+    assert "Traceback" not in err and len(err.strip().splitlines()) == 1
+    logs = list(tmp_path.glob("xltools-错误-*.log"))
+    assert len(logs) == 1 and str(logs[0]) in err
+    assert "RuntimeError: something broke inside" in logs[0].read_text(encoding="utf-8")
+    assert err.startswith("错误：xltools 内部错误")
+
+
+def test_permission_error_names_the_workbook_not_the_temp_file(tmp_path, monkeypatch, capsys):
+    import xltools.rules.report as report
+    book = tmp_path / "单位.xlsx"
+    book.write_bytes(SAMPLE.read_bytes())
+
+    def denied(path, findings, **kw):
+        raise PermissionError(13, "Permission denied", str(tmp_path / ".tmp-xyz.xlsx"))
+    monkeypatch.setattr(report, "write_findings", denied)
+    assert main(["check", str(book), "--write"]) == 2
+    err = capsys.readouterr().err
+    assert f"没有权限：{book}" in err and ".tmp-xyz" not in err
+
+
+@pytest.mark.parametrize("argv", [["check", "--json"], ["check", "--json", "--level", "x", "a.xlsx"],
+                                  ["check", "--json", "没有这个文件.xlsx"]])
+def test_check_json_prints_json_on_any_error(argv, capsys):
+    assert main(argv) == 2
+    doc = json.loads(capsys.readouterr().out)
+    assert doc.get("error") or doc["files"][0].get("error")
+
+
+def test_exit_codes(tmp_path, capsys):
+    clean = tmp_path / "clean.xlsx"
+    assert main(["generate", str(fc.ROOT / "tests" / "data" / "clean-unit"), "-o", str(clean)]) == 0
+    assert main(["check", str(clean)]) == 0
+    assert main(["check", str(SAMPLE)]) == 1          # the published sample has errors
+    assert main(["check", str(tmp_path / "nope.xlsx")]) == 2
+    assert main(["--version"]) == 0
+    assert main(["no-such-command"]) == 2
+    capsys.readouterr()
+
+
+def test_folder_with_a_bad_file_completes_the_others(tmp_path, capsys):
+    books = tmp_path / "books"
+    books.mkdir()
+    for i in range(3):
+        (books / f"u{i}.xlsx").write_bytes(SAMPLE.read_bytes())
+    c = fc.parts()
+    c[fc.DATA_SHEET] = fc.add_row(c[fc.DATA_SHEET], b'<row r="1048576"><c r="XFD1048576"><v>1</v></c></row>')
+    fc.write_zip(books / "bad.xlsx", c)
+    assert main(["check", str(books), "--json"]) == 2
+    doc = json.loads(capsys.readouterr().out)
+    by = {Path(f["file"]).name: f for f in doc["files"]}
+    assert "XFD1048576" in by["bad.xlsx"]["error"]
+    assert all("error" not in by[f"u{i}.xlsx"] and by[f"u{i}.xlsx"]["findings"] for i in range(3))
+    with zipfile.ZipFile(books / "校验汇总.xlsx") as z:
+        assert z.testzip() is None
+
+
+def test_check_file_never_raises(monkeypatch):
+    import xltools.cli as cli
+    import xltools.rules as rules
+
+    monkeypatch.setattr(rules, "check_report", lambda rep: 1 / 0)
+    findings, err = cli.check_file(SAMPLE)
+    assert findings == [] and "校验时发生内部错误" in err and "ZeroDivisionError" in err
