@@ -218,7 +218,7 @@ def test_generate_units_makes_each_unit_and_reports_the_bad_ones(tmp_path, capsy
     units = _units_csv(tmp_path, 4)
     out = tmp_path / "out"
     rc = generate_units(units, out, jobs=jobs, progress=False)
-    assert rc == 1
+    assert rc == 2
     err = capsys.readouterr().err
     assert "年度不符" in err and "数据的年度为 2024，清单为 2023" in err
     assert "数据不存在" in err and "数据文件不存在" in err

@@ -181,13 +181,22 @@ def merge(paths: list[str | Path], out: str | Path, *, unit: str | None = None, 
         seen.add(rp)
     acc = Consolidation(unit or "汇总", unit_code or "")
     units: list[MergedUnit] = []
+    unreadable: list[str] = []
     for p, got in _units(paths, jobs if jobs > 0 else (os.cpu_count() or 1)):
-        if isinstance(got, str):
-            raise MergeError(got)
+        if isinstance(got, str):   # read every unit anyway: the user learns of all bad files at once
+            unreadable.append(got)
+            continue
+        if unreadable:
+            continue
         rep, n_err, n_warn, code = got
         u = MergedUnit(name=rep.unit or p.stem, code=code, file=p.name, errors=n_err, warnings=n_warn)
         acc.add(rep, f"{u.name}（{u.file}）")
         units.append(u)
+    if len(unreadable) == 1:
+        raise MergeError(unreadable[0])
+    if unreadable:
+        raise MergeError(f"{len(unreadable)} 个单位的工作簿无法读取，未生成汇总（缺少单位的合计是错的）：\n  "
+                         + "\n  ".join(unreadable))
     merged = acc.report()
 
     def units_sheet(wb, fm, report, tset, variant):

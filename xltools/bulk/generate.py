@@ -168,4 +168,4 @@ def generate_units(units_path: str | Path, out_dir: str | Path, jobs: int = 0, *
             print(f"  其中 {kept} 个单位的数据与合计公式不符，这些合计单元格按数据保留为常数（校验时会列出）。")
         for o in failed:
             print(f"  失败：第 {o.row} 行 {o.code} {o.name}：{o.error}", file=sys.stderr)
-    return 1 if failed else 0
+    return 2 if failed else 0    # exit codes: 1 is "errors found" by a check; a unit not made is 2
