@@ -144,27 +144,8 @@ def _quiet_stdout() -> None:
         pass
 
 
-def write_crash_log(argv=None) -> Path | None:
-    """The current exception's traceback (with the command line and version) in the system temp folder
-    as xltools-错误-<time>-<pid>.log; None when even that cannot be written."""
-    import os
-    import tempfile
-    import time
-    import traceback
-
-    from xltools import __version__
-    stamp = time.strftime("%Y%m%d-%H%M%S")
-    try:
-        fd, name = tempfile.mkstemp(prefix=f"xltools-错误-{stamp}-", suffix=".log")
-        with os.fdopen(fd, "w", encoding="utf-8") as fh:
-            fh.write(f"xltools {__version__}\nargv: {argv!r}\npython: {sys.version}\n\n")
-            fh.write(traceback.format_exc())
-        return Path(name)
-    except OSError:
-        return None
-
-
 def _fail(argv, want_json: bool, message: str | None, log: bool = True) -> None:
+    from xltools.crashlog import write_crash_log
     exc = sys.exc_info()[1]
     path = write_crash_log(argv) if log else None
     detail = f"{type(exc).__name__}: {' '.join(str(exc).split())[:200]}" if exc is not None else ""
@@ -304,6 +285,7 @@ def check_file(path: Path) -> tuple[list, str | None]:
     except MemoryError:
         return [], f"{path.name}：内存不足，无法{step}"
     except Exception as exc:   # a bug or a file no rule foresaw: report it for this file, log the traceback
+        from xltools.crashlog import write_crash_log
         log = write_crash_log(["check", str(path)])
         where = f"，详细信息见 {log}" if log else ""
         return [], (f"{path.name}：{step}时发生内部错误（{type(exc).__name__}: "

@@ -136,7 +136,7 @@ def _read_and_check(path: str):
             return f"{p.name} 无法读取：{os_error_text(exc, p)}"
         return f"{p.name} 无法读取：{exc}"
     except Exception as exc:   # one bad unit must not stop the others (the traceback goes to a log)
-        from xltools.cli import write_crash_log
+        from xltools.crashlog import write_crash_log
         log = write_crash_log(["merge", str(p)])
         return (f"{p.name} 无法读取：发生内部错误（{type(exc).__name__}: {' '.join(str(exc).split())[:200]}）"
                 + (f"，详细信息见 {log}" if log else ""))

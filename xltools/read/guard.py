@@ -526,26 +526,9 @@ def check_report_amounts(report, name: str, *, error=InputError) -> None:
                         check_amount(x, f"{name}：{getattr(p, 'source', bid)} {key}", error=error)
 
 
-_MARK_RE = re.compile(r"^(.+)!\$?([A-Z]{1,3})\$?([0-9]{1,7})$")
-_COLOR_RE = re.compile(r"^(?:[0-9A-Fa-f]{6}|[0-9A-Fa-f]{8})$")
-
-
 def check_meta_rows(meta: dict, sheet_names, name: str, *, error=InputError, sheet: str = "_xltools") -> None:
-    """The hidden ``_xltools`` sheet is input too: a ``mark:`` row must name a cell of an existing sheet
-    inside the limits and a colour (hex) or nothing; ``year`` must be a year."""
-    names = set(sheet_names)
-    for key, value in meta.items():
-        if not key.startswith("mark:"):
-            continue
-        m = _MARK_RE.match(key[5:])
-        ok = bool(m) and m.group(1) in names
-        if ok:
-            row, col = int(m.group(3)), _col_number(m.group(2))
-            ok = row <= MAX_ROWS and col <= MAX_COLS
-        if not ok or (value and not _COLOR_RE.match(value)):
-            shown = (key[:60] + "…") if len(key) > 60 else key
-            raise error(f"{name}：隐藏页 {sheet} 中的标记行“{shown}”无效（应为 表名!单元格 与颜色代码），"
-                        f"工作簿可能被改动过，拒绝读取")
+    """The hidden ``_xltools`` sheet is input too: ``year`` must be a year. (``mark:`` rows are only used
+    when a workbook is rewritten, and the rewrite ignores those that name no real cell.)"""
     year = meta.get("year", "")
     if year and not (year.isdigit() and len(year) == 4 and 1900 <= int(year) <= 2999):
         shown = (year[:20] + "…") if len(year) > 20 else year

@@ -78,7 +78,7 @@ def _open(path: Path):
         raise ReadError(f"找不到文件：{path}")
     if path.suffix.lower() not in (".xlsx", ".xlsm", ".xlam"):
         raise ReadError(f"{path.name}：只能读取 .xlsx/.xlsm 工作簿")
-    # bounded before parsing: zip sizes and ratios, no XML entities, sheet dimensions (guard.py)
+    # bounded before parsing: zip sizes and ratios, no XML entities, the cells of each sheet (guard.py)
     guard.check_workbook(path, error=ReadError)
     try:
         return CalamineWorkbook.from_path(str(path))
