@@ -223,7 +223,7 @@ def test_typed_values_in_csv(amount, name, encoding):
     rows[1][1] = name
     rows[1][2] = amount
     buf = io.StringIO()
-    csv.writer(buf, lineterminator="\n").writerows(rows)
+    csv.writer(buf, lineterminator="\r\n").writerows(rows)   # as Excel saves it (a lone \r is quoted)
     try:
         data = buf.getvalue().encode(encoding)
     except UnicodeEncodeError:
