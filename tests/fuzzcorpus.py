@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import os
 import random
+import re
 import shutil
 import struct
 import zipfile
@@ -238,6 +239,19 @@ def build(root: Path, *, heavy: bool = True) -> list[Case]:
     rows = b"".join(b"<row>" + b"<c><v>1</v></c>" * 20 + b"</row>" for _ in range(200))
     c[META_SHEET] = add_row(c[META_SHEET], rows)
     wb_case("rows-without-r", c, expect={0, 1, 2})
+
+    # not our workbook (no _xltools sheet): `check` imports it by its titles — the same bounds apply
+    def foreign(c):
+        c["xl/workbook.xml"] = re.sub(rb'<sheet name="_xltools"[^>]*/>', b"", c["xl/workbook.xml"])
+        return c
+    wb_case("foreign-workbook", foreign(dict(base)), expect={0, 1, 2})
+    c = foreign(dict(base))
+    c[DATA_SHEET] = add_row(c[DATA_SHEET], b'<row r="1048576"><c r="XFD1048576"><v>1</v></c></row>')
+    wb_case("foreign-far-cell", c)
+    c = foreign(dict(base))
+    c[DATA_SHEET] = c[DATA_SHEET].replace(b"</sheetData>", b'</sheetData><mergeCells count="1">'
+                                          b'<mergeCell ref="A1:XFD1048576"/></mergeCells>', 1)
+    wb_case("foreign-merged-everything", c)
 
     # values: merged cells, dates, formula text, huge numbers, control characters
     c = dict(base)

@@ -159,6 +159,8 @@ def read_any(path, *, with_formulas: bool = True):
 
     path = _P(path)
     if path.suffix.lower() in (".xlsx", ".xlsm") and path.is_file():
+        from xltools.read.guard import check_workbook
+        check_workbook(path, error=ReadError)      # before calamine reads anything (read/guard.py)
         try:
             from python_calamine import CalamineWorkbook
             names = CalamineWorkbook.from_path(str(path)).sheet_names

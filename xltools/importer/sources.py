@@ -63,6 +63,13 @@ def read_source(path: str | Path) -> Source:
     if not path.is_file():
         raise ImportError_(f"{path.name}：不是普通文件")
     suffix = path.suffix.lower()
+    from xltools.read import guard   # bounded before calamine / pdfplumber allocate (read/guard.py)
+    if suffix in (".xlsx", ".xlsm"):
+        guard.check_workbook(path, error=ImportError_)
+    elif suffix == ".ods":
+        guard.check_zip(path, "工作簿", error=ImportError_)
+    elif suffix in (".xls", ".xlsb", ".pdf"):
+        guard.regular_file(path, "文件", error=ImportError_, limit=guard.MAX_WORKBOOK_BYTES)
     if suffix in (".xlsx", ".xlsm", ".xls", ".xlsb", ".ods"):
         return _read_workbook(path)
     if suffix == ".pdf":

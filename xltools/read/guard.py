@@ -262,6 +262,7 @@ _TAG_RE = re.compile(rb"<(?:[\w.-]+:)?(row|c)\b([^>]*)>")
 _CELLREF_RE = re.compile(rb'<c(?: r="([A-Z]{1,3})([0-9]{1,7})")?(?=[\s>/])[^>/]*+(?:/(?!>)[^>/]*+)*+(/?)>')
 _ROWREF_RE = re.compile(rb'<row(?: r="([0-9]{1,9})")?[\s>/]')
 _PREFIX_RE = re.compile(rb"<[A-Za-z_][\w.-]*:")
+_MERGE_RE = re.compile(rb"<(?:[\w.-]+:)?mergeCell\b[^>]*?\bref\s*=\s*[\"']([^\"']*)[\"']")
 _REF_RE = re.compile(r"^\$?([A-Za-z]{1,7})\$?([0-9]{1,9})$")
 _XML_SUFFIXES = (".xml", ".rels", ".vml")
 
@@ -355,6 +356,9 @@ def check_workbook(path, what: str = "工作簿", *, error=InputError) -> None:
     """check_zip, and every worksheet's used cells bounded by MAX_ROWS / MAX_COLS /
     MAX_CELLS — what calamine would allocate for it."""
     path = Path(path)
+    key = _identity(path)
+    if key is not None and key in _CHECKED:
+        return      # the same file (inode, size, mtime) passed a moment ago (read_any, then read_workbook)
     titles: dict[str, str] = {}
 
     def scan(name: str, chunks) -> None:
@@ -373,6 +377,23 @@ def check_workbook(path, what: str = "工作簿", *, error=InputError) -> None:
 
     sizes: dict[str, int] = {}
     check_zip(path, what, error=error, scan=scan, sizes=sizes)
+    if key is not None:
+        if len(_CHECKED) > 256:
+            _CHECKED.clear()
+        _CHECKED.add(key)
+
+
+_CHECKED: set = set()
+
+
+def _identity(path: Path):
+    try:
+        st = os.stat(path)
+    except OSError:
+        return None
+    if not stat.S_ISREG(st.st_mode):
+        return None
+    return (st.st_dev, st.st_ino, st.st_size, st.st_mtime_ns, st.st_ctime_ns)
 
 
 _SHEET_TAG_RE = re.compile(rb"<(?:[\w.-]+:)?sheet\b([^>]*)>")
@@ -437,6 +458,7 @@ def _scan_sheet(label: str, part: str, chunks, error) -> None:
     cur_row = 0
     cur_col = 0
     carry = b""
+    merged_area = 0
     for block in chunks:
         data = carry + block
         cut = data.rfind(b"<")
@@ -446,6 +468,16 @@ def _scan_sheet(label: str, part: str, chunks, error) -> None:
             carry = b""
         if len(carry) > 65536:   # one tag this long is not a spreadsheet
             raise error(f"{label}：工作表 {part} 的 XML 结构异常（标签过长），拒绝读取")
+        if b"mergeCell" in data:   # a merged range is walked cell by cell by readers (import): bound it
+            for m in _MERGE_RE.finditer(data):
+                a, _, b = m.group(1).decode("ascii", "replace").partition(":")
+                r1, r2 = _ref(a), _ref(b or a)
+                if not r1 or not r2:
+                    continue
+                rows, cols = max(r1[0], r2[0]), max(r1[1], r2[1])
+                merged_area += (abs(r2[0] - r1[0]) + 1) * (abs(r2[1] - r1[1]) + 1)
+                if _too_big(rows, cols) or merged_area > MAX_CELLS:
+                    raise error(_limit_msg(label, part, rows, cols, "合并单元格"))
         # fast path (what Excel, WPS, openpyxl and XlsxWriter write): no namespace prefix, and r= is the
         # first attribute of every <row> and <c>
         if not _PREFIX_RE.search(data):
