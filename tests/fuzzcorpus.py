@@ -240,6 +240,16 @@ def build(root: Path, *, heavy: bool = True) -> list[Case]:
     c[META_SHEET] = add_row(c[META_SHEET], rows)
     wb_case("rows-without-r", c, expect={0, 1, 2})
 
+    # PDFs (checked through the importer): damaged, or not a PDF at all
+    for name, data in (("pdf-garbage", b"%PDF-1.4\n" + bytes(range(256)) * 8),
+                       ("pdf-truncated", b"%PDF-1.4\n1 0 obj << /Type /Catalog /Pages 2 0 R >> endobj\n2 0 obj <<"),
+                       ("pdf-empty", b"")):
+        d = folder(name)
+        (d / "doc.pdf").write_bytes(data)
+        cases.append(Case(name, ["check", str(d / "doc.pdf")]))
+    d = folder("pdf-fifo")
+    cases.append(Case("pdf-fifo", ["check", str(d / "doc.pdf")], needs="fifo", extra={"fifo": str(d / "doc.pdf")}))
+
     # not our workbook (no _xltools sheet): `check` imports it by its titles — the same bounds apply
     def foreign(c):
         c["xl/workbook.xml"] = re.sub(rb'<sheet name="_xltools"[^>]*/>', b"", c["xl/workbook.xml"])
