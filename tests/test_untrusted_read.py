@@ -265,7 +265,7 @@ def test_permission_error_names_the_workbook_not_the_temp_file(tmp_path, monkeyp
 def test_check_json_prints_json_on_any_error(argv, capsys):
     assert main(argv) == 2
     doc = json.loads(capsys.readouterr().out)
-    assert doc.get("error") or doc["files"][0].get("error")
+    assert doc["error"]
 
 
 def test_exit_codes(tmp_path, capsys):

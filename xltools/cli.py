@@ -384,8 +384,10 @@ def cmd_check(args) -> int:
         doc = {"files": [{"file": str(p), **({"error": e} if e else {}),
                           "findings": [f.as_dict() for f in fs if _LEVEL_ORDER[f.level] <= min_level]}
                          for p, fs, e in results]}
-        if write_errors:
-            doc["error"] = "；".join(write_errors)
+        n_bad = sum(1 for _, _, e in results if e)
+        problems = ([f"{n_bad} 个文件无法读取（原因见各文件的 error）"] if n_bad else []) + write_errors
+        if problems:   # exit 2: say so at the top too, as for a usage error
+            doc["error"] = "；".join(problems)
         json.dump(doc, sys.stdout, ensure_ascii=False, indent=1)
         print()
     else:

@@ -205,6 +205,8 @@ def cmd_check_narrative(args) -> int:
         doc = {"files": [{"file": str(text_path), "against": str(against), **({"error": err} if err else {}),
                           "findings": [f.as_dict() for f in shown], "total": len(findings),
                           "omitted": omitted}]}
+        if err:   # exit 2: at the top too, as `check --json` does
+            doc["error"] = err
         json.dump(doc, sys.stdout, ensure_ascii=False, indent=1)
         print()
     elif err:
