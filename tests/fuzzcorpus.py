@@ -461,6 +461,7 @@ def _data_cases(root: Path, folder) -> list[Case]:
         ("notes-scalar", "42\n", {0, 2}),
         ("notes-nested", "prior:\n  total: {a: [1, 2]}\nreason: [1, 2]\n", {0, 2}),
         ("notes-python-tag", "x: !!python/name:os.system\n", {2}),
+        ("notes-huge-amount", "prior.total: " + "9" * 400 + "万元\nprior.fiscal_total: 1e400\n", {2}),
     ):
         data = data_folder(name)
         (data / "notes.yaml").write_text(text, encoding="utf-8")

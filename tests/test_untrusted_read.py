@@ -303,3 +303,30 @@ def test_check_file_never_raises(monkeypatch):
     monkeypatch.setattr(rules, "check_report", lambda rep: 1 / 0)
     findings, err = cli.check_file(SAMPLE)
     assert findings == [] and "校验时发生内部错误" in err and "ZeroDivisionError" in err
+
+
+def test_huge_note_figures_refused_naming_the_item(tmp_path, capsys):
+    d = tmp_path / "data"
+    d.mkdir()
+    for f in fc.SAMPLE_DIR.iterdir():
+        if f.suffix in (".csv", ".yaml"):
+            (d / f.name).write_bytes(f.read_bytes())
+    notes = (d / "notes.yaml").read_text(encoding="utf-8")
+    (d / "notes.yaml").write_text(notes.replace("prior.total: 19352.45万元", "prior.total: " + "9" * 41 + "万元"),
+                                  encoding="utf-8")
+    with pytest.raises(DataError, match=r"notes.yaml（prior.total）：金额有 41 位整数"):
+        load_data(d)
+    # the same figure typed into a workbook's 说明事项 sheet: refused naming its cell
+    import openpyxl
+
+    book = tmp_path / "book.xlsx"
+    (d / "notes.yaml").write_text(notes, encoding="utf-8")
+    assert main(["generate", str(d), "-o", str(book)]) == 0
+    wb = openpyxl.load_workbook(book)
+    ws = wb["说明事项"]
+    row = next(r for r in range(1, ws.max_row + 1) if ws.cell(r, 1).value == "prior.total")
+    ws.cell(row, 3).value = "9" * 41 + "万元"
+    wb.save(book)
+    with pytest.raises(ReadError, match=rf"book.xlsx：说明事项!C{row}（prior.total）：金额有 41 位整数"):
+        read_workbook(book)
+    capsys.readouterr()

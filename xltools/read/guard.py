@@ -34,6 +34,7 @@ import re
 import stat
 import zipfile
 import zlib
+from decimal import Decimal
 from pathlib import Path
 
 __all__ = ["InputError", "regular_file", "read_bytes", "read_text", "decode_text", "load_yaml", "check_zip",
@@ -540,7 +541,8 @@ def check_amount(amount, where: str, *, error=InputError) -> None:
 
 
 def check_report_amounts(report, name: str, *, error=InputError) -> None:
-    """check_amount on every value a reader put into ``report`` (tables and 绩效 funds)."""
+    """check_amount on every value a reader put into ``report``: tables, 说明事项 figures (prior./budget.
+    items, numbers), 绩效 funds."""
     for td in report.tables.values():
         for rd in (*td.rows.values(), *td.duplicates, *td.bad_codes):
             for v in rd.values.values():
@@ -548,6 +550,23 @@ def check_report_amounts(report, name: str, *, error=InputError) -> None:
                     check_amount(v.amount, f"{name}：{v.source}", error=error)
                 elif isinstance(v.raw, float) and v.raw in (float("inf"), float("-inf")):
                     raise error(f"{name}：{v.source}：金额超出可表示的范围（位数过多，读作无穷大），请核对")
+    notes = report.notes if isinstance(report.notes, dict) else {}
+    cells = notes.get("_cells") if isinstance(notes.get("_cells"), dict) else {}
+    for key, value in notes.items():
+        if key == "_cells":
+            continue
+        where = f"{name}：{cells.get(key) or ('说明事项' if cells else 'notes.yaml')}（{key}）"
+        if hasattr(value, "is_finite"):
+            check_amount(value, where, error=error)
+        elif isinstance(value, (int, float)) and not isinstance(value, bool):
+            if value != value or value in (float("inf"), float("-inf")):
+                raise error(f"{where}：金额不是有限的数字（{value}）")
+            check_amount(Decimal(str(value)) if isinstance(value, float) else Decimal(value), where, error=error)
+        elif isinstance(value, str) and str(key).startswith(("prior.", "budget.")):   # "19352.45万元"
+            for m in _NUMBER_RE.finditer(value):
+                digits = len(m.group(1).replace(",", "").replace("，", "").lstrip("0"))
+                if digits > MAX_AMOUNT_DIGITS:
+                    raise error(f"{where}：金额有 {digits} 位整数，超过上限 {MAX_AMOUNT_DIGITS} 位，请核对")
     for bid, projects in (report.blocks or {}).items():
         if not isinstance(projects, list):
             continue
@@ -565,6 +584,9 @@ def check_meta_rows(meta: dict, sheet_names, name: str, *, error=InputError, she
     if year and not (year.isdigit() and len(year) == 4 and 1900 <= int(year) <= 2999):
         shown = (year[:20] + "…") if len(year) > 20 else year
         raise error(f"{name}：隐藏页 {sheet} 中的年度“{shown}”不是有效的年份")
+
+
+_NUMBER_RE = re.compile(r"([0-9][0-9,，]*)(?:\.[0-9]*)?")
 
 
 # ---------------------------------------------------------------- OS errors in Chinese
