@@ -166,6 +166,7 @@ def main(argv=None) -> int:
             ("rows-1e6", "10⁶ 行的表页"),
             ("rows-1e6-no-r", "10⁶ 行的表页（无 r= 属性）"),
             ("far-cell-XFD1048576", "XFD1048576 处一个单元格"),
+            ("pdf-flate-bomb", "PDF 压缩炸弹：一个流解压后 1.5 GB"),
             ("entity-bomb", "XML 实体炸弹（billion laughs）"),
             ("xxe-sheet", "XXE（外部实体）"),
             ("yaml-alias-bomb-meta", "YAML 别名炸弹（meta.yaml）"),
@@ -177,7 +178,7 @@ def main(argv=None) -> int:
             c = cases[name]
             if c.needs and not fuzzcorpus.materialize(c):
                 continue
-            main_file = next((Path(a) for a in c.argv[1:] if a.endswith(".xlsx")), None)
+            main_file = next((Path(a) for a in c.argv[1:] if a.endswith((".xlsx", ".pdf"))), None)
             size = (f"{main_file.stat().st_size / 2**20:.1f} MB" if main_file and main_file.is_file()
                     and main_file.stat().st_size > 2**20 else
                     f"{main_file.stat().st_size / 1024:.0f} KB" if main_file and main_file.is_file() else "—")

@@ -533,6 +533,23 @@ def _heavy_cases(root: Path, folder, base: dict) -> list[Case]:
     entries.append((DATA_SHEET, stream, 20000, crc, 0))
     raw_zip(d / "book.xlsx", entries)
     cases.append(Case("zip-bomb-lying", ["check", str(d / "book.xlsx")], extra={"bomb": True}))
+    # a PDF whose one Flate stream inflates to 1.5 GB (pdfminer inflates a stream whole)
+    d = folder("pdf-flate-bomb")
+    unit = b"0 0 m 1 1 l S\n" * 74898            # ~1 MB of drawing operators
+    c = zlib.compressobj(9, zlib.DEFLATED, 15)
+    head = c.compress(unit) + c.flush(zlib.Z_FULL_FLUSH)   # zlib header + the first block
+    block = c.compress(unit) + c.flush(zlib.Z_FULL_FLUSH)  # the same block again (state reset)
+    adler = zlib.adler32(unit)
+    for _ in range(1499):
+        adler = zlib.adler32(unit, adler)
+    stream = head + block * 1499 + c.flush()[:-4] + struct.pack(">I", adler)
+    pdf = (b"%PDF-1.4\n1 0 obj << /Type /Catalog /Pages 2 0 R >> endobj\n"
+           b"2 0 obj << /Type /Pages /Kids [3 0 R] /Count 1 >> endobj\n"
+           b"3 0 obj << /Type /Page /Parent 2 0 R /MediaBox [0 0 612 792] /Contents 4 0 R >> endobj\n"
+           + f"4 0 obj << /Length {len(stream)} /Filter /FlateDecode >>\nstream\n".encode() + stream +
+           b"\nendstream\nendobj\ntrailer << /Root 1 0 R >>\n%%EOF\n")
+    (d / "doc.pdf").write_bytes(pdf)
+    cases.append(Case("pdf-flate-bomb", ["check", str(d / "doc.pdf")], extra={"bomb": True}))
     # a sheet of 10⁶ rows (with r= and without)
     d = folder("rows-1e6")
     c = dict(base)

@@ -68,7 +68,9 @@ def read_source(path: str | Path) -> Source:
         guard.check_workbook(path, error=ImportError_)
     elif suffix == ".ods":
         guard.check_zip(path, "工作簿", error=ImportError_)
-    elif suffix in (".xls", ".xlsb", ".pdf"):
+    elif suffix == ".pdf":
+        guard.check_pdf(path, error=ImportError_)
+    elif suffix in (".xls", ".xlsb"):
         guard.regular_file(path, "文件", error=ImportError_, limit=guard.MAX_WORKBOOK_BYTES)
     if suffix in (".xlsx", ".xlsm", ".xls", ".xlsb", ".ods"):
         return _read_workbook(path)

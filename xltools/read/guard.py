@@ -16,6 +16,8 @@ parser allocate without bound, hang or resolve an XML entity:
   worksheet's cells actually present are bounded (rows, columns,
   cells) *before* python-calamine allocates its dense range (which aborts the process on a cell at
   XFD1048576);
+* :func:`check_pdf` — a PDF's Flate streams inflate to at most MAX_PDF_INFLATED together (pdfminer
+  inflates each stream whole);
 * :func:`check_amount` — an amount beyond :data:`MAX_AMOUNT_DIGITS` integer digits (a 400-digit number,
   ``inf``) is refused naming the cell, instead of overflowing Decimal arithmetic later.
 
@@ -38,7 +40,7 @@ from decimal import Decimal
 from pathlib import Path
 
 __all__ = ["InputError", "regular_file", "read_bytes", "read_text", "decode_text", "load_yaml", "check_zip",
-           "check_workbook", "check_amount", "check_report_amounts", "check_meta_rows", "os_error_text",
+           "check_workbook", "check_pdf", "check_amount", "check_report_amounts", "check_meta_rows", "os_error_text",
            "MAX_WORKBOOK_BYTES", "MAX_ENTRY_BYTES", "MAX_TOTAL_BYTES", "MAX_RATIO", "MAX_ROWS", "MAX_COLS",
            "MAX_CELLS", "MAX_TEXT_BYTES", "MAX_YAML_BYTES", "MAX_YAML_NODES", "MAX_YAML_DEPTH",
            "MAX_AMOUNT_DIGITS"]
@@ -351,6 +353,36 @@ def _watch_doctype(chunks, label: str, part: str, error):
             raise error(f"{label}：部件 {part} 含有 DOCTYPE/ENTITY 声明（XML 实体），为安全起见拒绝读取")
         tail = block[-16:]
         yield block
+
+
+MAX_PDF_INFLATED = 256 * 2**20     # all Flate streams of a PDF together, inflated (the largest corpus PDF: 5.7 MB)
+_PDF_STREAM_RE = re.compile(rb"(?<!end)stream\r?\n")
+
+
+def check_pdf(path, what: str = "PDF 文件", *, error=InputError) -> None:
+    """A regular file of at most MAX_WORKBOOK_BYTES that starts like a PDF, whose Flate streams inflate
+    to at most MAX_PDF_INFLATED together (each inflated in 1 MB steps, so a bomb costs nothing): what
+    pdfminer would otherwise decompress whole into memory. Streams that are not Flate are left to it."""
+    path = Path(path)
+    data = read_bytes(path, MAX_WORKBOOK_BYTES, what, error=error)
+    if b"%PDF" not in data[:1024]:
+        raise error(f"{path.name}：不是 PDF 文件（文件头不是 %PDF）")
+    total = 0
+    for m in _PDF_STREAM_RE.finditer(data):
+        start = m.end()
+        end = data.find(b"endstream", start)
+        body = data[start:end if end >= 0 else len(data)]
+        d = zlib.decompressobj()
+        try:
+            piece = d.decompress(body, _CHUNK)
+            while piece:
+                total += len(piece)
+                if total > MAX_PDF_INFLATED:
+                    raise error(f"{path.name}：PDF 中的压缩内容解压后超过上限 {_mb(MAX_PDF_INFLATED)}"
+                                f"（疑似压缩炸弹），拒绝读取")
+                piece = d.decompress(d.unconsumed_tail, _CHUNK)
+        except zlib.error:
+            continue
 
 
 def check_workbook(path, what: str = "工作簿", *, error=InputError) -> None:
