@@ -213,7 +213,7 @@ def test_an_empty_reason_shows_a_marker_and_is_a_check_warning():
     assert notes_findings(rep) == []
     del rep.notes["reason.run_cost.prior"]
     n = render(rep)
-    assert "【请填写：机关运行经费增减变化的主要原因】" in n.text()
+    assert "【请填写文字：机关运行经费增减变化的主要原因】" in n.text()
     warn = [f for f in check_report(rep) if f.rule == "N-10"]
     assert [(f.level, f.message) for f in warn] == [("warning", "情况说明需要的说明事项未填写：机关运行经费增减变化的主要原因")]
 
@@ -222,7 +222,7 @@ def test_a_missing_prior_figure_shows_a_marker_and_asks_no_reason_yet():
     rep = load_data(RST)
     del rep.notes["prior.run_cost"]
     text = render(rep).text()
-    assert "比2022年度【请填写：上年度机关运行经费支出】" in text
+    assert "比2022年度【待计算增减额及增减率：需先填写“上年度机关运行经费支出”】" in text
     assert "2023年持续压减一般性支出" not in text
     assert notes_findings(rep) == []
 
@@ -282,7 +282,7 @@ def test_clean_text_gives_no_findings():
 def narrated(tmp_path_factory):
     out = tmp_path_factory.mktemp("narrative")
     assert main(["generate", str(SBJ), "-o", str(out / "sbj.xlsx")]) == 0
-    assert main(["narrative", str(out / "sbj.xlsx"), "--full"]) == 0
+    assert main(["narrative", str(out / "sbj.xlsx"), "--full", "--force"]) == 0   # 8 check errors
     return out
 
 
@@ -295,7 +295,9 @@ def test_narrative_writes_the_sheet_keeps_cached_values_and_the_original(narrate
     assert (narrated / "sbj.bak.xlsx").exists()
     wb = CalamineWorkbook.from_path(str(book))
     rows = [r[0] for r in wb.get_sheet_by_name("情况说明").to_python() if r and r[0]]
-    assert rows[0] == "自治区社会保险事业管理局2022年度部门决算情况说明"
+    # 8 check errors: a red warning above the title (written with --force too), then the text
+    assert rows[0].startswith("注意：本工作簿有 8 个校验错误")
+    assert rows[1] == "自治区社会保险事业管理局2022年度部门决算情况说明"
     assert any(r.startswith("\u3000\u3000二、收入决算情况说明") for r in rows)
     assert any("收入合计15765.78万元" in r for r in rows)
     # formulas kept their cached values (a reader without a calculation engine sees the totals)
@@ -368,7 +370,7 @@ def test_an_empty_workbook_renders_with_markers_and_no_dangling_lists(variant):
 
     rep = empty_report("final_accounts", variant, "某某局", 2024)
     n = render(rep)
-    assert n.missing and "【请填写：" in n.text()
+    assert n.missing and "【请填写金额：" in n.text() and "【请填写数量：" in n.text()
     assert not [p.text for p in n.paragraphs if p.style == "body" and p.text.endswith(("：", "，"))]
     assert [f.rule for f in check_text(n.text(), rep) if f.rule != "N-09"] == []
 

@@ -13,19 +13,33 @@ __all__ = ["main"]
 _PLUGINS = ("xltools.narrative.cli", "xltools.addin.cli", "xltools.bulk.cli", "xltools.importer.cli")
 
 
+def _year(text: str) -> int:
+    """--year: a four-digit year 2000–2100 (``24`` is refused, not read as the year 24)."""
+    try:
+        y = int(str(text).strip())
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"年度“{text}”不是数字，请写四位年份，如 2024") from None
+    if not 2000 <= y <= 2100:
+        raise argparse.ArgumentTypeError(f"年度 {text} 不在 2000–2100 之间，请写四位年份，如 2024")
+    return y
+
+
 def _parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(prog="xltools", description="部门决算/预算公开表：生成、校验、情况说明。")
+    from xltools.cliparse import ChineseArgumentParser
+
+    p = ChineseArgumentParser(prog="xltools", description="部门决算/预算公开表：生成、校验、情况说明。")
     from xltools import __version__
-    p.add_argument("--version", action="version", version=f"xltools {__version__}")
+    p.add_argument("--version", action="version", version=f"xltools {__version__}", help="显示版本号并退出")
     p.add_argument("--catalog", action="append", metavar="科目.csv",
                    help="补充自己的科目目录 CSV（code,level,name,since,until,aliases），可多次使用")
     sub = p.add_subparsers(dest="command", metavar="命令")
 
     n = sub.add_parser("new", help="新建空白公开表工作簿")
-    n.add_argument("--set", default="final_accounts", help="报表集：final_accounts（决算）、budget（预算）、performance（绩效）")
-    n.add_argument("--variant", help="版式（地区），不写则列出可用版式")
+    n.add_argument("--set", default="final_accounts",
+                   help="报表集：决算（final_accounts）、预算（budget）、绩效（performance），中英文名均可")
+    n.add_argument("--variant", help="版式（地区），如 宁夏、上海、山西、中央、广西 或 ningxia；不写则列出可用版式")
     n.add_argument("--unit", help="公开部门（单位名称）")
-    n.add_argument("--year", type=int, help="年度")
+    n.add_argument("--year", type=_year, help="年度（四位，2000–2100）")
     n.add_argument("--amount-unit", choices=["元", "万元"], help="金额单位（默认随版式）")
     n.add_argument("-o", "--output", help="输出文件 .xlsx")
     n.set_defaults(func=cmd_new)
@@ -46,6 +60,15 @@ def _parser() -> argparse.ArgumentParser:
     c.add_argument("--jobs", type=int, default=0, help="并行进程数（默认用全部 CPU；文件少时不并行）")
     c.set_defaults(func=cmd_check)
 
+    rw = sub.add_parser("rows", help="明细表插入科目行（公式、科目名称、格式和保护不变）")
+    rsub = rw.add_subparsers(dest="rows_command", metavar="操作", required=True)
+    ra = rsub.add_parser("add", help="在明细表的科目块中按编码顺序插入科目行；原文件保留为 .bak.xlsx")
+    ra.add_argument("file", help="公开表工作簿 .xlsx")
+    ra.add_argument("--table", required=True, help="表：公开05、公开05表、F05 或表名（如 一般公共预算财政拨款支出决算表）")
+    ra.add_argument("--code", action="append", default=[], metavar="科目编码", help="科目编码，如 2130101（可多次）")
+    ra.add_argument("--count", type=int, default=0, help="另外插入的空白录入行数")
+    ra.set_defaults(func=cmd_rows_add)
+
     for mod in _PLUGINS:
         try:
             m = importlib.import_module(mod)
@@ -60,6 +83,8 @@ def _parser() -> argparse.ArgumentParser:
 def main(argv: list[str] | None = None) -> int:
     """Run a command. Exit codes: 0 clean, 1 errors found, 2 anything else (a usage error, an unreadable
     input, an unexpected failure — whose traceback goes to a log file, never to the screen)."""
+    from xltools.cliparse import safe_streams
+    safe_streams()          # a GBK console or a redirected file never fails on "−", "✓" …
     argv = list(sys.argv[1:] if argv is None else argv)
     want_json = "--json" in argv
     try:
@@ -193,14 +218,15 @@ def cmd_new(args) -> int:
     except _user_errors() as exc:
         raise UserError(str(exc)) from None
     if not args.variant and not args.output:
-        print(f"报表集 {tset.id}（{tset.title}）可用版式：")
+        print(f"报表集 {tset.kind_label}（{tset.id}，{tset.title}）可用版式（--variant 用中文名或英文名）：")
         for v in tset.variants.values():
-            print(f"  {v.id:10s} {v.label}（{v.amount_unit}；表：{'、'.join(v.order)}）")
+            print(f"  {v.short_label:6s} {v.id:10s} {v.label}（{v.amount_unit}；表：{'、'.join(v.order)}）")
         return 0
     if not args.output:
         raise UserError("请用 -o 指定输出文件，例如 -o 某某局2024决算公开.xlsx")
     try:
-        rep = empty_report(tset.id, args.variant, args.unit or "", args.year, args.amount_unit)
+        variant = tset.variant(args.variant).id if args.variant else None
+        rep = empty_report(tset.id, variant, args.unit or "", args.year, args.amount_unit)
         res = build_workbook(rep, args.output, extra_sheets=_extra_sheets())
     except _user_errors() as exc:
         raise UserError(str(exc)) from None
@@ -215,6 +241,35 @@ def cmd_new(args) -> int:
 def _extra_sheets():
     from xltools.narrative.inputs import extra_sheets
     return extra_sheets()
+
+
+# ---------------------------------------------------------------- rows add
+
+def cmd_rows_add(args) -> int:
+    from xltools.build.rows import RowsError, add_rows
+
+    path = Path(args.file)
+    if not path.is_file():
+        raise UserError(f"找不到文件 {path}")
+    if args.count < 0 or args.count > 500:
+        raise UserError("--count 应在 0–500 之间")
+    try:
+        res = add_rows(path, args.table, args.code, count=args.count)
+    except RowsError as exc:
+        raise UserError(f"{path.name}：{exc}") from None
+    except _user_errors() as exc:
+        raise UserError(str(exc)) from None
+    for code, row in res.added:
+        print(f"  {res.sheet} 第 {row} 行：{code or '（空白录入行）'}")
+    if res.unknown:
+        print(f"注意：科目 {'、'.join(res.unknown)} 不在科目目录中，科目名称显示【目录中无此科目】，校验时会列出；"
+              f"可用 --catalog 补充自己的科目目录，或改正编码。", file=sys.stderr)
+    if res.notes_added:
+        print(f"“说明事项”页随之新增 {len(res.notes_added)} 行：" +
+              "、".join(it.label for it in res.notes_added[:5]) + ("……" if len(res.notes_added) > 5 else ""))
+    print(f"已在 {path} 的“{res.sheet}”插入 {len(res.added)} 行（公式、科目名称、格式和保护已带上；"
+          f"原文件保留为 {path.stem}.bak{path.suffix}）")
+    return 0
 
 
 # ---------------------------------------------------------------- generate

@@ -441,11 +441,16 @@ def compare_values(original: Path, written: Path, skip: set[str]) -> str | None:
     return None
 
 
-def save(wb, path: Path, *, replaced: set[str], keep_original: bool = True, expect=None) -> Path:
+def save(wb, path: Path, *, replaced: set[str], keep_original: bool = True, expect=None, raw=None,
+         verify=None) -> Path:
     """Write ``wb`` (loaded by :func:`load` from ``path``) back to ``path``: atomic, the first original
     kept as .bak, cached values restored, every original value proven unchanged — else nothing is
-    written and WriteError says why."""
-    raw = raw_formula_values(path)
+    written and WriteError says why.
+
+    ``raw``: the cached values to put back when cells moved (rows inserted: ``xltools rows add``),
+    else those of the original. ``verify(written_path)``: a further proof for the ``replaced`` sheets
+    (a Chinese description of a difference, or None)."""
+    raw = raw_formula_values(path) if raw is None else raw
     with atomic_write(path, keep_original=keep_original, expect=expect, rewrite=True) as tmp:
         try:
             with _faithful_openpyxl():
@@ -456,6 +461,8 @@ def save(wb, path: Path, *, replaced: set[str], keep_original: bool = True, expe
             raise WriteError(f"{path.name}：无法写回工作簿，未改写（{type(exc).__name__}: {_first_line(exc)}）") from None
         restore_raw(tmp, raw)
         diff = compare_values(path, tmp, replaced | {META_SHEET})
+        if diff is None and verify is not None:
+            diff = verify(tmp)
         if diff:
             raise WriteError(f"{path.name}：改写后不能保证原有数值不变（{diff}），为免丢失数字，未改写；原文件未动")
     return path

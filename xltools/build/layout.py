@@ -8,9 +8,10 @@ from dataclasses import dataclass, field
 from xltools.model import TableData
 from xltools.spec import Panel, Table, Variant
 
-__all__ = ["PanelLayout", "TableLayout", "layout_table", "col_letter", "a1", "SPARE_ROWS", "TITLE_ROWS"]
+__all__ = ["PanelLayout", "TableLayout", "layout_table", "col_letter", "a1", "SPARE_ROWS", "SPARE_VISIBLE", "TITLE_ROWS", "grouped_spare_rows"]
 
-SPARE_ROWS = 3          # empty input rows at the end of every detail block
+SPARE_ROWS = 15         # empty input rows at the end of every detail block (the first 3 shown, the rest grouped)
+SPARE_VISIBLE = 3       # of which shown; the others are an outline group (level 1, collapsed) below them
 TITLE_ROWS = 3          # title, 公开XX表, 公开部门/金额单位
 
 
@@ -169,3 +170,27 @@ def layout_table(table: Table, data: TableData | None, variant: Variant, spare: 
     return TableLayout(table=table, sheet=table.sheet_name(), header_first=header_first, header_depth=depth,
                        colno_row=colno_row, data_first=data_first, data_last=r - 1, note_row=r,
                        panels=panels, width=col)
+
+
+def spare_index(key: str) -> int:
+    """1-based index of a spare row key (``#<panel><i>``), 0 for any other row."""
+    if not key.startswith("#"):
+        return 0
+    digits = ""
+    for ch in reversed(key):
+        if not ch.isdigit():
+            break
+        digits = ch + digits
+    return int(digits) if digits else 0
+
+
+def grouped_spare_rows(lay: TableLayout, visible: int = SPARE_VISIBLE) -> list[int]:
+    """Sheet rows that are spare input rows past the first ``visible`` in every panel that has a cell on
+    them: the builder folds them into a collapsed outline group (they print only when expanded)."""
+    fixed: set[int] = set()
+    hideable: set[int] = set()
+    for pl in lay.panels:
+        for key, r in pl.rows.items():
+            (hideable if spare_index(key) > visible else fixed).add(r)
+        fixed.update(r for r, _ in pl.blank_rows)
+    return sorted(hideable - fixed)

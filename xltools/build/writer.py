@@ -12,7 +12,7 @@ from pathlib import Path
 from xltools.build.audit import AUDIT_SHEET, Audit
 from xltools.build.cover import COVER_SHEET, cover_ref, write_cover, year_formula
 from xltools.build.formulas import Derivation, excel_number as _num
-from xltools.build.layout import SPARE_ROWS, TableLayout, a1, layout_table
+from xltools.build.layout import SPARE_ROWS, TableLayout, a1, grouped_spare_rows, layout_table
 from xltools.model import Report, RowData, TableData
 from xltools.spec import TableSet, Variant, load_set
 from xltools.safeio import XLSX_OPTIONS
@@ -353,10 +353,18 @@ def _write_table(ws, fm: _Formats, t, lay: TableLayout, data: TableData | None, 
             if r not in used:
                 for c in range(pl.col0, pl.col0 + pl.width):
                     ws.write_blank(r, c, None, fm.blank())
+    # ---- spare rows past the first few: an outline group, collapsed (the + in the margin opens it)
+    grouped = grouped_spare_rows(lay)
+    for r in grouped:
+        ws.set_row(r, None, None, {"level": 1, "hidden": True})
+    after = {r + 1 for r in grouped} - set(grouped)
+    for r in sorted(after):
+        if r != lay.note_row or not t.note:
+            ws.set_row(r, None, None, {"collapsed": True})
     # ---- note
     if t.note:
         ws.merge_range(lay.note_row, 0, lay.note_row, last_col, t.note, fm.get(text_wrap=True, font_size=9))
-        ws.set_row(lay.note_row, 30)
+        ws.set_row(lay.note_row, 30, None, {"collapsed": True} if lay.note_row in after else {})
     # ---- look and print
     widths: dict[int, float] = {}
     for pl in lay.panels:

@@ -12,7 +12,7 @@ def register(sub) -> None:
     m.add_argument("paths", nargs="+", help="单位工作簿（.xlsx）或含工作簿的文件夹")
     m.add_argument("-o", "--output", required=True, help="汇总工作簿 .xlsx，如 部门汇总.xlsx")
     m.add_argument("--unit", help="汇总后的公开部门名称（默认：汇总）")
-    m.add_argument("--code", help="汇总后的单位编码")
+    m.add_argument("--code", metavar="单位编码", help="汇总后的单位编码")
     m.add_argument("--jobs", type=int, default=0, help="读取、校验各单位的进程数（默认用全部 CPU）")
     m.set_defaults(func=cmd_merge)
 

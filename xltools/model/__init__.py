@@ -43,6 +43,8 @@ class TableData:
     duplicates: list[RowData] = field(default_factory=list)   # second and later rows with a key already seen
     bad_codes: list[RowData] = field(default_factory=list)    # rows whose code cell is not a code
     sheet: str = ""
+    outside: list[RowData] = field(default_factory=list)      # something typed below the table (after its 注)
+    blocks: dict[str, tuple[int, int]] = field(default_factory=dict)   # detail panel → 1-based rows its sums cover
 
     def get(self, row: str, col: str) -> Value | None:
         r = self.rows.get(row)

@@ -36,7 +36,7 @@ from decimal import ROUND_DOWN, ROUND_HALF_UP, Decimal, InvalidOperation
 from pathlib import Path
 
 from xltools.model import ZERO, Report
-from xltools.narrative.facts import Fact, norm
+from xltools.narrative.facts import MARKER_RE, Fact, norm
 from xltools.narrative.reading import CHANGE_TAIL as _CHANGE_TAIL
 from xltools.narrative.reading import Reading, plain as _plain
 from xltools.narrative.text import paragraphs, sentences
@@ -668,7 +668,7 @@ class _Checker:
             if m.group(2) and m.group(2) in "上本当今明去前全每多近该历同次度":
                 continue
             self.add("N-08", "error", sentence, f"年份空缺：“{s[max(0, j - 4):i + 4].strip()}”", actual=s[j:i + 1])
-        for m in re.finditer(r"【请填写[：:][^】]*】", s):
+        for m in re.finditer(MARKER_RE, s):
             self.add("N-09", "warning", sentence, f"尚未填写：{m.group(0)}", actual=m.group(0))
 
     def years(self, sentence: str) -> None:
@@ -745,7 +745,9 @@ def read_narrative(path: str | Path, sheet: str | None = None) -> str:
             if name not in wb.sheet_names:
                 raise NarrativeReadError(f"{path.name}：没有“{name}”页（先运行 xltools narrative 生成）")
             rows = wb.get_sheet_by_name(name).to_python(skip_empty_area=False)
-            return "\n".join(str(r[0]) for r in rows if r and str(r[0]).strip())
+            from xltools.narrative.sheet import WARNING_PREFIX   # the red line above the title: not text
+            return "\n".join(str(r[0]) for r in rows if r and str(r[0]).strip()
+                             and not str(r[0]).startswith(WARNING_PREFIX))
     except NarrativeReadError:
         raise
     except Exception as exc:      # a damaged file: python-docx / calamine raise many kinds

@@ -21,7 +21,16 @@ def register(sub) -> None:
     n.add_argument("-o", "--output", help="Word 文档路径（默认：文件-情况说明.docx，放在工作簿旁）")
     n.add_argument("--prior", metavar="上年公开", help="上年度决算公开（.xlsx 或 .pdf）：与上年比较的数字取自其中，不必在说明事项中录入")
     n.add_argument("--budget", metavar="本年预算公开", help="本年度部门预算公开（.xlsx 或 .pdf）：各科目年初预算数取自其中")
+    n.add_argument("--force", action="store_true",
+                   help="工作簿有校验错误时仍生成 Word 文档（默认只写带红色警告的“情况说明”页）")
     n.set_defaults(func=cmd_narrative)
+
+    nt = sub.add_parser("notes", help="说明事项页：按表中现有科目补齐应填写的事项（已填内容保留）")
+    nsub = nt.add_subparsers(dest="notes_command", metavar="操作", required=True)
+    r = nsub.add_parser("refresh", help="补齐“说明事项”页缺少的行（如新增科目的年初预算数、上年决算数），已填内容不变；"
+                                        "原文件保留为 .bak.xlsx")
+    r.add_argument("file", help="公开表工作簿 .xlsx")
+    r.set_defaults(func=cmd_notes_refresh)
 
     c = sub.add_parser("check-narrative", help="核对已写好的情况说明（.docx/.txt 或工作簿中的“情况说明”页）与表中数据是否一致")
     c.add_argument("text", help="情况说明 .docx / .txt，或工作簿 .xlsx（配合 --sheet）")
@@ -95,9 +104,26 @@ def cmd_narrative(args) -> int:
     narrative.title = clean_text(narrative.title)
     narrative.paragraphs = [dataclasses.replace(p, text=clean_text(p.text)) for p in narrative.paragraphs]
 
+    errors = check_errors(report)
+    warning = None
+    if errors:
+        from xltools.narrative.sheet import WARNING_PREFIX
+        warning = (f"{WARNING_PREFIX} {len(errors)} 个校验错误（运行 xltools check 查看），情况说明中的数字可能不正确。"
+                   f"请先改正表中数字，再重新生成情况说明。")
+        print(f"警告：{path.name} 有 {len(errors)} 个校验错误，情况说明中的数字可能不正确：", file=sys.stderr)
+        for f in errors[:5]:
+            print(f"  [{_LEVEL_CN[f.level]}] {f.rule} {f.cell}：{clean_text(f.message)}", file=sys.stderr)
+        if len(errors) > 5:
+            print(f"  …… 共 {len(errors)} 个（xltools check {path.name} 列出全部）", file=sys.stderr)
+    no_row = []
     if path.suffix.lower() in (".xlsx", ".xlsm"):   # a PDF gets the .docx only
+        from xltools.narrative.inputs import note_items
+        from xltools.narrative.refresh import missing_note_items
+        # rows the current 科目 call for, when the workbook has our 说明事项 sheet
+        no_row = missing_note_items(report) if "_cells" in (report.notes or {}) else []
         try:
-            write_sheet(path, narrative, expect=started)
+            write_sheet(path, narrative, expect=started, warning=warning,
+                        note_items=note_items(report.set_id, report) if no_row else None)
         except WriteError as exc:
             print(f"错误：{exc}", file=sys.stderr)
             return 2
@@ -107,8 +133,11 @@ def cmd_narrative(args) -> int:
                 exc = os_error_text(exc, path)
             print(f"错误：无法写入工作簿 {path.name}（{exc}）", file=sys.stderr)
             return 2
-        print(f"已写入“情况说明”页：{path}（{len(narrative.paragraphs)} 段；原文件保留为 {backup_path(path).name}）")
-    if not args.no_docx:
+        print(f"已写入“情况说明”页：{path}（{len(narrative.paragraphs)} 段；原文件保留为 {backup_path(path).name}）"
+              + ("；页首有红色警告" if warning else ""))
+    if errors and not args.no_docx and not args.force:
+        print("未生成 Word 文档：工作簿有校验错误。改正后重新运行，或加 --force 仍然生成。", file=sys.stderr)
+    if not args.no_docx and (args.force or not errors):
         out = Path(args.output) if args.output else docx_path(path)
         if out.resolve() == path.resolve() or out.suffix.lower() in (".xlsx", ".xlsm", ".xlam"):
             print(f"错误：Word 文档不能写到工作簿 {out.name}（请用 .docx 文件名）", file=sys.stderr)
@@ -122,12 +151,49 @@ def cmd_narrative(args) -> int:
             print(f"错误：无法生成 Word 文档 {out.name}（{exc}）", file=sys.stderr)
             return 2
         print(f"已生成 Word 文档：{out}{'（完整公开内容）' if args.full else ''}")
+    if no_row:
+        print(f"\n“说明事项”页已按表中科目补上 {len(no_row)} 行（如 {no_row[0].label}），已填内容不变；请填写后重新生成。")
     if narrative.missing:
         print(f"\n还有 {len(narrative.missing)} 项说明事项未填写，情况说明中以【请填写：…】标出：")
         for _, label in narrative.missing[:30]:
             print(f"  - {label}")
         if len(narrative.missing) > 30:
             print(f"  …… 共 {len(narrative.missing)} 项")
+    return 1 if errors and not args.force else 0
+
+
+def check_errors(report) -> list:
+    """The check errors of ``report`` (level error), in the order ``xltools check`` lists them."""
+    from xltools.rules import check_report
+
+    return sorted((f for f in check_report(report) if f.level == "error"), key=lambda f: (f.table, f.rule))
+
+
+def cmd_notes_refresh(args) -> int:
+    from xltools.narrative.refresh import refresh_notes
+
+    path = Path(args.file)
+    if not path.is_file():
+        print(f"错误：找不到文件 {path}", file=sys.stderr)
+        return 2
+    report, err = _read(path)
+    if err:
+        print(f"错误：{err}", file=sys.stderr)
+        return 2
+    try:
+        res = refresh_notes(path, report=report)
+    except (OSError, ValueError, KeyError) as exc:
+        print(f"错误：无法更新 {path.name} 的“说明事项”页：{exc}", file=sys.stderr)
+        return 2
+    if not res.written:
+        print(f"{path}：“说明事项”页已包含表中所有科目应填写的事项，未改动。")
+        return 0
+    print(f"已更新“说明事项”页：{path}（新增 {len(res.added)} 行，原有 {res.kept} 项已填内容保留；"
+          f"原文件保留为 {path.stem}.bak{path.suffix}）")
+    for it in res.added[:30]:
+        print(f"  + {it.label}")
+    if len(res.added) > 30:
+        print(f"  …… 共 {len(res.added)} 行")
     return 0
 
 
@@ -168,7 +234,13 @@ def cmd_check_narrative(args) -> int:
     from xltools.narrative.check import NarrativeReadError, read_narrative
 
     text_path = Path(args.text)
+    if not text_path.exists():
+        print(f"错误：找不到文件 {text_path}", file=sys.stderr)
+        return 2
     against = Path(args.against) if args.against else None
+    if against is not None and not against.exists():
+        print(f"错误：找不到文件 {against}", file=sys.stderr)
+        return 2
     if against is None:
         if text_path.suffix.lower() in (".xlsx", ".xlsm", ".pdf"):
             against = text_path

@@ -63,13 +63,19 @@ def _section_files(dirs: list[Path]) -> list[str]:
 
 
 class Recorder:
-    def __init__(self, labels: dict[str, str]):
+    def __init__(self, labels: dict[str, str], kinds: dict[str, str] | None = None):
         self.labels = labels
+        self.kinds = kinds or {}
         self.missing: dict[str, str] = {}
 
-    def miss(self, key: str, label: str | None = None) -> Missing:
+    def _shown(self, key: str, label: str) -> bool:
+        first = key not in self.missing
+        self.missing.setdefault(key, label)
+        return first
+
+    def miss(self, key: str, label: str | None = None, kind: str = "") -> Missing:
         label = label or self.labels.get(key) or key
-        return Missing(key, label, self.missing.setdefault)
+        return Missing(key, label, self._shown, self.kinds.get(key) or kind)
 
 
 @dataclass
@@ -102,14 +108,16 @@ def render_with(report: Report, variant: str | None, nset) -> Narrative:
 
     variant = variant or report.variant
     dirs = template_dirs(report.set_id, variant)
-    items = note_items(report.set_id, report)
+    as_variant = copy.copy(report)
+    as_variant.variant = variant or report.variant        # a variant's own defaults (宁夏 lists zero lines)
+    items = note_items(report.set_id, as_variant)
     labels = {it.key: it.label for it in items}
     # an item's default (notes.yaml) stands in for an empty 说明事项 cell
     defaults = {it.key: it.default for it in items if it.default is not None}
     notes = {k: v for k, v in (report.notes or {}).items() if not k.startswith("_")}
     report = copy.copy(report)
     report.notes = {**defaults, **notes}
-    rec = Recorder(labels)
+    rec = Recorder(labels, {it.key: it.kind for it in items})
     unit = note_text(report.notes, "narrative.unit") or nset.default_unit
     if unit not in ("万元", "元"):
         unit = "万元"
@@ -229,8 +237,8 @@ def paragraphs_from_text(text: str, structured: bool = False) -> list[Paragraph]
 
 def _install_filters(env) -> None:
     class _Rec:
-        def miss(self, key, label=None):
-            return _CURRENT.rec.miss(key, label)
+        def miss(self, key, label=None, kind=""):
+            return _CURRENT.rec.miss(key, label, kind)
 
     rec = _Rec()
 
@@ -238,7 +246,7 @@ def _install_filters(env) -> None:
         if isinstance(x, Missing):
             return str(x)
         if x is None:
-            return str(rec.miss("?", "金额"))
+            return str(rec.miss("?", "金额", "amount"))
         return fmt_amount(x, u or _CURRENT.unit)
 
     def percent(p):
@@ -248,15 +256,14 @@ def _install_filters(env) -> None:
 
     def share(x, whole):
         if isinstance(x, Missing) or isinstance(whole, Missing):
-            return str(x if isinstance(x, Missing) else whole)
+            return (x if isinstance(x, Missing) else whole).derived("百分比")
         return fmt_pct(pct(x, whole) if pct(x, whole) is not None else ZERO)
 
     def delta(cur, base, rate=True):
         """增加 X万元，增长 Y% / 减少 X万元，下降 Y% / 持平 — on the base (prior year or budget)."""
-        if isinstance(base, Missing):
-            return str(base)
-        if isinstance(cur, Missing):
-            return str(cur)
+        for m in (base, cur):
+            if isinstance(m, Missing):
+                return m.derived("增减额及增减率" if rate else "增减额")
         c = change(value_of(cur), value_of(base))
         if c.flat:
             return "持平"
@@ -266,8 +273,9 @@ def _install_filters(env) -> None:
         return s
 
     def completion(actual, budget):
-        if isinstance(budget, Missing):
-            return str(budget)
+        for m in (budget, actual):
+            if isinstance(m, Missing):
+                return m.derived("百分比")
         p = pct(actual, budget)
         return fmt_pct(p) if p is not None else "—（无预算数）"
 
@@ -279,7 +287,7 @@ def _install_filters(env) -> None:
 
     def fill(value, key=None, label=None):
         if value is None or value == "":
-            return str(rec.miss(key or "?", label))
+            return str(rec.miss(key or "?", label, "text"))
         return str(value)
 
     env.filters.update({
@@ -334,20 +342,20 @@ def base_context(report: Report, unit: str, rec: Recorder, facts: dict, *, short
     def note_amt(key: str, optional: bool = False):
         v = note_amount(notes, key, report.amount_unit)
         if v is None:
-            return None if optional else rec.miss(key)
+            return None if optional else rec.miss(key, kind="amount")
         return printed(v, unit)
 
     def note(key: str, optional: bool = False):
         t = note_text(notes, key)
         if t is None:
-            return None if optional else rec.miss(key)
+            return None if optional else rec.miss(key, kind="text")
         # a line break in a 说明事项 cell starts a new paragraph
         return re.sub(r"\s*\n\s*(?:\n\s*)*", PARA, t)
 
     def number(key: str, optional: bool = False):
         v = notes.get(key)
         if v is None or v == "":
-            return None if optional else rec.miss(key)
+            return None if optional else rec.miss(key, kind="count")
         try:
             d = Decimal(str(v).replace(",", ""))
         except Exception:

@@ -23,17 +23,36 @@ __all__ = ["Fact", "Missing", "norm", "note_amount", "note_text", "INCOME_ITEMS"
 
 
 class Missing:
-    """A 说明事项 item nobody filled in: renders as a visible marker, never as nothing."""
+    """A 说明事项 item nobody filled in: renders as a visible marker, never as nothing.
 
-    def __init__(self, key: str, label: str, on_show=None):
+    The marker names what to type and its kind: 【请填写金额：上年度“三公”经费…】. It is printed in full
+    once per narrative; a figure computed from it (a 完成率, a 增减, a share) shows ``derived()``:
+    【待计算百分比】, naming the item only where the item itself was not printed before."""
+
+    KINDS = {"amount": "金额", "count": "数量", "percent": "百分比", "text": "文字"}
+
+    def __init__(self, key: str, label: str, on_show=None, kind: str = ""):
         self.key, self.label = key, label
+        self.kind = self.KINDS.get(kind, kind)
         self._on_show = on_show
+
+    def _show(self) -> bool:
+        """Record the item as missing; True the first time the narrative prints it."""
+        if self._on_show is None:
+            return True
+        return bool(self._on_show(self.key, self.label))
 
     def __str__(self) -> str:
         # recorded as missing only when the narrative actually shows it (a template may not use it)
-        if self._on_show is not None:
-            self._on_show(self.key, self.label)
-        return f"【请填写：{self.label}】"
+        if self._show():
+            return f"【请填写{self.kind}：{self.label}】"
+        return f"【请填写{self.kind}：见上文】"
+
+    def derived(self, what: str) -> str:
+        """The marker of a figure computed from this item (``what``: 百分比, 增减额, 增减额及增减率 …)."""
+        if self._show():
+            return f"【待计算{what}：需先填写“{self.label}”】"
+        return f"【待计算{what}】"
 
     __html__ = None
 
@@ -42,6 +61,9 @@ class Missing:
 
     def __repr__(self) -> str:
         return f"Missing({self.key!r})"
+
+
+MARKER_RE = r"【(?:请填写|待计算)[^】：:]{0,8}[：:]?[^】]*】"   # a marker still in a text (N-09, highlighted in Word)
 
 
 @dataclass

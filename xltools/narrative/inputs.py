@@ -45,7 +45,8 @@ def note_items(set_id: str, report=None) -> list[NoteItem]:
         doc = _DOCS[stamp] = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
     kinds = {it.get("each") for section in doc.get("sections", []) for it in section.get("items", []) if it.get("each")}
     subj = {each: tuple(_subjects(each, report)) for each in sorted(kinds)}
-    key = (stamp, tuple(subj.items()))
+    variant = getattr(report, "variant", None) or ""
+    key = (stamp, variant, tuple(subj.items()))
     hit = _ITEMS.get(key)
     if hit is not None:
         return list(hit)
@@ -54,11 +55,12 @@ def note_items(set_id: str, report=None) -> list[NoteItem]:
         for it in section.get("items", []):
             each = it.get("each")
             subjects = subj[each] if each else [("", "")]
+            default = (it.get("variant_defaults") or {}).get(variant, it.get("default"))
             for code, name in subjects:
                 items.append(NoteItem(key=str(it["key"]).format(code=code), label=str(it["label"]).format(
                     code=code, name=name), kind=str(it.get("kind", "text")), section=str(section.get("title", "")),
                     optional=bool(it.get("optional", False)),
-                    default=None if it.get("default") is None else str(it["default"])))
+                    default=None if default is None else str(default)))
     if len(_ITEMS) > 256:
         _ITEMS.clear()
     _ITEMS[key] = tuple(items)

@@ -86,10 +86,11 @@ def _paragraphs(doc, narrative: Narrative) -> None:
     for p in narrative.paragraphs:
         para = doc.add_paragraph(style=style.get(p.style, "Normal"))
         # a 【请填写：…】 marker is highlighted so that it is not overlooked
-        for part in re.split(r"(【请填写[：:][^】]*】)", p.text):
+        from xltools.narrative.facts import MARKER_RE
+        for part in re.split(f"({MARKER_RE})", p.text):
             if part:
                 run = para.add_run(part)
-                if part.startswith("【请填写"):
+                if re.fullmatch(MARKER_RE, part):
                     run.font.highlight_color = WD_COLOR_INDEX.YELLOW
 
 

@@ -13,7 +13,7 @@ import zlib
 from pathlib import Path
 from xml.etree import ElementTree as ET
 
-from xltools.build.layout import a1, layout_table
+from xltools.build.layout import a1, col_letter, layout_table
 from xltools.model import Report, RowData, TableData, Value, parse_amount
 
 __all__ = ["ReadError", "read_workbook", "read_grids", "meta_from", "formula_cells", "META_SHEET"]
@@ -32,8 +32,15 @@ class ReadError(ValueError):
     """A workbook cannot be read; the message names the file (and sheet/cell where it can)."""
 
 
-def formula_cells(path: str | Path) -> dict[str, set[str]]:
-    """Sheet name → the cells (A1) that hold a formula."""
+_SUMPRODUCT_F = re.compile(rb"<f(?:\s[^>]*)?>([^<]*SUMPRODUCT[^<]*)</f>")
+_SAME_SHEET_RANGE = re.compile(rb"(?<![!A-Za-z])\$([A-Z]{1,3})\$(\d+):\$\1\$(\d+)")
+
+
+def formula_cells(path: str | Path, ranges: dict | None = None) -> dict[str, set[str]]:
+    """Sheet name → the cells (A1) that hold a formula.
+
+    ``ranges`` (a dict, filled in): sheet → column letter → (first, last) 1-based rows that the sheet's
+    SUMPRODUCT formulas cover in that column (the detail blocks: a row outside them is not summed)."""
     out: dict[str, set[str]] = {}
     with zipfile.ZipFile(path) as z:
         wb = ET.fromstring(z.read("xl/workbook.xml"))
@@ -55,6 +62,14 @@ def formula_cells(path: str | Path) -> dict[str, set[str]]:
                 if start >= 0:
                     cells.add(data[start + 6:data.index(b'"', start + 6)].decode())
             out[s.get("name")] = cells
+            if ranges is not None and b"SUMPRODUCT" in data:
+                cols: dict[str, tuple[int, int]] = {}
+                for f in _SUMPRODUCT_F.finditer(data):
+                    for m in _SAME_SHEET_RANGE.finditer(f.group(1)):
+                        col, a, b = m.group(1).decode(), int(m.group(2)), int(m.group(3))
+                        lo, hi = cols.get(col, (a, b))
+                        cols[col] = (min(lo, a), max(hi, b))
+                ranges[s.get("name")] = cols
     return out
 
 
@@ -149,19 +164,21 @@ def read_workbook(path: str | Path, *, with_formulas: bool = True) -> Report:
     names = wb.sheet_names
     meta = meta_from(names, _grid(wb, META_SHEET) if META_SHEET in names else None, path.name,
                      _grid(wb, COVER_SHEET) if COVER_SHEET in names else None)
+    ranges: dict = {}
     try:
-        fcells = formula_cells(path) if with_formulas else None
+        fcells = formula_cells(path, ranges) if with_formulas else None
     except (zipfile.BadZipFile, KeyError, ET.ParseError, zlib.error, EOFError, UnicodeDecodeError) as exc:
         raise ReadError(f"{path.name}：工作簿结构损坏（{_lib_text(exc)}）") from None
     from xltools.read.guard import check_meta_rows, check_report_amounts
     check_meta_rows(meta, names, path.name, error=ReadError)
-    report = read_grids(lambda sheet: _grid(wb, sheet), names, meta, fcells, origin=str(path), name=path.name)
+    report = read_grids(lambda sheet: _grid(wb, sheet), names, meta, fcells, origin=str(path), name=path.name,
+                        ranges=ranges)
     check_report_amounts(report, path.name, error=ReadError)
     return report
 
 
 def read_grids(grid_of, sheet_names, meta: dict[str, str], fcells: dict[str, set[str]] | None, *,
-               origin: str = "", name: str = "") -> Report:
+               origin: str = "", name: str = "", ranges: dict | None = None) -> Report:
     """A Report from sheets given as grids — what both the file reader (calamine) and the Excel
     add-in (xlwings) call.
 
@@ -189,8 +206,13 @@ def read_grids(grid_of, sheet_names, meta: dict[str, str], fcells: dict[str, set
             if not t.optional:            # 公开10 is optional: a form without it is complete
                 report.problems.append(("missing_sheet", t.id, sheet))
             continue
-        report.tables[t.id] = _read_table(t, variant, grid_of(sheet), sheet,
-                                          fcells.get(sheet) if fcells is not None else None, normalize_code)
+        td = report.tables[t.id] = _read_table(t, variant, grid_of(sheet), sheet,
+                                               fcells.get(sheet) if fcells is not None else None, normalize_code)
+        if ranges and sheet in ranges and t.is_detail:
+            lay = _static(t, variant)[0]
+            for pl in lay.panels:
+                if pl.panel.is_detail and col_letter(pl.code_col) in ranges[sheet]:
+                    td.blocks[pl.panel.id] = ranges[sheet][col_letter(pl.code_col)]
     # 说明事项 (narrative inputs) when the workbook has them
     from xltools.narrative.inputs import NOTES_SHEET, read_notes_grid
     if NOTES_SHEET in names:
@@ -243,6 +265,7 @@ def _read_table(t, variant, grid, sheet, fcells, normalize_code) -> TableData:
         head = _norm(_cell(grid, r, first_col))
         unit_total = t.total_label == "unit" and r == start and variant.total_position == "top"
         if head.startswith("注："):
+            _read_below(lay, grid, r + 1, sheet, td)
             break
         for pl in lay.panels:
             p = pl.panel
@@ -295,6 +318,20 @@ def _read_table(t, variant, grid, sheet, fcells, normalize_code) -> TableData:
             else:
                 td.rows[rd.key] = rd
     return td
+
+
+def _read_below(lay, grid, first: int, sheet: str, td: TableData) -> None:
+    """Rows typed below a table's 注 line (outside every block and sum): kept to be reported, not read."""
+    for r in range(first, len(grid)):
+        for pl in lay.panels:
+            if not pl.panel.is_detail:
+                continue
+            cols = [pl.code_col, pl.name_col, *pl.value_cols.values()]
+            filled = [c for c in cols if _cell(grid, r, c) not in (None, "")]
+            if filled:
+                code = _norm(_cell(grid, r, pl.code_col))
+                td.outside.append(RowData(key=code or f"#{a1(r, filled[0])}", label="", panel=pl.panel.id,
+                                          source=f"{sheet}!{a1(r, filled[0])}", kind="outside"))
 
 
 def _match_fixed(rows, label: str, lineno):

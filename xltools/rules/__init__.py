@@ -12,6 +12,7 @@ Rule codes:
   C-01 unknown 科目编码                           C-02 科目名称 does not match the catalog
   C-03 a 项 under the wrong 类 row                C-04 a 项 whose 类/款 row is missing (hierarchy variants)
   C-05 duplicated 科目编码                         C-06 amounts in a row without a 科目编码
+  C-07 something typed outside a detail block (below the table, or beyond the rows its sums cover)
   S-01 a table's sheet is missing
 """
 from __future__ import annotations
@@ -103,6 +104,7 @@ def _code_rules(report: Report, tset, variant, catalogs) -> list[Finding]:
                                    f"科目编码 {rd.key} 重复出现（{first.source} 与 {rd.source}），合计只计一次会出错"))
         for rd in td.bad_codes:
             out.append(Finding("C-01", "warning", tid, rd.source, f"{rd.source} 的科目编码不是有效编码"))
+        out.extend(_outside_block(table, td))
         ordered = sorted(td.rows.values(), key=lambda r: _sheet_row(r.source))
         current_class = None
         for rd in ordered:
@@ -149,6 +151,32 @@ def _presence_rules(report: Report, tset, variant) -> list[Finding]:
                 sheet = dst.sheet or p.within
                 out.append(Finding(p.code, p.level, p.table, rd.source,
                                    f"{p.message}：科目 {rd.key} {rd.label}（{rd.source}）不在“{sheet}”中"))
+    return out
+
+
+def _outside_block(table, td) -> list[Finding]:
+    """C-07: a value or code typed where the block's sums do not reach: below the table's 注 line, or in
+    a row beyond the rows the SUMPRODUCT formulas cover (a row inserted just past the block)."""
+    out = []
+    title = f"{table.number} {table.title}"
+    for rd in td.outside:
+        row = _sheet_row(rd.source)[1]
+        span = td.blocks.get(rd.panel)
+        where = f"（第 {span[0]}–{span[1]} 行）" if span else ""
+        out.append(Finding("C-07", "error", td.table_id, rd.source,
+                           f"{rd.source}：第 {row} 行填在“{title}”的明细块{where}之外（表下注释行以下），合计公式不计入这一行；"
+                           f"请在块内插入行（xltools rows add，或在块内的行上右键插入）后填写"))
+    for rd in td.rows.values():
+        span = td.blocks.get(rd.panel)
+        if span is None or rd.kind not in ("detail", "class", "spare"):
+            continue
+        row = _sheet_row(rd.source)[1]
+        if row > span[1]:          # above the first summed row stand the 合计 and a 类 row of its own
+            if rd.kind == "spare" and not any(v.value for v in rd.values.values()):
+                continue
+            out.append(Finding("C-07", "error", td.table_id, rd.source,
+                               f"{rd.source}：第 {row} 行在“{title}”的明细块（第 {span[0]}–{span[1]} 行）之外，"
+                               f"合计公式不计入这一行；请在块内插入行（xltools rows add，或在块内的行上右键插入）后填写"))
     return out
 
 

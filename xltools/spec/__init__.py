@@ -12,7 +12,7 @@ from pathlib import Path
 
 __all__ = [
     "Column", "Row", "Panel", "Table", "Identity", "Presence", "Variant", "TableSet", "SpecError",
-    "load_set", "templates_dir", "available_sets",
+    "load_set", "templates_dir", "available_sets", "resolve_set", "set_names",
 ]
 
 
@@ -152,6 +152,11 @@ class Variant:
     hierarchy: bool = False
     total_position: str = "top"
 
+    @property
+    def short_label(self) -> str:
+        """The Chinese name of the variant: its label up to the first parenthesis (宁夏, 中央部门)."""
+        return re.split(r"[（(]", self.label, maxsplit=1)[0].strip() or self.id
+
 
 @dataclass(frozen=True)
 class TableSet:
@@ -166,13 +171,21 @@ class TableSet:
     narrative: str = ""          # the 情况说明 interface (xltools.narrative.sets.REGISTRY); "" = 决算
 
     def variant(self, name: str | None) -> Variant:
+        """A variant by id (``ningxia``) or by the Chinese name its label starts with (``宁夏``; a
+        unique beginning such as ``中央`` for ``中央部门`` will do)."""
         if name is None:
             return next(iter(self.variants.values()))
-        try:
-            return self.variants[name]
-        except KeyError:
-            raise SpecError(
-                f"报表“{self.title}”没有版式“{name}”；可用版式：{'、'.join(self.variants)}") from None
+        hit = self.variants.get(name) or self.variants.get(str(name).strip().lower())
+        if hit is not None:
+            return hit
+        wanted = str(name).strip()
+        by_name = [v for v in self.variants.values() if wanted and v.short_label == wanted]
+        if not by_name:
+            by_name = [v for v in self.variants.values() if wanted and v.short_label.startswith(wanted)]
+        if len(by_name) == 1:
+            return by_name[0]
+        listed = "、".join(f"{v.id}（{v.short_label}）" for v in self.variants.values())
+        raise SpecError(f"报表“{self.title}”没有版式“{name}”；可用版式：{listed}")
 
     def tables_for(self, variant: Variant) -> list[Table]:
         return [self.tables[t] for t in variant.order]
@@ -223,6 +236,32 @@ def _available_sets() -> tuple[str, ...]:
 _SET_ID = re.compile(r"^[A-Za-z0-9_]+(?:-[A-Za-z0-9_]+)*$")
 
 
+def set_names() -> dict[str, tuple[str, str]]:
+    """set id → (kind_label, title) as the sets' tables.yaml declare them (决算, 部门决算公开)."""
+    out = {}
+    for sid in available_sets():
+        try:
+            t = load_set(sid)
+        except SpecError:
+            continue
+        out[sid] = (t.kind_label, t.title)
+    return out
+
+
+def resolve_set(name: str) -> str:
+    """A set id from its id (final_accounts), its kind label (决算) or its title (部门决算公开)."""
+    wanted = str(name or "").strip()
+    sets = available_sets()
+    if wanted in sets:
+        return wanted
+    names = set_names()
+    for sid, (kind, title) in names.items():
+        if wanted and wanted in (kind, title, title.replace("部门", "", 1), f"部门{kind}"):
+            return sid
+    listed = "、".join(f"{sid}（{names[sid][0]}）" if sid in names else sid for sid in sets)
+    raise SpecError(f"找不到报表集“{name}”；可用报表集：{listed}")
+
+
 @functools.lru_cache(maxsize=None)
 def load_set(set_id: str) -> TableSet:
     import yaml  # deferred: the add-in's start-up path does not need it until a spec is used
@@ -230,9 +269,16 @@ def load_set(set_id: str) -> TableSet:
     sets = _available_sets()
     if not isinstance(set_id, str) or set_id not in sets:
         # chosen only by id from the package's own list: a value found in a received file (a path,
-        # "../x") never names a folder
+        # "../x") never names a folder; a Chinese name (决算 / 预算 / 绩效) is looked up among them
+        if isinstance(set_id, str):
+            try:
+                return load_set(resolve_set(set_id))
+            except SpecError:
+                pass
         shown = repr(set_id)[:80] if not isinstance(set_id, str) else set_id[:80]
-        raise SpecError(f"未知的报表集“{shown}”；只能使用：{'、'.join(sets)}")
+        names = set_names()
+        listed = "、".join(f"{sid}（{names[sid][0]}）" if sid in names else sid for sid in sets)
+        raise SpecError(f"未知的报表集“{shown}”；只能使用：{listed}")
     path = templates_dir() / set_id / "tables.yaml"
     with path.open(encoding="utf-8") as fh:
         doc = yaml.safe_load(fh)
