@@ -225,9 +225,9 @@ def add_rows(path: str | Path, table: str, codes: list[str], *, count: int = 0,
 def _same_values(before, written: Path) -> str | None:
     """Every value read from the original (each table by 科目/行 and 栏, 说明事项 by key) reads the same
     from the written workbook: the proof for the sheet whose rows moved."""
-    from xltools.read.workbook import read_workbook
+    from xltools.narrative.refresh import read_written
 
-    after = read_workbook(written)
+    after = read_written(written)
     for tid, td in before.tables.items():
         got = after.tables.get(tid)
         for key, row in td.rows.items():

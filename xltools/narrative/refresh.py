@@ -16,7 +16,7 @@ from pathlib import Path
 
 from xltools.narrative.inputs import _KEY_RE, NOTES_SHEET, NoteItem, note_items
 
-__all__ = ["refresh_notes", "refresh_sheet", "missing_note_items", "RefreshResult"]
+__all__ = ["refresh_notes", "refresh_sheet", "missing_note_items", "read_written", "RefreshResult"]
 
 
 @dataclass
@@ -64,7 +64,7 @@ def refresh_notes(path: str | Path, *, keep_original: bool = True, report=None) 
     before = {k: v for k, v in (report.notes or {}).items() if k != "_cells"}
 
     def same_notes(written: Path) -> str | None:
-        after = read_workbook(written).notes or {}
+        after = read_written(written).notes or {}
         for k, v in before.items():
             if after.get(k) != v:
                 return f"说明事项 {k} 原为 {v!r}，写回后为 {after.get(k)!r}"
@@ -74,6 +74,19 @@ def refresh_notes(path: str | Path, *, keep_original: bool = True, report=None) 
                  verify=same_notes)
     res.written = True
     return res
+
+
+def read_written(written: Path):
+    """The Report of a workbook being written (its temporary file has no .xlsx suffix)."""
+    import shutil
+    import tempfile
+
+    from xltools.read.workbook import read_workbook
+
+    with tempfile.TemporaryDirectory(prefix="xltools-proof-") as d:
+        copy_ = Path(d) / "written.xlsx"
+        shutil.copyfile(written, copy_)
+        return read_workbook(copy_)
 
 
 def refresh_sheet(ws, items: list[NoteItem]) -> tuple[list[NoteItem], int]:
