@@ -373,12 +373,13 @@ def test_check_write_keeps_user_text_as_strings_and_every_value(hostile, capsys)
 
 def test_narrative_keeps_user_text_as_strings_and_every_value(hostile, capsys):
     before = values(hostile)
-    assert main(["narrative", str(hostile)]) == 0
+    assert main(["narrative", str(hostile), "--force"]) == 0   # the book has check errors (issue 14: --force)
     capsys.readouterr()
     assert formulas_with(hostile) == []
     after = assert_values_kept(before, hostile)
     assert after[F03][(9, 7)] == "abc" and after[F03][(10, 5)] == 12.5     # under merged cells
-    title = after["情况说明"][(0, 0)]
+    assert after["情况说明"][(0, 0)].startswith("注意：本工作簿有")       # check errors: a red line above
+    title = after["情况说明"][(1, 0)]
     assert title.startswith(DDE)
     assert [(s, t) for s, t, _ in string_cells_holding(hostile, title)] == [("情况说明", "inlineStr")]
     docx = hostile.with_name("book-情况说明.docx")
@@ -497,7 +498,7 @@ def test_symlinked_or_special_targets_are_refused(tmp_path, capsys):
     assert stat.S_ISCHR(os.lstat("/dev/null").st_mode)
     docx_fifo = tmp_path / "n.docx"
     os.mkfifo(docx_fifo)
-    assert main(["narrative", str(book), "-o", str(docx_fifo)]) == 2
+    assert main(["narrative", str(book), "-o", str(docx_fifo), "--force"]) == 2
     assert stat.S_ISFIFO(os.lstat(docx_fifo).st_mode)
 
 
@@ -506,7 +507,7 @@ def test_first_original_is_kept_and_permissions_follow(tmp_path, capsys):
     original = book.read_bytes()
     os.chmod(book, 0o640)
     assert main(["check", str(book), "--write"]) == 1
-    assert main(["narrative", str(book), "--no-docx"]) == 0
+    assert main(["narrative", str(book), "--no-docx", "--force"]) == 0   # the book has check errors (issue 14: --force)
     assert main(["check", str(book), "--write"]) == 1
     bak = book.with_name("book.bak.xlsx")
     assert bak.read_bytes() == original                      # the first original, not a later rewrite
@@ -567,7 +568,7 @@ def test_users_own_result_and_narrative_sheets_are_never_replaced(tmp_path, caps
     before = values(book)
     for _ in range(2):
         assert main(["check", str(book), "--write"]) == 1
-        assert main(["narrative", str(book), "--no-docx"]) == 0
+        assert main(["narrative", str(book), "--no-docx", "--force"]) == 0   # the book has check errors (issue 14: --force)
     capsys.readouterr()
     after = values(book)
     for name in ("校验结果", "情况说明"):
@@ -623,7 +624,7 @@ def test_cached_values_survive_unusual_sheet_xml(tmp_path, capsys, shape):
     formula_cells = re.findall(r"<(?:x:)?f>", sheet_xml(book)[F03])
     assert formula_cells
     assert main(["check", str(book), "--write"]) == 1
-    assert main(["narrative", str(book), "--no-docx"]) == 0
+    assert main(["narrative", str(book), "--no-docx", "--force"]) == 0   # the book has check errors (issue 14: --force)
     capsys.readouterr()
     assert_values_kept(before, book)
 
@@ -691,9 +692,10 @@ def test_control_characters_quoted_in_messages_do_not_crash(tmp_path, capsys):
     set_meta(book, "unit", "单位_x0007_名")
     before = values(book)
     assert main(["check", str(book), "--write"]) == 1
-    assert main(["narrative", str(book)]) == 0
+    assert main(["narrative", str(book), "--force"]) == 0   # the book has check errors (issue 14: --force)
     assert "Traceback" not in capsys.readouterr().err
     after = assert_values_kept(before, book)
     assert after[F03][(7, 4)] == "a\x01b"
     assert any("a\u2401b" in str(v) for v in after["校验结果"].values())
-    assert after["情况说明"][(0, 0)].startswith("单位\u2407名")
+    assert after["情况说明"][(0, 0)].startswith("注意：本工作簿有")        # the check errors, in red above
+    assert after["情况说明"][(1, 0)].startswith("单位\u2407名")

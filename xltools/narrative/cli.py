@@ -154,7 +154,7 @@ def cmd_narrative(args) -> int:
     if no_row:
         print(f"\n“说明事项”页已按表中科目补上 {len(no_row)} 行（如 {no_row[0].label}），已填内容不变；请填写后重新生成。")
     if narrative.missing:
-        print(f"\n还有 {len(narrative.missing)} 项说明事项未填写，情况说明中以【请填写：…】标出：")
+        print(f"\n还有 {len(narrative.missing)} 项说明事项未填写，情况说明中以【请填写金额/数量/文字：…】标出：")
         for _, label in narrative.missing[:30]:
             print(f"  - {label}")
         if len(narrative.missing) > 30:
