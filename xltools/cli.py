@@ -461,18 +461,24 @@ def _progress(total: int):
 
 
 def _print_table(results, min_level: int) -> None:
+    from xltools.rules.report import result_order
+
     for path, findings, err in results:
         if err:
             print(f"\n{path}：无法读取 —— {err}")
             continue
-        shown = sorted((f for f in findings if _LEVEL_ORDER[f.level] <= min_level),
-                       key=lambda f: (_LEVEL_ORDER[f.level], f.table, f.rule))
+        shown = [f for f in result_order(findings) if _LEVEL_ORDER[f.level] <= min_level]
         n_err = sum(f.level == "error" for f in findings)
         n_warn = sum(f.level == "warning" for f in findings)
-        print(f"\n{path}：{n_err} 个错误，{n_warn} 个警告")
+        n_head = sum(f.level in ("error", "warning") and not f.cause for f in findings)
+        print(f"\n{path}：{n_err} 个错误，{n_warn} 个警告（归为 {n_head} 个问题）")
         for f in shown:
-            print(f"  [{_LEVEL_CN[f.level]}] {f.rule:10s} {f.cell}")
-            print(f"      {f.message}")
+            if f.cause:       # a consequence, beneath its headline
+                print(f"      └ [{_LEVEL_CN[f.level]}] {f.rule:10s} {f.cell}")
+                print(f"          {f.message}")
+            else:
+                print(f"  [{_LEVEL_CN[f.level]}] {f.rule:10s} {f.cell}")
+                print(f"      {f.message}")
     total = sum(len(fs) for _, fs, _ in results)
     print(f"\n共 {len(results)} 个文件，{total} 条结果。")
 

@@ -58,7 +58,12 @@ def check_report(report: Report, *, catalogs=None) -> list[Finding]:
     findings += notes_findings(report)
     from xltools.perf import block_findings   # 绩效 block tables (目标表, 自评表), where the set declares them
     findings += block_findings(report)
-    return findings
+    from xltools.rules.causes import assign_causes   # one headline per defect, the rest name it as cause
+
+    def recheck(rep: Report) -> list[Finding]:
+        return _code_rules(rep, tset, variant, catalogs) + evaluate(rep, tset, all_checks(tset, variant, rep))
+
+    return assign_causes(report, tset, variant, checks, findings, recheck)
 
 
 def _value_rules(report: Report, tset, checks) -> list[Finding]:

@@ -61,11 +61,13 @@ class Finding:
     actual: str | None = None
     difference: str | None = None
     cells: tuple[str, ...] = ()   # every cell involved
+    cause: str | None = None      # a consequence: "rule@cell" of its headline (xltools.rules.causes)
+    culprits: tuple[str, ...] = ()   # a headline: the cell(s) most likely wrong
 
     def as_dict(self) -> dict:
         return {"rule": self.rule, "level": self.level, "table": self.table, "cell": self.cell,
                 "message": self.message, "expected": self.expected, "actual": self.actual,
-                "difference": self.difference}
+                "difference": self.difference, "cause": self.cause, "culprits": list(self.culprits)}
 
 
 def leaf_len(kind: str | None) -> int:

@@ -13,10 +13,13 @@ from pathlib import Path
 
 from xltools.safeio import XLSX_OPTIONS, atomic_write, backup_path
 
-__all__ = ["write_findings", "write_summary", "cached_values", "restore_cached", "RESULT_SHEET", "MARK_FILL"]
+__all__ = ["write_findings", "write_summary", "cached_values", "restore_cached", "RESULT_SHEET", "MARK_FILL",
+           "LIGHT_FILL", "mark_plan", "result_order"]
 
 RESULT_SHEET = "校验结果"
 MARK_FILL = {"error": "FFC7CE", "warning": "FFEB9C", "info": "DDEBF7"}
+# a consequence of a defect (a correct cell in a failed identity): the same hue, lighter
+LIGHT_FILL = {"error": "FCE8EA", "warning": "FFF6D6", "info": "F0F6FC"}
 _MARK_KEY = "mark:"
 _LEVEL_CN = {"error": "错误", "warning": "警告", "info": "提示"}
 _ADDR = re.compile(r"^(.+)!([A-Z]+[0-9]+)$")
@@ -84,12 +87,14 @@ def write_findings(path: str | Path, findings: list, *, keep_original: bool = Tr
             link = ws.cell(r, 4)
             link.hyperlink = "#'%s'!%s" % (addr[0].replace("'", "''"), addr[1])
             link.font = Font(color="0563C1", underline="single", name="宋体")
-        for cell in f.cells or (f.cell,):
-            a = _split(cell)
-            if a and a[0] in wb.sheetnames and a[0] != rewrite.META_SHEET and _valid_ref(a[1]):
-                key = f"{a[0]}!{rewrite.anchor(wb[a[0]], a[1])}"     # a merged cell: its top-left cell
-                marks.setdefault(key, []).append(f)
-        ws.cell(r, 1).fill = PatternFill(fill_type="solid", fgColor=MARK_FILL[f.level])
+        ws.cell(r, 1).fill = PatternFill(fill_type="solid", fgColor=(LIGHT_FILL if f.cause else MARK_FILL)[f.level])
+    strong: dict[str, bool] = {}
+    for cell, (fs, culprit) in mark_plan(findings).items():
+        a = _split(cell)
+        if a and a[0] in wb.sheetnames and a[0] != rewrite.META_SHEET and _valid_ref(a[1]):
+            key = f"{a[0]}!{rewrite.anchor(wb[a[0]], a[1])}"     # a merged cell: its top-left cell
+            marks.setdefault(key, []).extend(fs)
+            strong[key] = strong.get(key, False) or culprit
     if not findings:
         put(ws.cell(2, 5), "未发现问题。")
     for col, width in zip("ABCDEFGH", (6, 11, 8, 30, 90, 16, 16, 14)):
@@ -119,7 +124,7 @@ def write_findings(path: str | Path, findings: list, *, keep_original: bool = Tr
             r = meta.max_row + 1
             put(meta.cell(r, 1), _MARK_KEY + cell)
             put(meta.cell(r, 2), original if isinstance(original, str) else None)
-        c.fill = PatternFill(fill_type="solid", fgColor=MARK_FILL[worst])
+        c.fill = PatternFill(fill_type="solid", fgColor=(MARK_FILL if strong[cell] else LIGHT_FILL)[worst])
         text = "\n".join(f"[{_LEVEL_CN[f.level]} {f.rule}] {f.message}" for f in fs[:5])
         comment = Comment(rewrite.clean_text(text[:2000]), "xltools")
         comment.width, comment.height = 420, 160
@@ -162,13 +167,43 @@ LEVEL_ORDER = {"error": 0, "warning": 1, "info": 2}
 
 
 def result_order(findings) -> list:
-    """Findings in the order the 校验结果 sheet lists them (CLI and add-in alike)."""
-    return sorted(findings, key=lambda f: (LEVEL_ORDER[f.level], f.table, f.rule))
+    """Findings in the order the 校验结果 sheet lists them (CLI and add-in alike): each headline (a
+    defect) by level, table and rule, its consequences right beneath it."""
+    from xltools.rules.causes import cause_of
+
+    key = lambda f: (LEVEL_ORDER[f.level], f.table, f.rule)   # noqa: E731
+    heads = {cause_of(f) for f in findings if not f.cause}
+    under: dict[str, list] = {}
+    for f in findings:
+        if f.cause and f.cause in heads:
+            under.setdefault(f.cause, []).append(f)
+    out = []
+    for h in sorted((f for f in findings if not f.cause or f.cause not in heads), key=key):
+        out.append(h)
+        if not h.cause:
+            out += sorted(under.pop(cause_of(h), []), key=key)
+    return out
+
+
+def mark_plan(findings) -> dict[str, tuple[list, bool]]:
+    """Cell → (findings that involve it, whether it is a culprit). A culprit (the cells a headline
+    names; for a failure nobody explains, the cell it is reported on) gets the level's colour; the other
+    cells of a defect's identities a lighter shade of it."""
+    out: dict[str, tuple[list, bool]] = {}
+    for f in findings:
+        main = set(f.culprits or ((f.cell,) if not f.cause else ()))
+        for cell in dict.fromkeys((*main, *(f.cells or (f.cell,)))):
+            fs, culprit = out.get(cell, ([], False))
+            fs.append(f)
+            out[cell] = (fs, culprit or cell in main)
+    return out
 
 
 def result_row(f) -> list:
-    """One 校验结果 row: level, rule, table, cell, message, expected, actual, difference."""
-    return [_LEVEL_CN[f.level], f.rule, f.table, f.cell, f.message,
+    """One 校验结果 row: level, rule, table, cell, message, expected, actual, difference. A consequence
+    says which headline (defect) it follows from."""
+    message = f"└ {f.message}（由 {f.cause} 引起）" if f.cause else f.message
+    return [_LEVEL_CN[f.level], f.rule, f.table, f.cell, message,
             _num(f.expected), _num(f.actual), _num(f.difference)]
 
 

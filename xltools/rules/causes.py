@@ -1,0 +1,417 @@
+"""One headline per defect: findings explained by the same root are grouped under it.
+
+A failed identity is a linear form over cells (target − Σ±terms, with a rounding tolerance). A
+*correction* is a change of the report that makes some failed identities hold:
+
+* **a missing row** — a code present in one table and absent from another (a presence rule): adding
+  the row to the other table, with the amounts of the first, changes every Σ by code over it;
+* **a single cell** — the value that makes one failed identity hold (the typed-over total, the wrong
+  amount); tried for every operand and target of every failed identity;
+* **an amount in the wrong column** — a cell's whole value moved to another column of its row;
+* **a mis-keyed subtotal row** — a 类/款 row whose 项 belong to another class (C-03): the row re-keyed
+  and the report checked again.
+
+Greedy search for the smallest set: the correction that makes the most failed identities hold
+without breaking one that held is accepted, then the next, until none helps (missing rows first,
+then single cells, then moves). Every accepted correction is a defect; its findings get one headline
+(the finding that sits on the culprit cell) and the others name it in ``cause`` (``rule@cell``).
+A failure no correction explains is its own headline.
+"""
+from __future__ import annotations
+
+import dataclasses
+import re
+from decimal import Decimal
+
+from xltools.model import ZERO, Report
+from xltools.rules.engine import Check, Finding, fmt, half_width, leaf_len, leaves
+
+__all__ = ["assign_causes", "cause_of"]
+
+_MAX_STEPS = 40
+_MAX_CANDIDATES = 20000
+_LEVEL = {"error": 0, "warning": 1, "info": 2}
+
+
+def cause_of(f: Finding) -> str:
+    """How a consequence names its headline."""
+    return f"{f.rule}@{f.cell}"
+
+
+@dataclasses.dataclass
+class _Lin:
+    check: Check
+    coef: dict            # (table, row, col) → coefficient in residual = target − Σ terms
+    patterns: list        # (table, prefix, col, coefficient) of Σ-by-code terms
+    tol: Decimal
+    r: Decimal            # current residual
+    cell: str             # where evaluate() reports it
+
+    def fails(self, r: Decimal | None = None) -> bool:
+        r = self.r if r is None else r
+        k = self.check.kind
+        return (k == "sum" and abs(r) > self.tol) or (k == "at_most" and r > self.tol) or \
+               (k == "at_least" and -r > self.tol)
+
+
+@dataclasses.dataclass
+class _Step:
+    kind: str                 # row | cell | move | rekey
+    culprits: tuple           # cell addresses
+    note: str                 # Chinese: what the correction is
+    fixed: set                # indices of _Lin fixed
+    findings: list = dataclasses.field(default_factory=list)
+    delta: Decimal | None = None
+    row: tuple | None = None  # (table, row) of a single-cell correction
+
+
+def _linear(report: Report, tset, checks: list[Check]) -> list[_Lin]:
+    unit = report.amount_unit
+    cache: dict = {}
+    out = []
+    for c in checks:
+        if c.kind not in ("sum", "at_most", "at_least"):
+            continue
+        coef: dict = {}
+        pats = []
+        tol = ZERO
+        exists_all = True
+        t_exists = False
+        any_vals = False
+        for i, ref in enumerate((c.target, *c.terms)):
+            sign = 1 if i == 0 else -ref.sign
+            td = report.tables.get(ref.table)
+            if ref.pattern:
+                pats.append((ref.table, ref.row, ref.col, sign) if ref.pattern == "leaf" else None)
+                for k in leaves(report, tset, ref, cache):
+                    v = td.rows[k].values.get(ref.col)
+                    if v is not None:
+                        key = (ref.table, k, ref.col)
+                        coef[key] = coef.get(key, 0) + sign
+                        tol += half_width(v, unit)
+                        any_vals = True
+                exists = td is not None
+            else:
+                v = td.get(ref.row, ref.col) if td else None
+                exists = td is not None and ref.row in td.rows
+                key = (ref.table, ref.row, ref.col)
+                coef[key] = coef.get(key, 0) + sign
+                if v is not None:
+                    tol += half_width(v, unit)
+                    any_vals = True if i else any_vals
+                if i == 0:
+                    t_exists = exists
+            if i and not exists:
+                exists_all = False
+        if c.kind != "sum" and not (t_exists and exists_all):
+            continue
+        if c.kind == "sum" and not t_exists and not any_vals:
+            continue
+        r = sum((a * _val(report, k) for k, a in coef.items()), ZERO)
+        out.append(_Lin(c, coef, [p for p in pats if p], tol, r, _cell_of(report, c)))
+    return out
+
+
+def _val(report: Report, key) -> Decimal:
+    td = report.tables.get(key[0])
+    return td.amount(key[1], key[2]) if td else ZERO
+
+
+def _source(report: Report, key) -> str:
+    td = report.tables.get(key[0])
+    v = td.get(key[1], key[2]) if td else None
+    if v is not None and v.source:
+        return v.source
+    row = td.rows.get(key[1]) if td else None
+    return f"{row.source}（{key[2]} 栏）" if row is not None else f"{key[0]}!{key[1]}.{key[2]}"
+
+
+def _cell_of(report: Report, c: Check) -> str:
+    """The cell evaluate() names for a failed check (its target's)."""
+    td = report.tables.get(c.target.table)
+    v = td.get(c.target.row, c.target.col) if td else None
+    if v is not None:
+        return v.source
+    row = td.rows.get(c.target.row) if td else None
+    if row is not None:
+        return f"{row.source}（{c.target.col} 栏为空）"
+    return f"{c.target.table}!{c.target.row}.{c.target.col}（缺少此行）"
+
+
+def _apply(lins, index, delta: dict) -> tuple[set, set, dict]:
+    """Residual changes of a correction: (fixed, broken, new residuals) over the checks it touches."""
+    change: dict = {}
+    for key, d in delta.items():
+        for i in index.get(key, ()):
+            change[i] = change.get(i, ZERO) + lins[i].coef[key] * d
+    return _judge(lins, change)
+
+
+def _judge(lins, change: dict) -> tuple[set, set, dict]:
+    fixed, broken, new = set(), set(), {}
+    for i, d in change.items():
+        if d == ZERO:
+            continue
+        r = lins[i].r + d
+        new[i] = r
+        before, after = lins[i].fails(), lins[i].fails(r)
+        if before and not after:
+            fixed.add(i)
+        elif after and not before:
+            broken.add(i)
+    return fixed, broken, new
+
+
+def assign_causes(report: Report, tset, variant, checks: list[Check], findings: list[Finding],
+                  recheck=None) -> list[Finding]:
+    """``findings`` with ``cause`` set on every consequence and ``culprits`` on headlines.
+
+    ``recheck(report)``: the identity and code findings of a changed report (used to test re-keyed rows)."""
+    if not any(f.level in ("error", "warning") for f in findings):
+        return findings
+    lins = _linear(report, tset, checks)
+    index: dict = {}
+    for i, ln in enumerate(lins):
+        for key in ln.coef:
+            index.setdefault(key, []).append(i)
+    by_place: dict = {}
+    for i, ln in enumerate(lins):
+        if ln.fails():
+            by_place.setdefault((ln.check.code, ln.cell), []).append(i)
+    # the failed checks that evaluate() reported (same rule and cell)
+    lin_of: dict[int, int] = {}
+    for n, f in enumerate(findings):
+        ids = by_place.get((f.rule, f.cell))
+        if ids:
+            lin_of[n] = ids.pop(0)
+    finding_of = {i: n for n, i in lin_of.items()}
+    steps: list[_Step] = []
+
+    # 1. missing rows (presence rules): the row added where it is missing
+    for p in tset.presence_for(variant):
+        src, dst = report.tables.get(p.table), report.tables.get(p.within)
+        if src is None or dst is None:
+            continue
+        n_leaf = leaf_len(tset.tables[p.within].detail_kind)
+        for rd in src.rows.values():
+            if rd.kind != "detail" or rd.key in dst.rows or not any(v.value != ZERO for v in rd.values.values()):
+                continue
+            pres = next((n for n, f in enumerate(findings) if f.rule == p.code and f.cell == rd.source), None)
+            if pres is None:
+                continue
+            change: dict = {}
+            for i, ln in enumerate(lins):
+                for (t, prefix, col, a) in ln.patterns:
+                    if t == p.within and len(rd.key) == n_leaf and rd.key.startswith(prefix):
+                        v = rd.values.get(col)
+                        if v is not None and v.value != ZERO:
+                            change[i] = change.get(i, ZERO) + a * v.value
+            fixed, broken, new = _judge(lins, change)
+            if broken:
+                fixed = set()
+            else:
+                for i, r in new.items():
+                    lins[i].r = r
+            amount = next((v.value for c, v in rd.values.items() if v.value != ZERO), ZERO)
+            total = rd.values.get("total")
+            amount = total.value if total is not None and total.value != ZERO else amount
+            sheet = dst.sheet or p.within
+            st = _Step("row", (rd.source,), f"“{sheet}”缺少科目 {rd.key} {rd.label}（{fmt(amount)}）", fixed)
+            st.findings.append(pres)
+            steps.append(st)
+
+    # 2. mis-keyed subtotal rows (C-03: 项 listed under a class row they do not belong to)
+    if recheck is not None:
+        steps += _rekey_steps(report, findings, recheck)
+
+    # 3. single cells and moves, greedily
+    explained_by_rekey = {n for st in steps if st.kind == "rekey" for n in st.findings}
+    for _ in range(_MAX_STEPS):
+        failing = [i for i, ln in enumerate(lins) if ln.fails() and i in finding_of
+                   and finding_of[i] not in explained_by_rekey]
+        if not failing:
+            break
+        best = None
+        tried = 0
+        seen: set = set()
+        fail_cells = {k for i in failing for k in lins[i].coef}
+        for i in failing:
+            ln = lins[i]
+            for key, a in ln.coef.items():
+                if a == 0:
+                    continue
+                cands = [("cell", {key: -ln.r / a})]
+                t = ln.check.target
+                if key == (t.table, t.row, t.col):
+                    # the same difference in several totals of one row (a total row printed empty)
+                    same = {(lins[j].check.target.table, lins[j].check.target.row, lins[j].check.target.col): -lins[j].r
+                            for j in failing if lins[j].r == ln.r and lins[j].check.target.table == t.table
+                            and lins[j].check.target.row == t.row}
+                    if len(same) > 1:
+                        cands.append(("cells", same))
+                v = _val(report, key) + _delta_so_far(steps, key)
+                if v != ZERO:
+                    td = report.tables.get(key[0])
+                    row = td.rows.get(key[1]) if td else None
+                    for col in (row.values if row is not None else ()):
+                        other = (key[0], key[1], col)
+                        if col != key[2] and other in fail_cells:
+                            cands.append(("move", {key: -v, other: v}))
+                for kind, delta in cands:
+                    sig = (kind, tuple(sorted(delta.items())))
+                    if sig in seen:
+                        continue
+                    seen.add(sig)
+                    tried += 1
+                    fixed, broken, new = _apply(lins, index, delta)
+                    if broken or not fixed:
+                        continue
+                    is_target = any(lins[j].check.target.table == k[0] and lins[j].check.target.row == k[1]
+                                    and lins[j].check.target.col == k[2] for k in delta for j in failing)
+                    score = (len(fixed), kind != "move", -len(delta), is_target)
+                    if best is None or score > best[0]:
+                        best = (score, kind, delta, fixed, new)
+            if tried > _MAX_CANDIDATES:
+                break
+        if best is None:
+            break
+        _, kind, delta, fixed, new = best
+        for j, r in new.items():
+            lins[j].r = r
+        keys = list(delta)
+        if kind == "cells":
+            cells = tuple(_source(report, k) for k in delta)
+            d = next(iter(delta.values()))
+            note = f"{'、'.join(cells)} 均差 {fmt(d)}，补正后以下各项均成立"
+            st = _Step("cells", cells, note, fixed, delta=d, row=keys[0][:2])
+        elif kind == "cell":
+            (key, d), = delta.items()
+            old = _val(report, key) + _delta_so_far(steps, key)
+            note = f"{_source(report, key)} 为 {fmt(old)}，若为 {fmt(old + d)}，则以下各项均成立"
+            st = _Step("cell", (_source(report, key),), note, fixed, delta=d, row=key[:2])
+        else:
+            src, dst = keys if delta[keys[0]] < 0 else keys[::-1]
+            note = (f"{_source(report, src)} 的 {fmt(-delta[src])} 似应填在 {_source(report, dst)}"
+                    f"（同一行的另一栏），则以下各项均成立")
+            st = _Step("move", (_source(report, src), _source(report, dst)), note, fixed)
+        st.keys = delta   # type: ignore[attr-defined]
+        steps.append(st)
+
+    # 4. one defect per row and difference: the same amount missing from several totals of one row
+    merged: list[_Step] = []
+    for st in steps:
+        twin = next((m for m in merged if st.kind == m.kind == "cell" and m.row == st.row and m.delta == st.delta), None)
+        if twin is not None:
+            twin.culprits += st.culprits
+            twin.fixed |= st.fixed
+            twin.note = f"{'、'.join(twin.culprits)} 均差 {fmt(-st.delta)}，补正后以下各项均成立"
+        else:
+            merged.append(st)
+    steps = merged
+
+    # findings of each step
+    for st in steps:
+        st.findings += [finding_of[i] for i in st.fixed if i in finding_of]
+    taken: dict[int, _Step] = {}
+    for st in steps:
+        for n in st.findings:
+            taken.setdefault(n, st)
+    # F-01 (a derived cell holding a constant) on a cell whose identity is part of a defect
+    for n, f in enumerate(findings):
+        if f.rule != "F-01" or n in taken:
+            continue
+        for st in steps:
+            if f.cell in st.culprits or any(findings[m].cell == f.cell for m in st.findings):
+                taken[n] = st
+                st.findings.append(n)
+                break
+
+    out = list(findings)
+    for st in steps:
+        ns = [n for n in dict.fromkeys(st.findings) if taken.get(n) is st]
+        if not ns:
+            continue
+        head = min(ns, key=lambda n: _headline_rank(findings[n], st.culprits))
+        h = findings[head]
+        out[head] = dataclasses.replace(h, culprits=tuple(st.culprits),
+                                        message=f"{h.message}。可能原因：{st.note}" if len(ns) > 1 else h.message)
+        for n in ns:
+            if n != head:
+                out[n] = dataclasses.replace(findings[n], cause=cause_of(h))
+    return out
+
+
+def _delta_so_far(steps, key) -> Decimal:
+    return sum((st.keys.get(key, ZERO) for st in steps if hasattr(st, "keys")), ZERO)
+
+
+_ROW = re.compile(r"^(.+)!([A-Z]+)([0-9]+)")
+
+
+def _headline_rank(f: Finding, culprits) -> tuple:
+    cell_row = _ROW.match(f.cell or "")
+    where = 3
+    for c in culprits:
+        m = _ROW.match(c)
+        if f.cell == c:
+            where = 0
+            break
+        if m and cell_row and m.group(1) == cell_row.group(1) and m.group(3) == cell_row.group(3):
+            where = min(where, 1)
+        elif c in f.cells:
+            where = min(where, 2)
+    specific = (f.rule.startswith("X-"), len(f.cells)) if where < 2 else (len(f.cells), f.rule.startswith("X-"))
+    return (_LEVEL[f.level], where, f.rule.startswith("F-"), specific, f.rule, f.cell)
+
+
+def _rekey_steps(report: Report, findings: list[Finding], recheck) -> list[_Step]:
+    """A 类 row whose 项 all belong to another class: re-key it and see which findings go away."""
+    out = []
+    pat = re.compile(r"科目 (\d+) 列在类级科目 (\d+) 之下，但它属于 (\d+) 类")
+    seen = set()
+    for f in findings:
+        if f.rule != "C-03":
+            continue
+        m = pat.search(f.message)
+        if not m:
+            continue
+        wrong, right = m.group(2), m.group(3)
+        for tid, td in report.tables.items():
+            if (tid, wrong) in seen or td.sheet != f.table and tid != f.table and not f.cell.startswith(td.sheet + "!"):
+                continue
+            row = td.rows.get(wrong)
+            if row is None or row.kind != "class" or right in td.rows:
+                continue
+            seen.add((tid, wrong))
+            fixed_report = _rekeyed(report, tid, wrong, right)
+            before = {(g.rule, g.cell) for g in recheck(report)}
+            after = {(g.rule, g.cell) for g in recheck(fixed_report)}
+            new_errors = after - before
+            if any(True for _ in new_errors):
+                continue
+            gone = before - after
+            ns = [n for n, g in enumerate(findings) if (g.rule, g.cell) in gone or
+                  (g.rule == "C-02" and g.cell == row.source)]
+            if not ns:
+                continue
+            sheet = td.sheet or tid
+            st = _Step("rekey", (row.source,), f"{row.source} 的科目编码 {wrong} 似应为 {right}（其下各科目属于 {right} 类）",
+                       set())
+            st.findings = ns
+            out.append(st)
+            del sheet
+    return out
+
+
+def _rekeyed(report: Report, tid: str, old: str, new: str) -> Report:
+    """A shallow copy of ``report`` with one row of one table under another key."""
+    td = report.tables[tid]
+    rows = {}
+    for k, rd in td.rows.items():
+        if k == old:
+            rows[new] = dataclasses.replace(rd, key=new)
+        else:
+            rows[k] = rd
+    tables = dict(report.tables)
+    tables[tid] = dataclasses.replace(td, rows=rows)
+    return dataclasses.replace(report, tables=tables, problems=[])
