@@ -4,7 +4,8 @@ from what `xltools check` reports now on the workbook generated from the sample'
     python scripts/refresh_findings.py [samples/<name> …]     # default: every sample
 
 Only the table is rewritten; the prose around it (what the findings mean) is the author's. The tests
-assert the rule/cell pairs of that table, so run this after changing a message, then read the diff.
+assert the rule/cell pairs of that table and the ``cause`` column (— for a headline, else the `rule@cell` of
+the headline it follows from), so run this after changing a message, then read the diff.
 """
 from __future__ import annotations
 
@@ -18,6 +19,7 @@ sys.path.insert(0, str(ROOT))
 from xltools.cli import main as cli  # noqa: E402
 from xltools.read.workbook import read_workbook  # noqa: E402
 from xltools.rules import check_report  # noqa: E402
+from xltools.rules.report import result_order  # noqa: E402
 
 ORDER = {"error": 0, "warning": 1, "info": 2}
 
@@ -30,9 +32,9 @@ def refresh(folder: Path) -> int:
     with tempfile.TemporaryDirectory() as tmp:
         cli(["generate", str(folder), "-o", tmp])
         findings = check_report(read_workbook(Path(tmp) / f"{folder.name}.xlsx"))
-    rows = ["| rule | level | cell | message |", "|---|---|---|---|"]
-    for f in sorted(findings, key=lambda f: (ORDER[f.level], f.table, f.rule, f.cell)):
-        rows.append(f"| {f.rule} | {f.level} | {f.cell} | {f.message.replace('|', '/')} |")
+    rows = ["| rule | level | cell | cause | message |", "|---|---|---|---|---|"]
+    for f in result_order(sorted(findings, key=lambda f: f.cell)):   # each headline, then its consequences
+        rows.append(f"| {f.rule} | {f.level} | {f.cell} | {f.cause or '—'} | {f.message.replace('|', '/')} |")
     head, rest = text.split("<!-- tables:start -->", 1)
     _, tail = rest.split("<!-- tables:end -->", 1)
     md.write_text(head + "<!-- tables:start -->\n" + "\n".join(rows) + "\n<!-- tables:end -->" + tail, encoding="utf-8")

@@ -27,11 +27,13 @@ xw = pytest.importorskip("xlwings")
 
 from xltools.build.layout import a1
 from xltools.read.workbook import META_SHEET, ReadError, _grid, meta_from, read_grids, read_workbook
+from xltools.rules.report import result_order
 
 ROOT = Path(__file__).resolve().parents[1]
 SAMPLE_DIR = ROOT / "samples" / "ningxia-sbj-2022-final"
 SAMPLE = SAMPLE_DIR / "ningxia-sbj-2022-final.xlsx"
 MARK_FILL = {"error": "#FFC7CE", "warning": "#FFEB9C", "info": "#DDEBF7"}
+LIGHT_FILL = {"error": "#FCE8EA", "warning": "#FFF6D6", "info": "#F0F6FC"}
 ORDER = {"error": 0, "warning": 1, "info": 2}
 # what the add-in may do to a sheet a user types into: colour a cell, add or delete its note
 ALLOWED_ON_TABLES = {"setRangeColor", "addNote", "deleteNote"}
@@ -178,14 +180,20 @@ def key(f) -> tuple:
 
 
 def expected_marks(findings) -> dict[str, str]:
+    """The cells of the findings, by the worst level: a culprit (what a headline names; the cell of a
+    failure nobody explains) in the level's colour, the other cells of a defect lighter."""
     worst: dict[str, str] = {}
+    strong: set[str] = set()
     for f in findings:
-        for c in f.cells or (f.cell,):
+        main = set(f.culprits) if f.culprits else (set() if f.cause else {f.cell})
+        for c in (*main, *(f.cells or (f.cell,))):
             if "!" in c:
                 lv = worst.get(c)
                 if lv is None or ORDER[f.level] < ORDER[lv]:
                     worst[c] = f.level
-    return {c: MARK_FILL[lv] for c, lv in worst.items()}
+                if c in main:
+                    strong.add(c)
+    return {c: (MARK_FILL if c in strong else LIGHT_FILL)[lv] for c, lv in worst.items()}
 
 
 def table_sheets(path: Path) -> set[str]:
@@ -277,8 +285,16 @@ def test_check_gives_the_cli_findings_and_marks_their_cells(sample, com_formulas
     assert len(blocks) == 1 and cell_of(blocks[0]) == "A1"
     rows = blocks[0]["values"]
     assert rows[0] == ["级别", "规则", "表", "单元格", "说明", "应为", "实际", "差额"]
-    ordered = sorted(cli, key=lambda f: (ORDER[f.level], f.table, f.rule))
-    assert [(r[1], r[3], r[4]) for r in rows[1:1 + len(cli)]] == [(f.rule, f.cell, f.message) for f in ordered]
+    # headlines by level, table and rule, each followed by its consequences (which name it)
+    ordered = result_order(cli)
+    heads = sorted((f for f in cli if not f.cause), key=lambda f: (ORDER[f.level], f.table, f.rule))
+    assert [f for f in ordered if not f.cause] == heads
+    for i, f in enumerate(ordered):
+        if f.cause:
+            assert any(f"{h.rule}@{h.cell}" == f.cause for h in ordered[:i] if not h.cause)
+    assert [(r[1], r[3]) for r in rows[1:1 + len(cli)]] == [(f.rule, f.cell) for f in ordered]
+    assert [r[4] for r in rows[1:1 + len(cli)]] == [f.message if not f.cause else f"└ {f.message}（由 {f.cause} 引起）"
+                                                    for f in ordered]
     assert all(r[1] in (None, "") for r in rows[1 + len(cli):])       # nothing but remarks after them
     # a hyperlink per finding, in column D of its row, to its cell
     links = {(a["start_row"], a["start_column"]): a["args"] for a, s in acts if a["func"] == "addHyperlink"}

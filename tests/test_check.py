@@ -180,7 +180,16 @@ def test_check_cli_exit_codes_and_json(generated, tmp_path, capsys):
     main(["check", str(generated["ningxia-sbj-2022-final"]), "--json"])
     doc = json.loads(capsys.readouterr().out)
     f = doc["files"][0]["findings"][0]
-    assert set(f) == {"rule", "level", "table", "cell", "message", "expected", "actual", "difference"}
+    assert set(f) == {"rule", "level", "table", "cell", "message", "expected", "actual", "difference", "cause",
+                      "culprits"}
+    # one headline per defect: seed 000's missing row 2080502 (43,860.95) and what it breaks
+    fs = doc["files"][0]["findings"]
+    head = "X-F05-00@一般公共预算财政拨款支出决算表!A16"
+    assert next(f for f in fs if f"{f['rule']}@{f['cell']}" == head)["cause"] is None
+    assert sorted((f["rule"], f["cell"]) for f in fs if f["cause"] == head) == [
+        ("F-01", "收入支出决算总表!F14"), ("R-F03-02", "支出决算表!C7"), ("X-F01-07", "收入支出决算总表!F14")]
+    heads = {f"{f['rule']}@{f['cell']}" for f in fs if f["cause"] is None}
+    assert all(f["cause"] in heads for f in fs)          # every consequence names a headline
     bad = tmp_path / "坏文件.xlsx"
     bad.write_bytes(b"not a zip")
     assert main(["check", str(bad)]) == 2
@@ -209,6 +218,14 @@ def test_check_write_adds_results_and_changes_no_value(generated, tmp_path):
     import openpyxl
     ws = openpyxl.load_workbook(f)["支出决算表"]
     assert ws["D7"].comment is not None and ws["D7"].comment.author == "xltools"
+    # the culprits in the level's colour, the other cells of the defect lighter (2089999 printed under 基本支出:
+    # D16/E16 are the culprits; the totals D7/E7 and the other rows only follow from them)
+    from xltools.rules.report import LIGHT_FILL, MARK_FILL
+    fill = lambda c: c.fill.fgColor.rgb[-6:]            # noqa: E731
+    assert fill(ws["D16"]) == fill(ws["E16"]) == MARK_FILL["error"]
+    assert fill(ws["D7"]) == fill(ws["E7"]) == fill(ws["D8"]) == LIGHT_FILL["error"]
+    f06 = openpyxl.load_workbook(f)["一般公共预算财政拨款基本支出决算表"]
+    assert fill(f06["I44"]) == MARK_FILL["error"] and fill(f06["C44"]) == LIGHT_FILL["error"]
 
 
 def test_check_folder_writes_summary(generated, tmp_path):

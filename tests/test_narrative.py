@@ -329,7 +329,8 @@ def test_check_narrative_cli_exit_codes_and_json(narrated, capsys):
     assert main(["check-narrative", str(SBJ / "published" / "情况说明.txt"), "--against", str(book), "--json"]) == 1
     doc = json.loads(capsys.readouterr().out)
     f = doc["files"][0]["findings"][0]
-    assert set(f) == {"rule", "level", "table", "cell", "message", "expected", "actual", "difference"}
+    assert set(f) == {"rule", "level", "table", "cell", "message", "expected", "actual", "difference", "cause",
+                      "culprits"}
     assert f["table"] == "情况说明"
     # our own sheet: warnings for the 【请填写】 markers only, no error
     assert main(["check-narrative", str(book), "--sheet"]) == 0

@@ -34,6 +34,7 @@ NOTE_PREFIX = "【xltools 校验】"
 MARK_KEY = "mark:"
 OWNED_KEY = "sheet:"              # sheet:<name> → digest of the text the add-in last wrote there
 MARK_FILL = {"error": "#FFC7CE", "warning": "#FFEB9C", "info": "#DDEBF7"}
+LIGHT_FILL = {"error": "#FCE8EA", "warning": "#FFF6D6", "info": "#F0F6FC"}   # a defect's consequences
 LEVEL_CN = {"error": "错误", "warning": "警告", "info": "提示"}
 _ORDER = {"error": 0, "warning": 1, "info": 2}
 # the builder's fills: what a flagged cell most likely had when the engine cannot read fills
@@ -305,7 +306,7 @@ def _write_check(book, data: BookData, findings: list, sheet_names, meta_ws, row
             keep.append(r[:3])
     # 2. the result sheet
     ws = _replace_sheet(book, RESULT_SHEET)
-    from xltools.rules.report import RESULT_HEAD, result_order, result_row
+    from xltools.rules.report import RESULT_HEAD, mark_plan, result_order, result_row
 
     ordered = result_order(findings)
     table = [RESULT_HEAD] + [result_row(f) for f in ordered]
@@ -333,16 +334,19 @@ def _write_check(book, data: BookData, findings: list, sheet_names, meta_ws, row
     # links and the level colour of each row; which cells to mark
     marks: dict[str, list] = {}
     links = 0
+    strong: dict[str, bool] = {}
     for i, f in enumerate(ordered, start=2):
-        ws.range((i, 1)).color = MARK_FILL[f.level]
+        ws.range((i, 1)).color = (LIGHT_FILL if f.cause else MARK_FILL)[f.level]
         addr = split_addr(f.cell)
         if addr and addr[0] in sheet_names:
             ws.range((i, 4)).add_hyperlink(f"#'{addr[0]}'!{addr[1]}", f.cell, "转到该单元格")
             links += 1
-        for cell in f.cells or (f.cell,):
-            a = split_addr(cell)
-            if a and a[0] in sheet_names:
-                marks.setdefault(f"{a[0]}!{a[1]}", []).append(f)
+    for cell, (fs, culprit) in mark_plan(findings).items():   # culprits in the level's colour, the rest lighter
+        a = split_addr(cell)
+        if a and a[0] in sheet_names:
+            k = f"{a[0]}!{a[1]}"
+            marks.setdefault(k, []).extend(fs)
+            strong[k] = strong.get(k, False) or culprit
     # 3. mark the cells: fill by the worst level, a note with the reasons
     new_marks, notes = [], 0
     guess = _FillGuess(report)
@@ -354,7 +358,7 @@ def _write_check(book, data: BookData, findings: list, sheet_names, meta_ws, row
         else:
             original = _read_fill(rng, guess, cell)
         worst = min(fs, key=lambda f: _ORDER[f.level]).level
-        rng.color = MARK_FILL[worst]
+        rng.color = (MARK_FILL if strong[cell] else LIGHT_FILL)[worst]
         text = NOTE_PREFIX + "\n" + "\n".join(f"[{LEVEL_CN[f.level]} {f.rule}] {f.message}" for f in fs[:5])
         flag = "note" if _add_note(rng, text[:2000]) else ""
         notes += flag == "note"

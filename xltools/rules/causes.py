@@ -237,12 +237,14 @@ def assign_causes(report: Report, tset, variant, checks: list[Check], findings: 
         fail_cells = {k for i in failing for k in lins[i].coef}
         for i in failing:
             ln = lins[i]
+            t = ln.check.target
+            t_key = (t.table, t.row, t.col)
+            empty = _empty(report, t_key)
             for key, a in ln.coef.items():
-                if a == 0:
-                    continue
+                if a == 0 or (empty and key != t_key):
+                    continue      # an empty total is its own culprit, not the amounts it should add up
                 cands = [("cell", {key: -ln.r / a})]
-                t = ln.check.target
-                if key == (t.table, t.row, t.col):
+                if key == t_key:
                     # the same difference in several totals of one row (a total row printed empty)
                     same = {(lins[j].check.target.table, lins[j].check.target.row, lins[j].check.target.col): -lins[j].r
                             for j in failing if lins[j].r == ln.r and lins[j].check.target.table == t.table
@@ -250,13 +252,17 @@ def assign_causes(report: Report, tset, variant, checks: list[Check], findings: 
                     if len(same) > 1:
                         cands.append(("cells", same))
                 v = _val(report, key) + _delta_so_far(steps, key)
-                if v != ZERO:
-                    td = report.tables.get(key[0])
-                    row = td.rows.get(key[1]) if td else None
-                    for col in (row.values if row is not None else ()):
-                        other = (key[0], key[1], col)
-                        if col != key[2] and other in fail_cells:
-                            cands.append(("move", {key: -v, other: v}))
+                td = report.tables.get(key[0])
+                row = td.rows.get(key[1]) if td else None
+                for col in (row.values if row is not None and not empty else ()):
+                    other = (key[0], key[1], col)
+                    if col == key[2] or other not in fail_cells:
+                        continue
+                    if v != ZERO:       # the whole amount belongs in the other column
+                        cands.append(("move", {key: -v, other: v}))
+                    d = -ln.r / a       # the part of it that breaks this identity
+                    if d != -v:
+                        cands.append(("move", {key: d, other: -d}))
                 for kind, delta in cands:
                     sig = (kind, tuple(sorted(delta.items())))
                     if sig in seen:
@@ -264,7 +270,7 @@ def assign_causes(report: Report, tset, variant, checks: list[Check], findings: 
                     seen.add(sig)
                     tried += 1
                     fixed, broken, new = _apply(lins, index, delta)
-                    if broken or not fixed:
+                    if broken or not fixed or _turns_negative(report, steps, delta):
                         continue
                     is_target = any(lins[j].check.target.table == k[0] and lins[j].check.target.row == k[1]
                                     and lins[j].check.target.col == k[2] for k in delta for j in failing)
@@ -291,7 +297,9 @@ def assign_causes(report: Report, tset, variant, checks: list[Check], findings: 
             st = _Step("cell", (_source(report, key),), note, fixed, delta=d, row=key[:2])
         else:
             src, dst = keys if delta[keys[0]] < 0 else keys[::-1]
-            note = (f"{_source(report, src)} 的 {fmt(-delta[src])} 似应填在 {_source(report, dst)}"
+            old = _val(report, src) + _delta_so_far(steps, src)
+            part = "" if -delta[src] == old else f" {fmt(old)} 中"
+            note = (f"{_source(report, src)}{part} 的 {fmt(-delta[src])} 似应填在 {_source(report, dst)}"
                     f"（同一行的另一栏），则以下各项均成立")
             st = _Step("move", (_source(report, src), _source(report, dst)), note, fixed)
         st.keys = delta   # type: ignore[attr-defined]
@@ -339,6 +347,21 @@ def assign_causes(report: Report, tset, variant, checks: list[Check], findings: 
             if n != head:
                 out[n] = dataclasses.replace(findings[n], cause=cause_of(h))
     return out
+
+
+def _empty(report: Report, key) -> bool:
+    td = report.tables.get(key[0])
+    v = td.get(key[1], key[2]) if td else None
+    return v is None or v.amount is None
+
+
+def _turns_negative(report: Report, steps, delta: dict) -> bool:
+    """A correction that would make a non-negative amount negative is not a likely one."""
+    for key, d in delta.items():
+        old = _val(report, key) + _delta_so_far(steps, key)
+        if old >= ZERO and old + d < ZERO:
+            return True
+    return False
 
 
 def _delta_so_far(steps, key) -> Decimal:
