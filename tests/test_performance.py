@@ -173,3 +173,21 @@ def test_a_missing_block_sheet_is_reported(tmp_path):
     wb.save(tmp_path / "no-b09.xlsx")
     found = [f for f in _check(tmp_path / "no-b09.xlsx") if f.rule == "S-01"]
     assert [(f.table, f.cell) for f in found] == [("B09", "部门项目支出预算绩效目标表")]
+
+
+def test_points_of_a_first_level_indicator_and_costs_against_the_funds(tmp_path):
+    """W-E01-09 (Σ 分值 under “产出指标（50 分）” ≠ 50) and W-E01-10 (Σ 成本指标 above the funds): satisfied by seed
+    000's self-evaluation as printed, violated once a 分值 and a 成本 amount are changed."""
+    folder = _copy("ningxia-sbj-2022-selfeval", tmp_path)
+    assert not {f.rule for f in _check(_build(folder, tmp_path / "a.xlsx"))} & {"W-E01-09", "W-E01-10"}
+
+    def edit(doc):
+        p = doc["projects"][0]
+        text = p["indicators"].replace("|社保宣传|66 万元|38 万元|4|3|", "|社保宣传|96 万元|38 万元|6|3|")
+        assert text != p["indicators"]
+        p["indicators"] = text
+    _edit_yaml(folder, "E01", edit)
+    found = {(f.rule, f.message) for f in _check(_build(folder, tmp_path / "b.xlsx"))}
+    assert any(r == "W-E01-09" and "“产出指标（50分）”下各指标分值之和为 52.00" in m for r, m in found)
+    assert any(r == "W-E01-10" and "年度指标值合计 288.00 万元，大于全年预算数 258.00 万元" in m for r, m in found)
+    assert not any(r == "W-E01-10" and "实际完成值" in m for r, m in found)    # 219 of 218.07: within rounding

@@ -16,6 +16,9 @@
   W-<ID>-06  warning  全年执行数 > 全年预算数
   W-<ID>-07  warning  a 时效指标 names a year other than the report's
   P-<ID>-08  error    等级 ≠ the grade of 总分 (≥90 优, ≥80 良, ≥60 中, else 差)
+  W-<ID>-09  warning  a 一级指标 that states its points (“产出指标（50 分）”): Σ 分值 of its lines ≠ those points
+  W-<ID>-10  warning  Σ 成本指标 (年度指标值 / 实际完成值, where every 成本 line is an amount in 万元) above the
+                      全年预算数 / 全年执行数 beyond the rounding of the printed figures
 """
 from __future__ import annotations
 
@@ -52,6 +55,40 @@ def block_findings(report) -> list[Finding]:
             out += _targets(bt, projects, sheet, report)
         else:
             out += _selfeval(bt, projects, sheet, report)
+    return out
+
+
+_POINTS = re.compile(r"[（(]\s*(\d+(?:\.\d+)?)\s*分\s*[)）]")
+_WAN = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*万元\s*$")
+
+
+def _points_and_costs(bt, p, sheet, lines, budget, spent) -> list[Finding]:
+    """W-09: the points a 一级指标 states against Σ 分值 of its lines; W-10: Σ 成本指标 against the funds."""
+    out = []
+    at = lambda col, n: f"{sheet}!{col}{lines[n]}" if n < len(lines) else f"{p.source}（指标 {n + 1}）"  # noqa: E731
+    groups: dict[str, list] = {}
+    for n, ind in enumerate(p.indicators):
+        m = _POINTS.search(str(ind[0] or ""))
+        if m:
+            g = groups.setdefault(ind[0], [Decimal(m.group(1)), ZERO, n])
+            g[1] += _d(ind[5]) or ZERO
+    for label, (stated, total, n) in groups.items():
+        if total != ZERO and total != stated:
+            out.append(Finding(f"W-{bt.id}-09", "warning", bt.id, at("F", n),
+                               f"项目“{p.name}”：“{label}”下各指标分值之和为 {fmt(total)}，与标明的 {fmt(stated)} 分不符",
+                               expected=str(stated), actual=str(total), difference=str(total - stated)))
+    costs = [(n, ind) for n, ind in enumerate(p.indicators) if "成本" in str(ind[1] or "")]
+    for col, k, amount, what in (("D", 3, budget, "全年预算数"), ("E", 4, spent, "全年执行数")):
+        found = [_WAN.match(str(ind[k] or "")) for _, ind in costs]
+        if not costs or amount is None or not all(found):
+            continue
+        vals = [Decimal(m.group(1)) for m in found]
+        total = sum(vals, ZERO)
+        if total - sum((_hw(v, 0) for v in vals), ZERO) > amount + _hw(amount):
+            name = "年度指标值" if k == 3 else "实际完成值"
+            out.append(Finding(f"W-{bt.id}-10", "warning", bt.id, at(col, costs[0][0]),
+                               f"项目“{p.name}”：成本指标{name}合计 {fmt(total)} 万元，大于{what} {fmt(amount)} 万元",
+                               expected=str(amount), actual=str(total), difference=str(total - amount)))
     return out
 
 
@@ -339,6 +376,7 @@ def _selfeval(bt, projects, sheet, report) -> list[Finding]:
                 out.append(Finding(f"P-{bt.id}-05", "error", bt.id, addr("G", "score_total"),
                                    f"项目“{p.name}”：总分 {fmt(tot[1])} 应等于各项得分之和 {fmt(s)}（含预算执行得分），相差 {fmt(tot[1] - s)}",
                                    expected=str(s), actual=str(tot[1]), difference=str(tot[1] - s)))
+        out += _points_and_costs(bt, p, sheet, lines, budget, spent)
         grade = (p.fields.get("grade") or "").strip()
         if grade and tot[1] is not None:
             from xltools.perf.sheets import grade_of
