@@ -300,3 +300,21 @@ def test_audit_sheet_follows_the_edits(case, edited):
         assert inserted <= expected
         expected -= inserted
     assert audit_failures(path) == expected
+
+
+def test_ordinals_of_fixed_row_labels(generated):
+    """L-01: seed 000's 公开04 numbers two lines “二十一、” and two “二十三、”, then “二十六、” (kept as printed in the
+    sample); one numbering, one headline. The template labels of every variant count up without a gap."""
+    from xltools.rules.labels import chinese_ordinal, label_findings, ordinal_text
+
+    assert [chinese_ordinal(t) for t in ("一", "十", "十一", "二十", "二十一", "九十九", "十十", "廿")] == \
+        [1, 10, 11, 20, 21, 99, None, None]
+    assert all(chinese_ordinal(ordinal_text(n)) == n for n in range(1, 100))
+    fs = [f for f in check_report(read_workbook(generated["ningxia-sbj-2022-final"])) if f.rule == "L-01"]
+    assert [(f.cell, f.expected, f.cause) for f in fs] == [
+        ("财政拨款收入支出决算总表!D28", "二十二", None),
+        ("财政拨款收入支出决算总表!D31", "二十四", "L-01@财政拨款收入支出决算总表!D28"),
+        ("财政拨款收入支出决算总表!D32", "二十四", "L-01@财政拨款收入支出决算总表!D28")]
+    assert "“二十一、灾害防治及应急管理支出”序号与上一行“二十一、国有资本经营预算支出”重复" in fs[0].message
+    for name in ("clean-unit", *(k for k in generated if k.startswith("new-"))):
+        assert label_findings(read_workbook(generated[name])) == [], name

@@ -330,6 +330,9 @@ def _write_table(ws, fm: _Formats, t, lay: TableLayout, data: TableData | None, 
                     continue
                 r = pl.rows[row.key]
                 label = row.label.replace("{year}", str(year or ""))
+                printed = data.rows.get(row.key) if data is not None and report.as_published else None
+                if printed is not None and printed.label and row.lineno is not None:
+                    label = printed.label    # a transcription keeps its labels as printed (read back by 行次)
                 ws.write_string(r, pl.label_col, label, fm.label(row.style))
                 if pl.lineno_col is not None:
                     if row.lineno is not None:

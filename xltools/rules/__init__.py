@@ -14,6 +14,8 @@ Rule codes:
   C-05 duplicated 科目编码                         C-06 amounts in a row without a 科目编码
   C-07 something typed outside a detail block (below the table, or beyond the rows its sums cover)
   S-01 a table's sheet is missing
+  L-01 the ordinals of fixed rows' labels repeat or skip (xltools/rules/labels.py)
+  grouping: every finding explained by another's defect names it in ``cause`` (xltools/rules/causes.py)
 """
 from __future__ import annotations
 
@@ -54,6 +56,8 @@ def check_report(report: Report, *, catalogs=None) -> list[Finding]:
     findings += _code_rules(report, tset, variant, catalogs)
     findings += _presence_rules(report, tset, variant)
     findings += evaluate(report, tset, checks)
+    from xltools.rules.labels import label_findings   # L-01: ordinals of fixed rows' labels
+    findings += label_findings(report)
     from xltools.narrative import notes_findings  # N-10: 说明事项 items the 情况说明 still needs
     findings += notes_findings(report)
     from xltools.perf import block_findings   # 绩效 block tables (目标表, 自评表), where the set declares them

@@ -1,0 +1,70 @@
+"""Rules on the labels of fixed rows.
+
+L-01  warning  the ordinals of a panel's fixed rows (“一、…”, “二、…”) repeat or skip a number — e.g. 公开04 of
+               seed 000 prints “二十一、国有资本经营预算支出” and “二十一、灾害防治及应急管理支出”. A panel may start
+               again at “一、”. The later breaks of one panel's list name the first as their ``cause``
+               (one numbering, one defect).
+"""
+from __future__ import annotations
+
+import re
+
+from xltools.model import Report
+from xltools.rules.engine import Finding
+
+__all__ = ["label_findings", "chinese_ordinal", "ordinal_text"]
+
+_DIGITS = {"一": 1, "二": 2, "三": 3, "四": 4, "五": 5, "六": 6, "七": 7, "八": 8, "九": 9}
+_ORDINAL = re.compile(r"^([一二三四五六七八九十]{1,3})、")
+
+
+def chinese_ordinal(text: str) -> int | None:
+    """“二十一” → 21 (1–99); None when it is not such a numeral."""
+    if not text or any(c not in _DIGITS and c != "十" for c in text):
+        return None
+    if "十" not in text:
+        return _DIGITS[text] if len(text) == 1 else None
+    tens, _, ones = text.partition("十")
+    if len(tens) > 1 or len(ones) > 1 or "十" in ones:
+        return None
+    return (_DIGITS[tens] if tens else 1) * 10 + (_DIGITS[ones] if ones else 0)
+
+
+def ordinal_text(n: int) -> str:
+    names = "一二三四五六七八九"
+    if n < 10:
+        return names[n - 1]
+    tens, ones = divmod(n, 10)
+    return ("" if tens == 1 else names[tens - 1]) + "十" + (names[ones - 1] if ones else "")
+
+
+def _row_no(source: str) -> int:
+    m = re.search(r"(\d+)(?::[^:]*)?$", source or "")
+    return int(m.group(1)) if m else 0
+
+
+def label_findings(report: Report) -> list[Finding]:
+    out = []
+    for tid, td in report.tables.items():
+        panels: dict[str, list] = {}
+        for rd in td.rows.values():
+            if rd.kind in ("fixed", "total", "footer") and rd.label:
+                panels.setdefault(rd.panel, []).append(rd)
+        for rows in panels.values():
+            prev = None
+            first = None
+            for rd in sorted(rows, key=lambda r: _row_no(r.source)):
+                m = _ORDINAL.match(rd.label)
+                n = chinese_ordinal(m.group(1)) if m else None
+                if n is None:
+                    continue
+                if prev is not None and n != 1 and n != prev[0] + 1:
+                    want = ordinal_text(prev[0] + 1)
+                    how = "重复" if n == prev[0] else "不连续"
+                    out.append(Finding("L-01", "warning", tid, rd.source,
+                                       f"{rd.source} 的行名“{rd.label}”序号与上一行“{prev[1].label}”{how}，应为“{want}、”",
+                                       expected=want, actual=m.group(1),
+                                       cause=f"L-01@{first}" if first else None))
+                    first = first or rd.source
+                prev = (n, rd)
+    return out
