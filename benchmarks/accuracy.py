@@ -26,7 +26,7 @@ if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
 # defects found / labelled, over all samples, as measured when this file was last changed
-RECALL = (50, 52)
+RECALL = (51, 52)
 # error-level headlines that are not defects of the publication, with the reason; the test fails on any
 # other false error, and when one of these is gone (remove it here)
 KNOWN_FALSE = {

@@ -11,7 +11,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from conftest import final_samples, lo_recalc
+from conftest import ROOT, final_samples, lo_recalc
 from xltools.cli import main
 from xltools.model import Report, RowData, TableData, Value, parse_amount, to_wan
 from xltools.read.workbook import read_workbook
@@ -318,3 +318,20 @@ def test_ordinals_of_fixed_row_labels(generated):
     assert "“二十一、灾害防治及应急管理支出”序号与上一行“二十一、国有资本经营预算支出”重复" in fs[0].message
     for name in ("clean-unit", *(k for k in generated if k.startswith("new-"))):
         assert label_findings(read_workbook(generated[name])) == [], name
+
+
+def test_year_in_a_tables_note(generated):
+    """L-02: seed 000's 公开07 note (transcribed as printed) speaks of “2021 年度预算数” in the 2022 report; seed 002's
+    names 2023 in the 2023 report; the template notes name no year."""
+    from xltools.read.datafile import load_data
+
+    sbj = check_report(read_workbook(generated["ningxia-sbj-2022-final"]))
+    assert [(f.rule, f.cell, f.actual) for f in sbj if f.rule == "L-02"] == [
+        ("L-02", "财政拨款“三公”经费支出决算表!A9", "2021")]
+    assert load_data(ROOT / "samples" / "ningxia-sbj-2022-final").tables["F07"].note.startswith("注：2021 年度预算数")
+    rst = read_workbook(generated["ningxia-rst-2023-final"])
+    assert "2023 年度预算数" in rst.tables["F07"].note
+    assert not [f for f in check_report(rst) if f.rule == "L-02"]
+    clean = read_workbook(generated["clean-unit"])
+    assert clean.tables["F07"].note.startswith("注：本表反映") if "F07" in clean.tables else True
+    assert not [f for f in check_report(clean) if f.rule == "L-02"]

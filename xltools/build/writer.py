@@ -128,7 +128,8 @@ def _with_hierarchy_and_spare(report: Report, tset: TableSet, variant: Variant, 
     func = catalog.functional(report.year)
     for t in tables_of(report, tset, variant):
         src = report.tables.get(t.id) or TableData(t.id)
-        td = TableData(t.id, rows=dict(src.rows), duplicates=src.duplicates, sheet=src.sheet)
+        td = TableData(t.id, rows=dict(src.rows), duplicates=src.duplicates, sheet=src.sheet, note=src.note,
+                       note_source=src.note_source)
         if t.is_detail and t.detail_kind == "functional" and variant.hierarchy and not report.as_published:
             # a transcription keeps the subtotal rows it printed (a missing 类 row is a finding, not a fix)
             for key in list(td.rows):

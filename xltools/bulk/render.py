@@ -103,8 +103,8 @@ _ROW_PER_UNIT = ("values", "source")
 def shape_key(report: Report) -> tuple:
     """Everything but the values and the unit's name and code; those are what a template fills."""
     rf = [f.name for f in dataclasses.fields(RowData) if f.name not in _ROW_PER_UNIT]
-    tables = tuple((tid, tuple(tuple(repr(getattr(r, n)) for n in rf) for r in td.rows.values()))
-                   for tid, td in report.tables.items())
+    tables = tuple((tid, td.note, tuple(tuple(repr(getattr(r, n)) for n in rf) for r in td.rows.values()))
+                   for tid, td in report.tables.items())     # a printed note is part of the shape
     other = tuple((f.name, repr(getattr(report, f.name))) for f in dataclasses.fields(Report)
                   if f.name not in _PER_UNIT)
     named = (bool(report.unit), bool(getattr(report, "unit_code", "")))

@@ -7,7 +7,8 @@ Layout of a data folder::
                      empty instead of becoming a formula (the empty total is an error to find)
     F01.csv …        one CSV per table: header `key,name,<column keys…>`; one row per table row.
                      key = the row key of a fixed row (see templates/<set>/tables.yaml), a 科目编码
-                     for detail tables, or `total` for the 合计 row. Amounts as published
+                     for detail tables, or `total` for the 合计 row; a row `note,<text>` keeps the
+                     table's note (“注：…”) as printed. Amounts as published
                      ("1,951,859.05" or "1951859.05"); an empty field is an empty cell.
     notes.yaml       optional: 说明事项 for the narrative (prior-year figures, reasons, counts)
 
@@ -171,6 +172,9 @@ def _load_table(path: Path, table, catalogs) -> TableData:
             key = fields[0].strip()
             name = fields[1].strip() if len(fields) > 1 else ""
             src = f"{path.name}:{line}"
+            if key == "note" and "note" not in fixed:     # the table's note as printed (“注：…”)
+                data.note, data.note_source = name, src
+                continue
             if key in fixed:
                 panel, row = fixed[key]
                 kind = "footer" if row in panel.footer else ("total" if row.style == "total" else "fixed")

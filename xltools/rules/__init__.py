@@ -15,6 +15,7 @@ Rule codes:
   C-07 something typed outside a detail block (below the table, or beyond the rows its sums cover)
   S-01 a table's sheet is missing
   L-01 the ordinals of fixed rows' labels repeat or skip (xltools/rules/labels.py)
+  L-02 a table's printed note names another year than the report's
   grouping: every finding explained by another's defect names it in ``cause`` (xltools/rules/causes.py)
 """
 from __future__ import annotations
@@ -56,8 +57,8 @@ def check_report(report: Report, *, catalogs=None) -> list[Finding]:
     findings += _code_rules(report, tset, variant, catalogs)
     findings += _presence_rules(report, tset, variant)
     findings += evaluate(report, tset, checks)
-    from xltools.rules.labels import label_findings   # L-01: ordinals of fixed rows' labels
-    findings += label_findings(report)
+    from xltools.rules.labels import label_findings, note_findings   # L-01 labels' ordinals, L-02 notes' years
+    findings += label_findings(report) + note_findings(report, tset)
     from xltools.narrative import notes_findings  # N-10: 说明事项 items the 情况说明 still needs
     findings += notes_findings(report)
     from xltools.perf import block_findings   # 绩效 block tables (目标表, 自评表), where the set declares them

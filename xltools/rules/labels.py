@@ -4,6 +4,8 @@ L-01  warning  the ordinals of a panel's fixed rows (“一、…”, “二、�
                seed 000 prints “二十一、国有资本经营预算支出” and “二十一、灾害防治及应急管理支出”. A panel may start
                again at “一、”. The later breaks of one panel's list name the first as their ``cause``
                (one numbering, one defect).
+L-02  warning  a table's note (“注：…”, as printed) names a year that is neither the report's nor one its
+               template note names — e.g. 公开07 of seed 000: “2021 年度预算数…” in the 2022 report.
 """
 from __future__ import annotations
 
@@ -12,7 +14,7 @@ import re
 from xltools.model import Report
 from xltools.rules.engine import Finding
 
-__all__ = ["label_findings", "chinese_ordinal", "ordinal_text"]
+__all__ = ["label_findings", "note_findings", "chinese_ordinal", "ordinal_text"]
 
 _DIGITS = {"一": 1, "二": 2, "三": 3, "四": 4, "五": 5, "六": 6, "七": 7, "八": 8, "九": 9}
 _ORDINAL = re.compile(r"^([一二三四五六七八九十]{1,3})、")
@@ -67,4 +69,29 @@ def label_findings(report: Report) -> list[Finding]:
                                        cause=f"L-01@{first}" if first else None))
                     first = first or rd.source
                 prev = (n, rd)
+    return out
+
+
+_YEAR = re.compile(r"(20\d\d)\s*年")
+
+
+def note_findings(report: Report, tset) -> list[Finding]:
+    """L-02: years in a table's printed note against the report's year."""
+    out = []
+    if not report.year:
+        return out
+    for tid, td in report.tables.items():
+        if not td.note:
+            continue
+        table = tset.tables.get(tid)
+        template = (table.note or "") if table is not None else ""
+        template = template.replace("{year}", str(report.year)).replace("{prev}", str(report.year - 1))
+        allowed = {report.year, *(int(y) for y in _YEAR.findall(template))}
+        wrong = sorted({int(y) for y in _YEAR.findall(td.note)} - allowed)
+        if wrong:
+            where = td.note_source or f"{td.sheet or tid}（表注）"
+            out.append(Finding("L-02", "warning", tid, where,
+                               f"{where} 的表注写的是 {'、'.join(map(str, wrong))} 年，而本表是 {report.year} 年度的："
+                               f"“{td.note[:60]}”",
+                               expected=str(report.year), actual=",".join(map(str, wrong))))
     return out
