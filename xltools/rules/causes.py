@@ -75,6 +75,7 @@ def _linear(report: Report, tset, checks: list[Check]) -> list[_Lin]:
         coef: dict = {}
         pats = []
         tol = ZERO
+        r = ZERO
         exists_all = True
         t_exists = False
         any_vals = False
@@ -89,6 +90,7 @@ def _linear(report: Report, tset, checks: list[Check]) -> list[_Lin]:
                         key = (ref.table, k, ref.col)
                         coef[key] = coef.get(key, 0) + sign
                         tol += half_width(v, unit)
+                        r += sign * v.value
                         any_vals = True
                 exists = td is not None
             else:
@@ -98,6 +100,7 @@ def _linear(report: Report, tset, checks: list[Check]) -> list[_Lin]:
                 coef[key] = coef.get(key, 0) + sign
                 if v is not None:
                     tol += half_width(v, unit)
+                    r += sign * v.value
                     any_vals = True if i else any_vals
                 if i == 0:
                     t_exists = exists
@@ -107,9 +110,22 @@ def _linear(report: Report, tset, checks: list[Check]) -> list[_Lin]:
             continue
         if c.kind == "sum" and not t_exists and not any_vals:
             continue
-        r = sum((a * _val(report, k) for k, a in coef.items()), ZERO)
         out.append(_Lin(c, coef, [p for p in pats if p], tol, r, _cell_of(report, c)))
     return out
+
+
+def _relevant(report: Report, tset, variant, checks: list[Check], findings: list[Finding]) -> list[Check]:
+    """The failed error checks and every check that shares a table column with them (only those can be
+    fixed or broken by a correction of their cells); the rest of a workbook's checks are never linearized."""
+    sums = [c for c in checks if c.kind in ("sum", "at_most", "at_least")]
+    reported = {(f.rule, f.cell) for f in findings}
+    # the search starts from failed errors: a soft check (warning) that fails alone stays its own headline
+    failed = [c for c in sums if c.level == "error" and (c.code, _cell_of(report, c)) in reported]
+    focus = {(r.table, r.col) for c in failed for r in (c.target, *c.terms)}
+    whole = {p.within for p in tset.presence_for(variant)} if any(f.rule.endswith("-00") for f in findings) else set()
+    if not focus and not whole:
+        return []
+    return [c for c in sums if any((r.table, r.col) in focus or r.table in whole for r in (c.target, *c.terms))]
 
 
 def _val(report: Report, key) -> Decimal:
@@ -169,7 +185,7 @@ def assign_causes(report: Report, tset, variant, checks: list[Check], findings: 
     ``recheck(report)``: the identity and code findings of a changed report (used to test re-keyed rows)."""
     if not any(f.level in ("error", "warning") for f in findings):
         return findings
-    lins = _linear(report, tset, checks)
+    lins = _linear(report, tset, _relevant(report, tset, variant, checks, findings))
     index: dict = {}
     for i, ln in enumerate(lins):
         for key in ln.coef:
