@@ -109,3 +109,20 @@ def test_findings_md_lists_each_finding_with_its_cause(folder):
               if m.group(1) not in ("rule",) and not m.group(1).startswith("-")]
     tables, _ = accuracy.sample_findings(folder)
     assert sorted(listed, key=str) == sorted(((f.rule, f.cell, f.cause) for f in tables), key=str)
+
+
+def test_an_empty_table_is_one_defect(clean_book):
+    """A table printed without a single amount (山西's unpublished 公开02): every identity that reads it and every
+    code a presence rule looks for in it follow from that one defect."""
+    from xltools.read.workbook import read_workbook
+
+    rep = read_workbook(clean_book)
+    for rd in rep.tables["F02"].rows.values():
+        for v in rd.values.values():
+            v.amount = None
+    fs = check_report(rep)
+    errors = [f for f in fs if f.level == "error"]
+    heads = [f for f in errors if not f.cause]
+    assert len(errors) > 2 and len(heads) == 1, [(f.rule, f.cell, f.cause) for f in fs]
+    assert "“收入决算表”没有数据" in heads[0].message and heads[0].table == "F02"
+    assert all(f.cause == f"{heads[0].rule}@{heads[0].cell}" for f in errors if f is not heads[0])

@@ -56,7 +56,7 @@ class _Lin:
 
 @dataclasses.dataclass
 class _Step:
-    kind: str                 # row | cell | move | rekey
+    kind: str                 # table | row | cell | cells | move | rekey
     culprits: tuple           # cell addresses
     note: str                 # Chinese: what the correction is
     fixed: set                # indices of _Lin fixed
@@ -203,10 +203,30 @@ def assign_causes(report: Report, tset, variant, checks: list[Check], findings: 
     finding_of = {i: n for n, i in lin_of.items()}
     steps: list[_Step] = []
 
+    # 0. a missing or empty table: every failed identity that reads it follows from that, and every code
+    #    a presence rule looks for in it
+    missing = _missing_tables(report, findings)
+    for tid, head in missing.items():
+        fixed = {i for i, ln in enumerate(lins) if ln.fails() and i in finding_of
+                 and any(r.table == tid for r in (ln.check.target, *ln.check.terms))}
+        if not fixed and head is None:
+            continue
+        for i in fixed:
+            lins[i].r = ZERO            # explained: not a target of the searches below
+        td = report.tables.get(tid)
+        sheet = (td.sheet if td is not None and td.sheet else None) or (findings[head].cell if head is not None else tid)
+        st = _Step("table", (), f"“{sheet}”没有数据（缺表或未填列），以下各项均由此引起", fixed, row=(tid,))
+        if head is not None:
+            st.findings.append(head)
+        codes = {p.code for p in tset.presence_for(variant) if p.within == tid}
+        st.findings += [n for n, f in enumerate(findings) if f.rule in codes]
+        if st.fixed or st.findings:
+            steps.append(st)
+
     # 1. missing rows (presence rules): the row added where it is missing
     for p in tset.presence_for(variant):
         src, dst = report.tables.get(p.table), report.tables.get(p.within)
-        if src is None or dst is None:
+        if src is None or dst is None or p.within in missing:
             continue
         n_leaf = leaf_len(tset.tables[p.within].detail_kind)
         for rd in src.rows.values():
@@ -355,7 +375,8 @@ def assign_causes(report: Report, tset, variant, checks: list[Check], findings: 
         ns = [n for n in dict.fromkeys(st.findings) if taken.get(n) is st]
         if not ns:
             continue
-        head = min(ns, key=lambda n: _headline_rank(findings[n], st.culprits))
+        head = min(ns, key=lambda n: (st.kind == "table" and findings[n].table != st.row[0],   # on the table itself
+                                      _headline_rank(findings[n], st.culprits)))
         h = findings[head]
         out[head] = dataclasses.replace(h, culprits=tuple(st.culprits),
                                         message=f"{h.message}。可能原因：{st.note}" if len(ns) > 1 else h.message)
@@ -378,6 +399,15 @@ def _turns_negative(report: Report, steps, delta: dict) -> bool:
         if old >= ZERO and old + d < ZERO:
             return True
     return False
+
+
+def _missing_tables(report: Report, findings: list[Finding]) -> dict[str, int | None]:
+    """Tables a report lacks (S-01: table → the finding) or holds without a single amount (→ None)."""
+    out: dict[str, int | None] = {f.table: n for n, f in enumerate(findings) if f.rule == "S-01"}
+    for tid, td in report.tables.items():
+        if tid not in out and td.rows and all(v.amount is None for rd in td.rows.values() for v in rd.values.values()):
+            out[tid] = None
+    return out
 
 
 def _delta_so_far(steps, key) -> Decimal:
