@@ -2,6 +2,7 @@
 obvious input cells, code validation and print setup."""
 from __future__ import annotations
 
+import re
 import copy
 import functools
 import datetime as _dt
@@ -332,8 +333,9 @@ def _write_table(ws, fm: _Formats, t, lay: TableLayout, data: TableData | None, 
                 r = pl.rows[row.key]
                 label = row.label.replace("{year}", str(year or ""))
                 printed = data.rows.get(row.key) if data is not None and report.as_published else None
-                if printed is not None and printed.label and row.lineno is not None:
-                    label = printed.label    # a transcription keeps its labels as printed (read back by 行次)
+                num, own = _NUMBERED.match(printed.label or "") if printed is not None else None, _NUMBERED.match(label)
+                if num and own and row.lineno is not None:
+                    label = num.group(0) + label[own.end():]   # a transcription keeps its printed ordinals (L-01)
                 ws.write_string(r, pl.label_col, label, fm.label(row.style))
                 if pl.lineno_col is not None:
                     if row.lineno is not None:
@@ -510,6 +512,9 @@ def _merge_formula(ws, r0, c0, r1, c1, formula, value, fmt):
     """A merged range holding a formula (XlsxWriter: merge, then write the formula into the first cell)."""
     ws.merge_range(r0, c0, r1, c1, "", fmt)
     ws.write_formula(r0, c0, formula, fmt, value)
+
+
+_NUMBERED = re.compile(r"^[一二三四五六七八九十]{1,3}、")
 
 
 def _write_code_and_name(ws, fm, pl, r, key, row: RowData | None, cat, valid_range, t):
