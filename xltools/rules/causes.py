@@ -30,6 +30,7 @@ __all__ = ["assign_causes", "cause_of"]
 
 _MAX_STEPS = 40
 _MAX_CANDIDATES = 20000
+_MANY = 12            # a Σ over more parts than this tries only the parts another failed identity names
 _LEVEL = {"error": 0, "warning": 1, "info": 2}
 
 
@@ -154,15 +155,6 @@ def _cell_of(report: Report, c: Check) -> str:
     return f"{c.target.table}!{c.target.row}.{c.target.col}（缺少此行）"
 
 
-def _apply(lins, index, delta: dict) -> tuple[set, set, dict]:
-    """Residual changes of a correction: (fixed, broken, new residuals) over the checks it touches."""
-    change: dict = {}
-    for key, d in delta.items():
-        for i in index.get(key, ()):
-            change[i] = change.get(i, ZERO) + lins[i].coef[key] * d
-    return _judge(lins, change)
-
-
 def _judge(lins, change: dict) -> tuple[set, set, dict]:
     fixed, broken, new = set(), set(), {}
     for i, d in change.items():
@@ -260,66 +252,100 @@ def assign_causes(report: Report, tset, variant, checks: list[Check], findings: 
     if recheck is not None:
         steps += _rekey_steps(report, findings, recheck)
 
-    # 3. single cells and moves, greedily
-    explained_by_rekey = {n for st in steps if st.kind == "rekey" for n in st.findings}
+    # 3. single cells and moves, greedily; a candidate is scored again only when a correction changed one of
+    #    the identities it touches
+    explained = {n for st in steps if st.kind == "rekey" for n in st.findings}
+
+    def active(i: int) -> bool:
+        return lins[i].fails() and i in finding_of and finding_of[i] not in explained
+
+    failing0 = [i for i in range(len(lins)) if active(i)]
+    fail_count: dict = {}
+    for i in failing0:
+        for k in lins[i].coef:
+            fail_count[k] = fail_count.get(k, 0) + 1
+    fail_cells = set(fail_count)
+    targets = {(lins[i].check.target.table, lins[i].check.target.row, lins[i].check.target.col) for i in failing0}
+    shift: dict = {}                      # cell → the change of the corrections accepted so far
+    entries: dict = {}                    # signature → (score, kind, delta, fixed, new) of a valid candidate
+    from_check: dict[int, list] = {}      # failed check → signatures of the candidates made from it
+    touching: dict[int, set] = {}         # check → signatures of the candidates that change it
+    pending: dict = {}                    # signature → (kind, delta)
+
+    def value(key) -> Decimal:
+        return _val(report, key) + shift.get(key, ZERO)
+
+    def generate(i: int) -> None:
+        ln = lins[i]
+        t = ln.check.target
+        t_key = (t.table, t.row, t.col)
+        empty = _empty(report, t_key)
+        many = len(ln.coef) > _MANY
+        for key, a in ln.coef.items():
+            if a == 0 or (empty and key != t_key):
+                continue      # an empty total is its own culprit, not the amounts it should add up
+            if many and key != t_key and fail_count.get(key, 0) < 2:
+                continue      # one of many parts that no other failed identity names: no better than the total
+            cands = [("cell", {key: -ln.r / a})]
+            if key == t_key:
+                # the same difference in several totals of one row (a total row printed empty)
+                same = {(lins[j].check.target.table, lins[j].check.target.row, lins[j].check.target.col): -lins[j].r
+                        for j in failing0 if active(j) and lins[j].r == ln.r and lins[j].check.target.table == t.table
+                        and lins[j].check.target.row == t.row}
+                if len(same) > 1:
+                    cands.append(("cells", same))
+            v = value(key)
+            td = report.tables.get(key[0])
+            row = td.rows.get(key[1]) if td else None
+            for col in (row.values if row is not None and not empty else ()):
+                other = (key[0], key[1], col)
+                if col == key[2] or other not in fail_cells:
+                    continue
+                if v != ZERO:       # the whole amount belongs in the other column
+                    cands.append(("move", {key: -v, other: v}))
+                d = -ln.r / a       # the part of it that breaks this identity
+                if d != -v:
+                    cands.append(("move", {key: d, other: -d}))
+            for kind, delta in cands:
+                sig = (kind, tuple(sorted(delta.items())))
+                from_check.setdefault(i, []).append(sig)
+                if sig not in pending:
+                    pending[sig] = (kind, delta)
+                    rescore(sig)
+
+    def rescore(sig) -> None:
+        kind, delta = pending[sig]
+        entries.pop(sig, None)
+        change: dict = {}
+        for key, d in delta.items():
+            for j in index.get(key, ()):
+                change[j] = change.get(j, ZERO) + lins[j].coef[key] * d
+                touching.setdefault(j, set()).add(sig)
+        fixed, new = set(), {}
+        for j, d in change.items():
+            if d == ZERO:
+                continue
+            ln = lins[j]
+            r = ln.r + d
+            before, after = ln.fails(), ln.fails(r)
+            if after and not before:
+                return          # breaks an identity that held
+            if before and not after:
+                fixed.add(j)
+            new[j] = r
+        if not fixed or any(value(k) >= ZERO > value(k) + d for k, d in delta.items()):
+            return              # fixes none, or makes an amount negative
+        score = (len(fixed), kind != "move", -len(delta), any(k in targets for k in delta))
+        entries[sig] = (score, kind, delta, fixed, new)
+
+    for i in failing0:
+        if len(pending) > _MAX_CANDIDATES:
+            break
+        generate(i)
     for _ in range(_MAX_STEPS):
-        failing = [i for i, ln in enumerate(lins) if ln.fails() and i in finding_of
-                   and finding_of[i] not in explained_by_rekey]
-        if not failing:
+        if not entries:
             break
-        best = None
-        tried = 0
-        seen: set = set()
-        fail_cells = {k for i in failing for k in lins[i].coef}
-        for i in failing:
-            ln = lins[i]
-            t = ln.check.target
-            t_key = (t.table, t.row, t.col)
-            empty = _empty(report, t_key)
-            for key, a in ln.coef.items():
-                if a == 0 or (empty and key != t_key):
-                    continue      # an empty total is its own culprit, not the amounts it should add up
-                cands = [("cell", {key: -ln.r / a})]
-                if key == t_key:
-                    # the same difference in several totals of one row (a total row printed empty)
-                    same = {(lins[j].check.target.table, lins[j].check.target.row, lins[j].check.target.col): -lins[j].r
-                            for j in failing if lins[j].r == ln.r and lins[j].check.target.table == t.table
-                            and lins[j].check.target.row == t.row}
-                    if len(same) > 1:
-                        cands.append(("cells", same))
-                v = _val(report, key) + _delta_so_far(steps, key)
-                td = report.tables.get(key[0])
-                row = td.rows.get(key[1]) if td else None
-                for col in (row.values if row is not None and not empty else ()):
-                    other = (key[0], key[1], col)
-                    if col == key[2] or other not in fail_cells:
-                        continue
-                    if v != ZERO:       # the whole amount belongs in the other column
-                        cands.append(("move", {key: -v, other: v}))
-                    d = -ln.r / a       # the part of it that breaks this identity
-                    if d != -v:
-                        cands.append(("move", {key: d, other: -d}))
-                for kind, delta in cands:
-                    sig = (kind, tuple(sorted(delta.items())))
-                    if sig in seen:
-                        continue
-                    seen.add(sig)
-                    tried += 1
-                    fixed, broken, new = _apply(lins, index, delta)
-                    if broken or not fixed or _turns_negative(report, steps, delta):
-                        continue
-                    is_target = any(lins[j].check.target.table == k[0] and lins[j].check.target.row == k[1]
-                                    and lins[j].check.target.col == k[2] for k in delta for j in failing)
-                    score = (len(fixed), kind != "move", -len(delta), is_target)
-                    if best is None or score > best[0]:
-                        best = (score, kind, delta, fixed, new)
-            if tried > _MAX_CANDIDATES:
-                break
-        if best is None:
-            break
-        _, kind, delta, fixed, new = best
-        for j, r in new.items():
-            lins[j].r = r
+        _, kind, delta, fixed, new = max(entries.values(), key=lambda e: e[0])
         keys = list(delta)
         if kind == "cells":
             cells = tuple(_source(report, k) for k in delta)
@@ -328,18 +354,32 @@ def assign_causes(report: Report, tset, variant, checks: list[Check], findings: 
             st = _Step("cells", cells, note, fixed, delta=d, row=keys[0][:2])
         elif kind == "cell":
             (key, d), = delta.items()
-            old = _val(report, key) + _delta_so_far(steps, key)
+            old = value(key)
             note = f"{_source(report, key)} 为 {fmt(old)}，若为 {fmt(old + d)}，则以下各项均成立"
             st = _Step("cell", (_source(report, key),), note, fixed, delta=d, row=key[:2])
         else:
             src, dst = keys if delta[keys[0]] < 0 else keys[::-1]
-            old = _val(report, src) + _delta_so_far(steps, src)
+            old = value(src)
             part = "" if -delta[src] == old else f" {fmt(old)} 中"
             note = (f"{_source(report, src)}{part} 的 {fmt(-delta[src])} 似应填在 {_source(report, dst)}"
                     f"（同一行的另一栏），则以下各项均成立")
             st = _Step("move", (_source(report, src), _source(report, dst)), note, fixed)
-        st.keys = delta   # type: ignore[attr-defined]
         steps.append(st)
+        for j, r in new.items():
+            lins[j].r = r
+        for key, d in delta.items():
+            shift[key] = shift.get(key, ZERO) + d
+        changed = set(new)
+        for j in changed:                 # candidates made from a changed residual are stale
+            for sig in from_check.pop(j, ()):
+                entries.pop(sig, None)
+                pending.pop(sig, None)
+        stale = {sig for j in changed for sig in touching.get(j, ()) if sig in pending}
+        for sig in stale:
+            rescore(sig)
+        for j in sorted(changed):
+            if active(j):
+                generate(j)
 
     # 4. one defect per row and difference: the same amount missing from several totals of one row
     merged: list[_Step] = []
@@ -392,15 +432,6 @@ def _empty(report: Report, key) -> bool:
     return v is None or v.amount is None
 
 
-def _turns_negative(report: Report, steps, delta: dict) -> bool:
-    """A correction that would make a non-negative amount negative is not a likely one."""
-    for key, d in delta.items():
-        old = _val(report, key) + _delta_so_far(steps, key)
-        if old >= ZERO and old + d < ZERO:
-            return True
-    return False
-
-
 def _missing_tables(report: Report, findings: list[Finding]) -> dict[str, int | None]:
     """Tables a report lacks (S-01: table → the finding) or holds without a single amount (→ None)."""
     out: dict[str, int | None] = {f.table: n for n, f in enumerate(findings) if f.rule == "S-01"}
@@ -408,10 +439,6 @@ def _missing_tables(report: Report, findings: list[Finding]) -> dict[str, int | 
         if tid not in out and td.rows and all(v.amount is None for rd in td.rows.values() for v in rd.values.values()):
             out[tid] = None
     return out
-
-
-def _delta_so_far(steps, key) -> Decimal:
-    return sum((st.keys.get(key, ZERO) for st in steps if hasattr(st, "keys")), ZERO)
 
 
 _ROW = re.compile(r"^(.+)!([A-Z]+)([0-9]+)")
