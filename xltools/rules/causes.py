@@ -461,42 +461,43 @@ def _headline_rank(f: Finding, culprits) -> tuple:
 
 
 def _rekey_steps(report: Report, findings: list[Finding], recheck) -> list[_Step]:
-    """A 类 row whose 项 all belong to another class: re-key it and see which findings go away."""
+    """A 类 row whose 项 belong to another class (C-03 on them): re-key it to that class, check the report
+    again, and group what goes away — provided nothing new comes up."""
     out = []
-    pat = re.compile(r"科目 (\d+) 列在类级科目 (\d+) 之下，但它属于 (\d+) 类")
+    before = None
     seen = set()
     for f in findings:
-        if f.rule != "C-03":
+        td = report.tables.get(f.table) if f.rule == "C-03" else None
+        item = next((rd for rd in td.rows.values() if rd.source == f.cell), None) if td is not None else None
+        if item is None:
             continue
-        m = pat.search(f.message)
-        if not m:
+        above = [rd for rd in td.rows.values() if rd.kind == "class" and len(rd.key) == 3
+                 and _row_no(rd.source) < _row_no(item.source)]
+        if not above:
             continue
-        wrong, right = m.group(2), m.group(3)
-        for tid, td in report.tables.items():
-            if (tid, wrong) in seen or td.sheet != f.table and tid != f.table and not f.cell.startswith(td.sheet + "!"):
-                continue
-            row = td.rows.get(wrong)
-            if row is None or row.kind != "class" or right in td.rows:
-                continue
-            seen.add((tid, wrong))
-            fixed_report = _rekeyed(report, tid, wrong, right)
+        row = max(above, key=lambda rd: _row_no(rd.source))      # the class row the item is listed under
+        right = item.key[:3]
+        if (f.table, row.key) in seen or right in td.rows:
+            continue
+        seen.add((f.table, row.key))
+        if before is None:
             before = {(g.rule, g.cell) for g in recheck(report)}
-            after = {(g.rule, g.cell) for g in recheck(fixed_report)}
-            new_errors = after - before
-            if any(True for _ in new_errors):
-                continue
-            gone = before - after
-            ns = [n for n, g in enumerate(findings) if (g.rule, g.cell) in gone or
-                  (g.rule == "C-02" and g.cell == row.source)]
-            if not ns:
-                continue
-            sheet = td.sheet or tid
-            st = _Step("rekey", (row.source,), f"{row.source} 的科目编码 {wrong} 似应为 {right}（其下各科目属于 {right} 类）",
-                       set())
+        after = {(g.rule, g.cell) for g in recheck(_rekeyed(report, f.table, row.key, right))}
+        if after - before:
+            continue          # re-keying raises something new: not the explanation
+        gone = before - after
+        ns = [n for n, g in enumerate(findings) if (g.rule, g.cell) in gone or (g.rule == "C-02" and g.cell == row.source)]
+        if ns:
+            st = _Step("rekey", (row.source,),
+                       f"{row.source} 的科目编码 {row.key} 似应为 {right}（其下各科目属于 {right} 类）", set())
             st.findings = ns
             out.append(st)
-            del sheet
     return out
+
+
+def _row_no(source: str) -> int:
+    m = re.search(r"(\d+)(?:（[^）]*）)?(?::[^:]*)?$", source or "")
+    return int(m.group(1)) if m else 0
 
 
 def _rekeyed(report: Report, tid: str, old: str, new: str) -> Report:
