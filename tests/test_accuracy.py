@@ -126,3 +126,17 @@ def test_an_empty_table_is_one_defect(clean_book):
     assert len(errors) > 2 and len(heads) == 1, [(f.rule, f.cell, f.cause) for f in fs]
     assert "“收入决算表”没有数据" in heads[0].message and heads[0].table == "F02"
     assert all(f.cause == f"{heads[0].rule}@{heads[0].cell}" for f in errors if f is not heads[0])
+
+
+def test_a_missing_table_is_one_defect(clean_book):
+    """S-01 (a table's sheet is missing: what read_workbook records) is the headline of every identity that
+    reads that table."""
+    from xltools.read.workbook import read_workbook
+
+    rep = read_workbook(clean_book)
+    del rep.tables["F02"]
+    rep.problems.append(("missing_sheet", "F02", "收入决算表"))
+    fs = check_report(rep)
+    heads = [f for f in fs if f.level == "error" and not f.cause]
+    assert [(f.rule, f.table) for f in heads] == [("S-01", "F02")]
+    assert len([f for f in fs if f.cause == f"S-01@{heads[0].cell}"]) >= 2
