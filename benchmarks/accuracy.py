@@ -35,7 +35,7 @@ KNOWN_FALSE = {
     "shanghai-putuo-2024-final-planted": {
         "S-01@国有资本经营预算财政拨款支出决算表":
             "公开09 is printed empty with “本表无数据” (not_published: [F09] is not read yet)",
-        "R-F06-03@一般公共预算财政拨款基本支出决算表!I39":
+        "R-F06-03@一般公共预算财政拨款基本支出决算表!I51":
             "the 上海 form prints no 公开06 合计 row; the unprinted 合计 is read as 0 (variant not landed)",
         "N-04@与 2023 年度相比，收入支出总计减少 56.95 万元，下降 1.87%。":
             "a knock-on of the planted 0 万元 (N2): 56.95 ÷ (0 + 56.95); the printed 1.87 % is right",

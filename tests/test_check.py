@@ -225,7 +225,7 @@ def test_check_write_adds_results_and_changes_no_value(generated, tmp_path):
     assert fill(ws["D16"]) == fill(ws["E16"]) == MARK_FILL["error"]
     assert fill(ws["D7"]) == fill(ws["E7"]) == fill(ws["D8"]) == LIGHT_FILL["error"]
     f06 = openpyxl.load_workbook(f)["一般公共预算财政拨款基本支出决算表"]
-    assert fill(f06["I44"]) == MARK_FILL["error"] and fill(f06["C44"]) == LIGHT_FILL["error"]
+    assert fill(f06["I56"]) == MARK_FILL["error"] and fill(f06["C56"]) == LIGHT_FILL["error"]
 
 
 def test_check_folder_writes_summary(generated, tmp_path):

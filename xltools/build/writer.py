@@ -364,12 +364,13 @@ def _write_table(ws, fm: _Formats, t, lay: TableLayout, data: TableData | None, 
     for r in grouped:
         ws.set_row(r, None, None, {"level": 1, "hidden": True})
     after = {r + 1 for r in grouped} - set(grouped)
+    note = data.note if data is not None and data.note else t.note     # a transcription's note as printed
     for r in sorted(after):
-        if r != lay.note_row or not t.note:
+        if r != lay.note_row or not note:
             ws.set_row(r, None, None, {"collapsed": True})
     # ---- note
-    if t.note:
-        ws.merge_range(lay.note_row, 0, lay.note_row, last_col, t.note, fm.get(text_wrap=True, font_size=9))
+    if note:
+        ws.merge_range(lay.note_row, 0, lay.note_row, last_col, note, fm.get(text_wrap=True, font_size=9))
         ws.set_row(lay.note_row, 30, None, {"collapsed": True} if lay.note_row in after else {})
     # ---- look and print
     widths: dict[int, float] = {}

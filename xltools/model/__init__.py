@@ -45,6 +45,8 @@ class TableData:
     sheet: str = ""
     outside: list[RowData] = field(default_factory=list)      # something typed below the table (after its 注)
     blocks: dict[str, tuple[int, int]] = field(default_factory=dict)   # detail panel → 1-based rows its sums cover
+    note: str = ""                 # the table's note (“注：…”) as printed, where a transcription or workbook has one
+    note_source: str = ""
 
     def get(self, row: str, col: str) -> Value | None:
         r = self.rows.get(row)

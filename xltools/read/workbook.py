@@ -265,6 +265,7 @@ def _read_table(t, variant, grid, sheet, fcells, normalize_code) -> TableData:
         head = _norm(_cell(grid, r, first_col))
         unit_total = t.total_label == "unit" and r == start and variant.total_position == "top"
         if head.startswith("注："):
+            td.note, td.note_source = str(_cell(grid, r, first_col)).strip(), f"{sheet}!{a1(r, first_col)}"
             _read_below(lay, grid, r + 1, sheet, td)
             break
         for pl in lay.panels:
