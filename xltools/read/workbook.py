@@ -10,6 +10,7 @@ import functools
 import re
 import zipfile
 import zlib
+from decimal import Decimal
 from pathlib import Path
 from xml.etree import ElementTree as ET
 
@@ -36,8 +37,8 @@ _SUMPRODUCT_F = re.compile(rb"<f(?:\s[^>]*)?>([^<]*SUMPRODUCT[^<]*)</f>")
 _SAME_SHEET_RANGE = re.compile(rb"(?<![!A-Za-z])\$([A-Z]{1,3})\$(\d+):\$\1\$(\d+)")
 
 
-def formula_cells(path: str | Path, ranges: dict | None = None) -> dict[str, set[str]]:
-    """Sheet name → the cells (A1) that hold a formula.
+def formula_cells(path: str | Path, ranges: dict | None = None, sheets=None) -> dict[str, set[str]]:
+    """Sheet name → the cells (A1) that hold a formula (of the sheets named in ``sheets``, or of every sheet).
 
     ``ranges`` (a dict, filled in): sheet → column letter → (first, last) 1-based rows that the sheet's
     SUMPRODUCT formulas cover in that column (the detail blocks: a row outside them is not summed)."""
@@ -47,6 +48,8 @@ def formula_cells(path: str | Path, ranges: dict | None = None) -> dict[str, set
         rels = ET.fromstring(z.read("xl/_rels/workbook.xml.rels"))
         target = {r.get("Id"): r.get("Target") for r in rels.findall("rel:Relationship", _NS)}
         for s in wb.findall("m:sheets/m:sheet", _NS):
+            if sheets is not None and s.get("name") not in sheets:
+                continue
             rid = s.get(f"{{{_NS['r']}}}id")
             t = target.get(rid, "")
             part = t.lstrip("/") if t.startswith("/") else "xl/" + t
@@ -54,14 +57,7 @@ def formula_cells(path: str | Path, ranges: dict | None = None) -> dict[str, set
                 data = z.read(part)
             except KeyError:
                 continue
-            # a formula element <f>, <f …> or <f/> sits inside its cell: the nearest <c r="…" before it
-            # (cells do not nest; elsewhere in a sheet, text is escaped and <formula1> is not <f>)
-            cells = set()
-            for m in _F_RE.finditer(data):
-                start = data.rfind(b'<c r="', 0, m.start())
-                if start >= 0:
-                    cells.add(data[start + 6:data.index(b'"', start + 6)].decode())
-            out[s.get("name")] = cells
+            out[s.get("name")] = _formula_refs(data)
             if ranges is not None and b"SUMPRODUCT" in data:
                 cols: dict[str, tuple[int, int]] = {}
                 for f in _SUMPRODUCT_F.finditer(data):
@@ -71,6 +67,25 @@ def formula_cells(path: str | Path, ranges: dict | None = None) -> dict[str, set
                         cols[col] = (min(lo, a), max(hi, b))
                 ranges[s.get("name")] = cols
     return out
+
+
+# a cell whose first child is a formula element <f>, <f …> or <f/> (the schema puts <f> before <v>)
+_FCELL_RE = re.compile(rb'<c r="([A-Z]+[0-9]+)"[^>]*>\s*<f[ >/]')
+
+
+def _formula_refs(data: bytes) -> set[str]:
+    """The cells of one sheet's XML that hold a formula. One regular-expression pass when every formula element
+    is its cell's first child (as the schema orders them); otherwise, for each <f>, the nearest <c r="…" before it
+    (cells do not nest; elsewhere in a sheet, text is escaped and <formula1> is not <f>)."""
+    refs = _FCELL_RE.findall(data)
+    if len(refs) == len(_F_RE.findall(data)):
+        return {r.decode() for r in refs}
+    cells = set()
+    for m in _F_RE.finditer(data):
+        start = data.rfind(b'<c r="', 0, m.start())
+        if start >= 0:
+            cells.add(data[start + 6:data.index(b'"', start + 6)].decode())
+    return cells
 
 
 def _norm(text) -> str:
@@ -166,7 +181,8 @@ def read_workbook(path: str | Path, *, with_formulas: bool = True) -> Report:
                      _grid(wb, COVER_SHEET) if COVER_SHEET in names else None)
     ranges: dict = {}
     try:
-        fcells = formula_cells(path, ranges) if with_formulas else None
+        # only the sheets the tables are read from (not the 科目目录, 说明事项, 审核 or result sheets)
+        fcells = formula_cells(path, ranges, _table_sheets(meta)) if with_formulas else None
     except (zipfile.BadZipFile, KeyError, ET.ParseError, zlib.error, EOFError, UnicodeDecodeError) as exc:
         raise ReadError(f"{path.name}：工作簿结构损坏（{_lib_text(exc)}）") from None
     from xltools.read.guard import check_meta_rows, check_report_amounts
@@ -175,6 +191,18 @@ def read_workbook(path: str | Path, *, with_formulas: bool = True) -> Report:
                         ranges=ranges)
     check_report_amounts(report, path.name, error=ReadError)
     return report
+
+
+def _table_sheets(meta: dict[str, str]) -> set[str] | None:
+    """The sheet names :func:`read_grids` reads tables from (None: not known, scan every sheet)."""
+    from xltools.spec import SpecError, load_set
+
+    try:
+        tset = load_set(meta.get("set", "final_accounts"))
+        variant = tset.variant(meta.get("variant") or None)
+    except SpecError:
+        return None
+    return {meta.get(f"table:{t.id}", t.sheet_name()) for t in tset.tables_for(variant)}
 
 
 def read_grids(grid_of, sheet_names, meta: dict[str, str], fcells: dict[str, set[str]] | None, *,
@@ -247,29 +275,100 @@ def _static(t, variant):
     at_offset = {pl.panel.id: {sr - lay.data_first: row for row in (*pl.panel.rows, *pl.panel.footer)
                                if row.key and (sr := pl.rows.get(row.key)) is not None}
                  for pl in lay.panels if not pl.panel.is_detail}
-    value = (lay, first_col, labels, footers, at_offset)
+    # the columns that name rows (the plan of a sheet depends on these alone)
+    key_cols = sorted({first_col, *(c for pl in lay.panels
+                                    for c in (pl.code_col, pl.name_col, pl.label_col, pl.lineno_col) if c is not None)})
+    value = (lay, first_col, labels, footers, at_offset, tuple(key_cols))
     _STATIC[key] = (t, variant, value)
     return value
 
 
 def _read_table(t, variant, grid, sheet, fcells, normalize_code) -> TableData:
-    lay, first_col, labels, footers, at_offset = _static(t, variant)
+    """A table's rows and values from its sheet's grid.
+
+    Which grid row is which table row (and where each value cell is) depends only on the cells that name rows —
+    the 科目编码/名称, 项目 and 行次 columns — not on the amounts. That reading plan is worked out once per sheet
+    shape (those columns' contents) and reused for every workbook of the shape; each workbook then costs only the
+    parsing of its value cells."""
+    static = _static(t, variant)
+    lay, first_col, key_cols = static[0], static[1], static[5]
+    start = _start(grid, lay, first_col)
+    # the rows above the table (title, 公开部门, headers) and a 合计 row showing the unit's code and name do not
+    # decide the plan: they are left out of the shape
+    first = start + 1 if t.total_label == "unit" and variant.total_position == "top" else start
+    shape = tuple(tuple(row[c] if c < len(row) else None for c in key_cols) for row in grid[first:])
+    pkey = (id(t), id(variant), sheet, start, len(grid), shape)
+    hit = _PLANS.get(pkey)
+    if hit is not None and hit[0] is t and hit[1] is variant:
+        plan = hit[2]
+    else:
+        plan = _plan(t, variant, grid, sheet, normalize_code, static, start)
+        if len(_PLANS) >= 1024:
+            _PLANS.clear()
+        _PLANS[pkey] = (t, variant, plan)
     td = TableData(t.id, sheet=sheet)
-    # find the 栏次 row (users may have inserted rows above; we do not rely on a fixed position)
-    start = lay.data_first
+    rows, duplicates = td.rows, td.duplicates
+    plan, below, td.note, td.note_source = plan
+    for r, key, label, pid, src, kind, bad_code, skip_if_blank, cells in plan:
+        row = grid[r]
+        width = len(row)
+        if skip_if_blank and all((row[c] if c < width else None) in (None, "", 0) for _, c, _, _ in cells):
+            continue
+        rd = RowData(key=key, label=label, panel=pid, source=src, kind=kind)
+        if bad_code:
+            td.bad_codes.append(rd)
+        values = rd.values
+        for ckey, c, ref, vsrc in cells:
+            raw = row[c] if c < width else None
+            if raw is None or raw == "":
+                amount, problem = None, None
+            elif type(raw) is float and raw - raw == 0.0:     # a finite number: what most cells hold
+                amount, problem = Decimal(repr(raw)), None
+            else:
+                amount, problem = parse_amount(raw)
+            values[ckey] = Value(amount, source=vsrc, raw=raw if problem else None, problem=problem,
+                                 formula=(ref in fcells) if fcells is not None else None)
+        if key in rows:
+            if kind == "spare":
+                continue
+            duplicates.append(rd)
+        else:
+            rows[key] = rd
+    if below is not None:
+        _read_below(static[0], grid, below, sheet, td)
+    return td
+
+
+_PLANS: dict = {}    # (table, variant, sheet, contents of the row-naming columns) → reading plan
+
+
+def _start(grid, lay, first_col) -> int:
+    """The first row after the 栏次 row (users may have inserted rows above; no fixed position is relied on)."""
     for r in range(min(len(grid), 40)):
         if _norm(_cell(grid, r, first_col)) == "栏次":
-            start = r + 1
-            break
+            return r + 1
+    return lay.data_first
+
+
+def _plan(t, variant, grid, sheet, normalize_code, static, start) -> tuple:
+    """The reading plan of one sheet shape: for each table row found, (grid row, key, label, panel, source, kind,
+    whether its code cell is not a code, whether it is skipped when its value cells are blank, value cells as
+    (column key, grid column, A1, source)); the row after the 注 line, if any; the 注 line's text and cell (or "")."""
+    lay, first_col, labels, footers, at_offset, _ = static
+    plan = []
+    below = None
+    note = note_source = ""
     for r in range(start, len(grid)):
         head = _norm(_cell(grid, r, first_col))
         unit_total = t.total_label == "unit" and r == start and variant.total_position == "top"
         if head.startswith("注："):
-            td.note, td.note_source = str(_cell(grid, r, first_col)).strip(), f"{sheet}!{a1(r, first_col)}"
-            _read_below(lay, grid, r + 1, sheet, td)
+            # the 注 line's text is in the row-naming column, so it is part of the shape: kept in the plan
+            note, note_source = str(_cell(grid, r, first_col)).strip(), f"{sheet}!{a1(r, first_col)}"
+            below = r + 1         # rows typed below the 注 line are looked at per workbook (_read_below)
             break
         for pl in lay.panels:
             p = pl.panel
+            bad_code = skip_if_blank = False
             if p.is_detail:
                 raw_code = _cell(grid, r, pl.code_col)
                 name = str(_cell(grid, r, pl.name_col) or "").strip()
@@ -281,17 +380,15 @@ def _read_table(t, variant, grid, sheet, fcells, normalize_code) -> TableData:
                 else:
                     code = normalize_code(raw_code) if code_text else None
                     if code is None:
-                        vals = [_cell(grid, r, c) for c in pl.value_cols.values()]
-                        if not code_text and all(v in (None, "", 0) for v in vals):
-                            continue
+                        # a row without a code is read only where it holds an amount (decided per workbook)
+                        skip_if_blank = not code_text
                         key, kind, label = f"#{a1(r, pl.code_col)}", "spare", name
+                        bad_code = bool(code_text)
                     else:
                         leaf = 7 if p.detail == "functional" else 5
                         key, label = code, name
                         kind = "detail" if len(code) == leaf else "class"
-                rd = RowData(key=key, label=label, panel=p.id, source=f"{sheet}!{a1(r, pl.code_col)}", kind=kind)
-                if kind == "spare" and code_text:
-                    td.bad_codes.append(rd)
+                src = f"{sheet}!{a1(r, pl.code_col)}"
             else:
                 label = _norm(_cell(grid, r, pl.label_col))
                 ln = _cell(grid, r, pl.lineno_col) if pl.lineno_col is not None else None
@@ -305,20 +402,11 @@ def _read_table(t, variant, grid, sheet, fcells, normalize_code) -> TableData:
                 if row is None:
                     continue
                 kind = "footer" if row in p.footer else ("total" if row.style == "total" else "fixed")
-                rd = RowData(key=row.key, label=label, panel=p.id, source=f"{sheet}!{a1(r, pl.label_col)}", kind=kind)
-            for ckey, c in pl.value_cols.items():
-                raw = _cell(grid, r, c)
-                amount, problem = parse_amount(raw if raw != "" else None)
-                ref = a1(r, c)
-                rd.values[ckey] = Value(amount, source=f"{sheet}!{ref}", raw=raw if problem else None,
-                                        problem=problem, formula=(ref in fcells) if fcells is not None else None)
-            if rd.key in td.rows:
-                if rd.kind in ("spare",):
-                    continue
-                td.duplicates.append(rd)
-            else:
-                td.rows[rd.key] = rd
-    return td
+                key = row.key
+                src = f"{sheet}!{a1(r, pl.label_col)}"
+            cells = tuple((ckey, c, a1(r, c), f"{sheet}!{a1(r, c)}") for ckey, c in pl.value_cols.items())
+            plan.append((r, key, label, p.id, src, kind, bad_code, skip_if_blank, cells))
+    return tuple(plan), below, note, note_source
 
 
 def _read_below(lay, grid, first: int, sheet: str, td: TableData) -> None:
