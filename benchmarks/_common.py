@@ -8,6 +8,7 @@ import shutil
 import subprocess
 import sys
 import time
+from decimal import Decimal
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -50,6 +51,55 @@ def distinct_units_list(work: Path, n: int) -> Path:
                          encoding="utf-8")
         rows.append(f"行不同的单位{i:05d},{700000 + i},2024,{d}")
     path = work / f"distinct{n}.csv"
+    path.write_text("\n".join(rows) + "\n", encoding="utf-8")
+    return path
+
+
+def varied_units_list(work: Path, n: int, shapes: int = 30) -> Path:
+    """A 单位清单.csv of ``n`` units with varied rows and values, as a bureau's returns are: each unit has a data
+    folder of its own, made from one of three bases (the two 决算 samples and the clean test unit). Its row set is
+    one of ``shapes`` per base (a sample with one of its 项 rows of 公开03 dropped; the clean unit with its 2080101
+    row moved to another 项 of the catalog), and its amounts differ from every other unit's (one 项 amount of
+    公开02 and 公开03 raised by the unit's number in 分)."""
+    import re as _re
+
+    from xltools import catalog
+
+    bases = [*SAMPLE_DATA, (ROOT / "tests" / "data" / "clean-unit", 2024)]
+    fc = catalog.functional(2024)
+    leaves = [c for c in fc.codes("项") if c != "2080101" and not c.startswith("221")]
+    amount = _re.compile(r'^(\d{7}),([^,]*),("?[\d,]*\.\d\d"?|)(,.*)$')
+    rows = ["单位名称,单位编码,年度,数据文件"]
+    for i in range(n):
+        folder, year = bases[i % len(bases)]
+        shape = (i // len(bases)) % shapes
+        d = work / "varied" / f"u{i:05d}"
+        shutil.copytree(folder, d, ignore=shutil.ignore_patterns("*.xlsx", "published", "*.md"))
+        if folder.name == "clean-unit":
+            code = leaves[shape % len(leaves)]
+            for name in ("F02.csv", "F03.csv", "F05.csv"):
+                p = d / name
+                p.write_text(p.read_text(encoding="utf-8").replace("2080101,行政运行", f"{code},{fc.name(code)}"),
+                             encoding="utf-8")
+        else:
+            p = d / "F03.csv"
+            lines = p.read_text(encoding="utf-8").splitlines()
+            detail = [k for k, line in enumerate(lines) if _re.match(r"\d{7},", line)]
+            if shape and detail:
+                del lines[detail[shape % len(detail)]]
+            p.write_text("\n".join(lines) + "\n", encoding="utf-8")
+        for name in ("F02.csv", "F03.csv"):
+            p = d / name
+            lines = p.read_text(encoding="utf-8").splitlines()
+            for k, line in enumerate(lines):
+                m = amount.match(line)
+                if m and m.group(3):
+                    v = Decimal(m.group(3).strip('"').replace(",", "")) + Decimal(i) / 100
+                    lines[k] = f'{m.group(1)},{m.group(2)},"{v:,.2f}"{m.group(4)}'
+                    break
+            p.write_text("\n".join(lines) + "\n", encoding="utf-8")
+        rows.append(f"行与金额各异的单位{i:05d},{800000 + i},{year},{d}")
+    path = work / f"varied{n}.csv"
     path.write_text("\n".join(rows) + "\n", encoding="utf-8")
     return path
 

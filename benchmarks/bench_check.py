@@ -1,24 +1,32 @@
-"""Reading and checking speed: `xltools check` over ≥200 generated workbooks (python-calamine reads the cached
-values, the rules engine checks them), against a checker built on recalculation — LibreOffice batch
-recalculation, and the `formulas` package — measured on a handful of files.
+"""Reading and checking speed (issue 15): `xltools check 文件夹/ --json` end to end over 1,000 workbooks with varied
+rows and amounts, against python-calamine merely reading every sheet of the same files in the same run; peak memory
+at 100 and 1,000 workbooks; the wall time of one `xltools check` on one workbook; `import xltools.addin`. Optionally
+a checker built on recalculation (LibreOffice, the `formulas` package) on a handful of files.
 
-    python benchmarks/bench_check.py                    # 200 workbooks, 2 processes, LO on 5, formulas on 1
-    python benchmarks/bench_check.py --files 400 --lo 8 --formulas 0
+    python benchmarks/bench_check.py                    # 1,000 varied workbooks, 1 and 2 processes
+    python benchmarks/bench_check.py --files 400 --lo 5 --formulas 1
 
-Prints a results table and writes it to benchmarks/results.md (section "check").
+CPU time (user + sys of every process, pool workers included) is reported beside the wall time: the machine may be
+shared, and CPU time is the figure other work disturbs least. Prints a results table and writes it to
+benchmarks/results.md (section "check").
 """
 from __future__ import annotations
 
 import argparse
+import json
+import resource
+import shutil
+import statistics
 import os
+import subprocess
 import sys
 import tempfile
 import time
-from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from _common import lo_recalc, table, units_list, uno_python, write_section  # noqa: E402
+from _common import (ROOT, lo_recalc, table, uno_python, varied_units_list,  # noqa: E402
+                     write_section)
 
 
 def _check(path: str) -> int:
@@ -28,50 +36,6 @@ def _check(path: str) -> int:
     if err:
         raise RuntimeError(err)
     return len(findings)
-
-
-def _read(path: str) -> int:
-    from xltools.read.workbook import read_workbook
-
-    return len(read_workbook(path).tables)
-
-
-def _warm() -> None:
-    import xltools.cli  # noqa: F401 - imports and spec/catalog caches, once per worker
-    from xltools.spec import load_set
-    load_set("final_accounts")
-
-
-def throughput(fn, files: list[Path], jobs: int, repeat: int = 1) -> float:
-    """Seconds of the fastest of ``repeat`` runs of ``fn`` over ``files`` with ``jobs`` processes (pool start-up
-    included; this machine is shared, and other work only ever slows a run down)."""
-    return min(_throughput(fn, files, jobs) for _ in range(repeat))
-
-
-def _throughput(fn, files: list[Path], jobs: int) -> float:
-    t = time.perf_counter()
-    if jobs <= 1:
-        for f in files:
-            fn(str(f))
-    else:
-        with ProcessPoolExecutor(jobs, initializer=_warm) as pool:
-            list(pool.map(fn, map(str, files), chunksize=max(1, len(files) // (jobs * 8))))
-    return time.perf_counter() - t
-
-
-def _cli_check(folder: Path) -> float:
-    """`xltools check 文件夹/` as a user runs it (a new process; exit code 1: the samples have errors)."""
-    import subprocess
-
-    from _common import ROOT
-
-    t = time.perf_counter()
-    r = subprocess.run([sys.executable, "-m", "xltools.cli", "check", str(folder)], cwd=ROOT,
-                       stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    secs = time.perf_counter() - t
-    if r.returncode not in (0, 1):
-        raise RuntimeError(f"xltools check 退出码 {r.returncode}")
-    return secs
 
 
 def recalc_then_check(files: list[Path], out: Path) -> float:
@@ -94,63 +58,173 @@ def formulas_then_check(files: list[Path]) -> float:
     return time.perf_counter() - t
 
 
+
+def _children_cpu() -> float:
+    r = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return r.ru_utime + r.ru_stime
+
+
+def cli_check(target: Path, jobs: int) -> tuple[float, float]:
+    """`xltools check 文件夹/ --json` as a user runs it: a new process (start-up, imports, the pool, 校验汇总.xlsx,
+    the JSON on stdout). (wall seconds, CPU seconds of that process and its workers)."""
+    cpu0, t = _children_cpu(), time.perf_counter()
+    r = subprocess.run([sys.executable, "-m", "xltools.cli", "check", str(target), "--json", "--jobs", str(jobs)],
+                       cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    secs = time.perf_counter() - t
+    if r.returncode not in (0, 1):     # 1: the workbooks have errors (the samples' published ones)
+        raise RuntimeError(f"xltools check 退出码 {r.returncode}：{r.stderr.decode()[-2000:]}")
+    return secs, _children_cpu() - cpu0
+
+
+def best_cli(target: Path, jobs: int, repeat: int) -> tuple[float, float]:
+    """The fastest of ``repeat`` runs (wall), and the smallest CPU time of them."""
+    runs = [cli_check(target, jobs) for _ in range(repeat)]
+    return min(w for w, _ in runs), min(c for _, c in runs)
+
+
+_RSS_CHILD = r"""
+import json, resource, sys
+from xltools.cli import main
+import contextlib, io
+with contextlib.redirect_stdout(io.StringIO()):
+    main(["check", sys.argv[1], "--json", "--jobs", sys.argv[2]])
+me, kids = resource.getrusage(resource.RUSAGE_SELF), resource.getrusage(resource.RUSAGE_CHILDREN)
+print(json.dumps({"main_kb": me.ru_maxrss, "worker_kb": kids.ru_maxrss}))
+"""
+
+
+def peak_rss(target: Path, jobs: int) -> tuple[float, float]:
+    """Peak RSS (MB) of the main process and of the largest pool worker of one `xltools check` run."""
+    r = subprocess.run([sys.executable, "-c", _RSS_CHILD, str(target), str(jobs)], cwd=ROOT, capture_output=True,
+                       text=True)
+    if r.returncode != 0:
+        raise RuntimeError(r.stderr[-2000:])
+    d = json.loads(r.stdout.strip().splitlines()[-1])
+    return d["main_kb"] / 1024, d["worker_kb"] / 1024
+
+
+def calamine_read(files: list[Path]) -> float:
+    """CPU seconds python-calamine takes to open each file and read every sheet into Python lists (no xltools)."""
+    from python_calamine import CalamineWorkbook
+
+    t = time.process_time()
+    for f in files:
+        wb = CalamineWorkbook.from_path(str(f))
+        for name in wb.sheet_names:
+            wb.get_sheet_by_name(name).to_python(skip_empty_area=False)
+    return time.process_time() - t
+
+
+def check_in_process(files: list[Path]) -> float:
+    """CPU seconds of `check_file` (read + every rule) over ``files`` in this (warm) process."""
+    from xltools.cli import check_file
+
+    check_file(files[0])
+    t = time.process_time()
+    for f in files:
+        _, err = check_file(f)
+        if err:
+            raise RuntimeError(err)
+    return time.process_time() - t
+
+
+def single_file_ms(path: Path, repeat: int) -> float:
+    """Median wall time of `xltools check 工作簿.xlsx --json` (one workbook: start-up dominates)."""
+    out = []
+    for _ in range(max(3, repeat)):
+        t = time.perf_counter()
+        subprocess.run([sys.executable, "-m", "xltools.cli", "check", str(path), "--json"], cwd=ROOT,
+                       stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        out.append((time.perf_counter() - t) * 1000)
+    return statistics.median(out)
+
+
+def addin_import_ms(repeat: int) -> float:
+    from addin_import import importtime_ms, wall_ms
+
+    wall_ms("import xltools.addin")
+    return statistics.median(importtime_ms()[0] for _ in range(max(3, repeat)))
+
+
 def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--files", type=int, default=200)
-    ap.add_argument("--jobs", type=int, default=os.cpu_count() or 2)
-    ap.add_argument("--lo", type=int, default=5, help="files recalculated in LibreOffice (0: skip)")
-    ap.add_argument("--formulas", type=int, default=1, help="files computed with the formulas package (0: skip)")
+    ap.add_argument("--files", type=int, default=1000)
+    ap.add_argument("--shapes", type=int, default=30, help="row sets per base data folder")
+    ap.add_argument("--lo", type=int, default=0, help="files recalculated in LibreOffice (0: skip)")
+    ap.add_argument("--formulas", type=int, default=0, help="files computed with the formulas package (0: skip)")
     ap.add_argument("--repeat", type=int, default=3, help="runs of each timing; the fastest is reported")
+    ap.add_argument("--work", help="reuse this folder (made by an earlier run) instead of generating anew")
     ap.add_argument("--no-write", action="store_true", help="do not update benchmarks/results.md")
     args = ap.parse_args(argv)
 
-    from xltools.bulk import generate_units
-
-    work = Path(tempfile.mkdtemp(prefix="xltools-bench-check-"))
-    print(f"工作目录：{work}", file=sys.stderr)
-    rc = generate_units(units_list(work / "units.csv", args.files), work / "out", jobs=args.jobs, progress=False,
-                        quiet=True, keep_original=False)
-    files = sorted((work / "out").glob("*.xlsx"))
-    assert rc == 0 and len(files) == args.files
-    _warm()
-    _check(str(files[0]))
-    rows = []
-    secs = throughput(_check, files, args.jobs, args.repeat)
-    ours = len(files) / secs
-    secs1 = throughput(_check, files[: max(20, len(files) // 4)], 1, args.repeat)
-    ours1 = max(20, len(files) // 4) / secs1
-    read_secs = throughput(_read, files, args.jobs, args.repeat)
-    cli_secs = min(_cli_check(work / "out") for _ in range(args.repeat))
-    rows.append((f"xltools check（calamine 读缓存值 + 规则，{args.jobs} 进程）", len(files), f"{secs:.2f}", f"{ours:.0f}", "—"))
-    rows.append(("xltools check（1 进程）", max(20, len(files) // 4), f"{secs1:.2f}", f"{ours1:.0f}", "—"))
-    rows.append((f"命令行 xltools check 文件夹/（{args.jobs} 进程，含启动与 校验汇总.xlsx）", len(files), f"{cli_secs:.2f}",
-                 f"{len(files) / cli_secs:.0f}", "—"))
-    rows.append((f"仅读取（read_workbook，{args.jobs} 进程）", len(files), f"{read_secs:.2f}", f"{len(files) / read_secs:.0f}", "—"))
-    notes = []
-    if args.lo and uno_python():
-        one = recalc_then_check(files[:1], work / "lo1")
-        many = recalc_then_check(files[: args.lo], work / "lo")
-        per = many / args.lo
-        marginal = (many - one) / (args.lo - 1) if args.lo > 1 else per
-        rows.append(("重算后校验：LibreOffice 批量重算（含启动）", args.lo, f"{many:.2f}", f"{args.lo / many:.2f}",
-                     f"{ours / (args.lo / many):.0f}×"))
-        rows.append(("重算后校验：LibreOffice（不计启动，每增 1 个）", "—", f"{marginal:.2f}", f"{1 / marginal:.2f}",
-                     f"{ours * marginal:.0f}×"))
+    load0 = os.getloadavg()[0]
+    if args.work and (Path(args.work) / "out").is_dir():
+        work = Path(args.work)
     else:
-        notes.append("LibreOffice 未安装或 --lo 0：未测 LibreOffice 重算。")
+        from xltools.bulk import generate_units
+
+        work = Path(args.work or tempfile.mkdtemp(prefix="xltools-bench-check-"))
+        work.mkdir(parents=True, exist_ok=True)
+        rc = generate_units(varied_units_list(work, args.files, args.shapes), work / "out", jobs=2, progress=False,
+                            quiet=True, keep_original=False)
+        assert rc == 0
+    print(f"工作目录：{work}", file=sys.stderr)
+    files = sorted((work / "out").glob("*.xlsx"))
+    files = [f for f in files if not f.name.startswith("校验汇总")][: args.files]
+    n = len(files)
+    small = work / "first100"
+    if not small.is_dir():
+        small.mkdir()
+        for f in files[:100]:
+            shutil.copy(f, small / f.name)
+    from xltools.read.workbook import read_workbook
+    shapes = len({tuple((tid, tuple(td.rows)) for tid, td in read_workbook(f).tables.items()) for f in files})
+
+    # the same run: calamine's read, the check in a warm process, then the CLI end to end
+    cal = min(calamine_read(files) for _ in range(args.repeat))
+    inproc = min(check_in_process(files) for _ in range(args.repeat))
+    w2, c2 = best_cli(work / "out", 2, args.repeat)
+    w1, c1 = best_cli(work / "out", 1, args.repeat)
+    rss100, rss1000 = peak_rss(small, 2), peak_rss(work / "out", 2)
+    one = single_file_ms(files[0], args.repeat)
+    addin = addin_import_ms(args.repeat)
+    load1 = os.getloadavg()[0]
+
+    ms = lambda secs: f"{secs / n * 1000:.1f}"   # noqa: E731
+    rows = [
+        ("命令行 xltools check 文件夹/ --json（2 进程，含启动、汇总工作簿）", n, f"{w2:.2f}", f"{n / w2:.0f}", ms(c2),
+         f"{c2 / cal:.1f}×"),
+        ("命令行 xltools check 文件夹/ --json（1 进程，含启动、汇总工作簿）", n, f"{w1:.2f}", f"{n / w1:.0f}", ms(c1),
+         f"{c1 / cal:.1f}×"),
+        ("check_file（读取 + 全部规则，单进程，已预热）", n, "—", f"{n / inproc:.0f}（CPU）", ms(inproc),
+         f"{inproc / cal:.1f}×"),
+        ("对照：python-calamine 读取每个表页（单进程）", n, "—", f"{n / cal:.0f}（CPU）", ms(cal), "1.0×"),
+    ]
+    head = ("方法", "工作簿数", "用时（秒）", "个/秒", "CPU 毫秒/个（user+sys）", "CPU 相对 calamine 读取")
+    mem = table([(100, f"{rss100[0]:.0f}", f"{rss100[1]:.0f}"), (n, f"{rss1000[0]:.0f}", f"{rss1000[1]:.0f}")],
+                ("工作簿数", "主进程峰值 RSS（MB）", "工作进程峰值 RSS（MB）"))
+    notes = [f"单个工作簿 `xltools check 工作簿.xlsx --json` 的用时（新进程，含启动，中位数）：{one:.0f} ms。",
+             f"`import xltools.addin`（-X importtime，xltools 模块累计，中位数）：{addin:.0f} ms（上限 300 ms）。",
+             f"负载：开始时 1 分钟负载 {load0:.2f}，结束时 {load1:.2f}（2 核，机器与其他工作共用；"
+             "墙钟时间受其影响，CPU 时间受影响较小）。"]
+    extra = []
+    if args.lo and uno_python():
+        many = recalc_then_check(files[: args.lo], work / "lo")
+        extra.append(("重算后校验：LibreOffice 批量重算（含启动）", args.lo, f"{many:.2f}", f"{args.lo / many:.2f}", "—", "—"))
     if args.formulas:
         try:
             fsecs = formulas_then_check(files[: args.formulas])
-            rows.append(("重算后校验：formulas 包计算全部公式", args.formulas, f"{fsecs:.2f}", f"{args.formulas / fsecs:.3f}",
-                         f"{ours * fsecs / args.formulas:.0f}×"))
+            extra.append(("重算后校验：formulas 包计算全部公式", args.formulas, f"{fsecs:.2f}",
+                          f"{args.formulas / fsecs:.3f}", "—", "—"))
         except ImportError:
             notes.append("未安装 formulas 包（pip install formulas）：未测。")
-    head = ("方法", "工作簿数", "用时（秒）", "个/秒", "xltools check 快多少")
     body = "\n\n".join([
-        f"校验 {len(files)} 个由 `generate --units` 生成的决算工作簿（两个样例的数据，含原文错误，每个都有结果条目）。"
-        "xltools 读公式的缓存值（生成时写入，并经 LibreOffice 重算验证），不需要计算引擎；对照组先重算再校验。"
-        f"xltools 各项取 {args.repeat} 次中最快的一次（机器与其他工作共用），含进程池启动。",
-        table(rows, head), "\n".join(f"* {n}" for n in notes)])
+        f"校验 {n} 个由 `generate --units` 生成的决算工作簿：每个单位一个数据文件夹（两个样例与测试单位 clean-unit 为底，"
+        f"行的组合 {shapes} 种，金额各不相同；样例的原文错误保留，每个工作簿都有结果条目）。"
+        f"各项取 {args.repeat} 次中最快的一次；命令行各项含进程启动、导入、进程池、`校验汇总.xlsx` 与 JSON 输出；"
+        "CPU 时间含全部工作进程。calamine 对照在同一次运行中读取同一批文件的每个表页。",
+        table(rows + extra, head), "峰值内存（`ru_maxrss`，每次在新进程中运行，2 进程）：", mem,
+        "\n".join(f"* {x}" for x in notes)])
     print(body)
     if not args.no_write:
         write_section("check", "读取与校验（benchmarks/bench_check.py）", body)

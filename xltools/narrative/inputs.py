@@ -32,17 +32,9 @@ class NoteItem:
 def note_items(set_id: str, report=None) -> list[NoteItem]:
     """The 说明事项 items of a set. An item with ``each:`` (gpb_classes, gpb_items, econ_classes) is
     repeated for every 科目 of that kind the report has, with {code} and {name} filled in."""
-    import yaml
-
-    from xltools.spec import templates_dir
-
-    path = templates_dir() / set_id / "notes.yaml"
-    if not path.is_file():
-        return []
-    stamp = (str(path), path.stat().st_mtime_ns)
-    doc = _DOCS.get(stamp)
+    stamp, doc = _doc(set_id)
     if doc is None:
-        doc = _DOCS[stamp] = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+        return []
     kinds = {it.get("each") for section in doc.get("sections", []) for it in section.get("items", []) if it.get("each")}
     subj = {each: tuple(_subjects(each, report)) for each in sorted(kinds)}
     variant = getattr(report, "variant", None) or ""
@@ -65,6 +57,35 @@ def note_items(set_id: str, report=None) -> list[NoteItem]:
         _ITEMS.clear()
     _ITEMS[key] = tuple(items)
     return items
+
+
+def _doc(set_id: str):
+    """(file version, parsed notes.yaml) of a set; (None, None) when the set has none."""
+    import yaml
+
+    from xltools.spec import templates_dir
+
+    path = templates_dir() / set_id / "notes.yaml"
+    if not path.is_file():
+        return None, None
+    stamp = (str(path), path.stat().st_mtime_ns)
+    doc = _DOCS.get(stamp)
+    if doc is None:
+        doc = _DOCS[stamp] = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+    return stamp, doc
+
+
+def note_defaults(set_id: str, report=None) -> dict[str, str]:
+    """key → preset default of the 说明事项 items that have one. Items repeated per 科目 (``each:``) are expanded
+    over the report's 科目 only when one of them declares a default (none does today: then the items that do not
+    depend on the report suffice)."""
+    _, doc = _doc(set_id)
+    if doc is None:
+        return {}
+    per_subject = any(it.get("each") and it.get("default") is not None
+                      for section in doc.get("sections", []) for it in section.get("items", []))
+    items = note_items(set_id, report if per_subject else None)
+    return {it.key: it.default for it in items if it.default is not None}
 
 
 _DOCS: dict = {}     # notes.yaml parsed once per file version

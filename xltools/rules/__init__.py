@@ -21,7 +21,7 @@ Rule codes:
 from __future__ import annotations
 
 from xltools.model import ZERO, Report
-from xltools.rules.engine import Check, Finding, all_checks, evaluate, fmt
+from xltools.rules.engine import Check, Finding, all_checks, compiled_checks, evaluate, evaluate_compiled, fmt
 
 __all__ = ["Finding", "check_report", "derived_cells"]
 
@@ -52,11 +52,12 @@ def check_report(report: Report, *, catalogs=None) -> list[Finding]:
             findings.append(prob)
         elif isinstance(prob, tuple) and prob[0] == "missing_sheet":
             findings.append(Finding("S-01", "error", prob[1], prob[2], f"缺少表页“{prob[2]}”"))
-    checks = all_checks(tset, variant, report)
+    # the checks of the report's row-set shape, expanded and compiled once per shape
+    checks, compiled = compiled_checks(tset, variant, report)
     findings += _value_rules(report, tset, checks)
     findings += _code_rules(report, tset, variant, catalogs)
     findings += _presence_rules(report, tset, variant)
-    findings += evaluate(report, tset, checks)
+    findings += evaluate_compiled(report, tset, compiled)
     from xltools.rules.labels import label_findings, note_findings   # L-01 labels' ordinals, L-02 notes' years
     findings += label_findings(report) + note_findings(report, tset)
     from xltools.narrative import notes_findings  # N-10: 说明事项 items the 情况说明 still needs
@@ -71,9 +72,17 @@ def check_report(report: Report, *, catalogs=None) -> list[Finding]:
     return assign_causes(report, tset, variant, checks, findings, recheck)
 
 
+_DERIVED: dict = {}   # id(a shape's checks) → (checks, derived cells): the shape's checks are one tuple object
+
+
 def _value_rules(report: Report, tset, checks) -> list[Finding]:
     out = []
-    derived = derived_cells(report, checks)
+    hit = _DERIVED.get(id(checks))
+    if hit is None or hit[0] is not checks:
+        if len(_DERIVED) >= 256:
+            _DERIVED.clear()
+        hit = _DERIVED[id(checks)] = (checks, derived_cells(report, checks))
+    derived = hit[1]
     for tid, td in report.tables.items():
         table = tset.tables.get(tid)
         for row in td.rows.values():

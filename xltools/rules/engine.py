@@ -19,7 +19,8 @@ from decimal import Decimal
 from xltools.model import ZERO, Report, Value
 from xltools.spec import Identity, TableSet, Variant
 
-__all__ = ["Ref", "Check", "Finding", "expand", "hierarchy_checks", "evaluate", "half_width", "leaf_len"]
+__all__ = ["Ref", "Check", "Finding", "expand", "hierarchy_checks", "evaluate", "half_width", "leaf_len",
+           "all_checks", "compiled_checks", "evaluate_compiled"]
 
 
 @dataclass(frozen=True)
@@ -189,18 +190,47 @@ def all_checks(tset: TableSet, variant: Variant, report: Report) -> list[Check]:
     """Every concrete check of a report. They depend only on the rows present (keys, kinds, panels), so
     they are expanded once per row set and set variant: the checker and the builder ask for them per
     workbook, and the units of a bulk run mostly share a row set."""
+    return list(_shape(tset, variant, report)[1])
+
+
+def _shape(tset: TableSet, variant: Variant, report: Report) -> list:
+    """[tset, checks, compiled checks or None] of a report's row-set shape, made once per shape."""
     key = (id(tset), variant.id, tuple((tid, tuple((k, r.kind, r.panel) for k, r in td.rows.items()))
                                         for tid, td in report.tables.items()))
     hit = _CHECKS.get(key)
     if hit is not None and hit[0] is tset:
-        return list(hit[1])
+        return hit
     checks = hierarchy_checks(tset, report)
     for ident in tset.identities_for(variant):
         checks.extend(expand(ident, tset, report))
     if len(_CHECKS) >= 256:
         _CHECKS.clear()
-    _CHECKS[key] = (tset, tuple(checks))
-    return checks
+    hit = _CHECKS[key] = [tset, tuple(checks), None]
+    return hit
+
+
+def compiled_checks(tset: TableSet, variant: Variant, report: Report) -> tuple[tuple[Check, ...], tuple]:
+    """(checks, compiled form) of a report's shape: every check with its references resolved to the cells of the
+    shape — the leaf rows a pattern stands for, whether a row or table exists — so that evaluating a workbook of
+    the shape only looks values up (:func:`evaluate_compiled`)."""
+    hit = _shape(tset, variant, report)
+    if hit[2] is None:
+        hit[2] = tuple(_compile(c, tset, report) for c in hit[1])
+    return hit[1], hit[2]
+
+
+def _compile_ref(ref: Ref, tset: TableSet, report: Report) -> tuple:
+    """(table, row keys, column, sign, exists, pattern?) of a reference on a shape."""
+    td = report.tables.get(ref.table)
+    if ref.pattern:
+        return (ref.table, tuple(leaves(report, tset, ref)), ref.col, ref.sign, td is not None, True)
+    return (ref.table, (ref.row,), ref.col, ref.sign, td is not None and ref.row in td.rows, False)
+
+
+def _compile(c: Check, tset: TableSet, report: Report) -> tuple:
+    if c.kind == "ratio":
+        return (c, None, ())
+    return (c, _compile_ref(c.target, tset, report), tuple(_compile_ref(t, tset, report) for t in c.terms))
 
 
 # ---------------------------------------------------------------- evaluation
@@ -289,14 +319,77 @@ def evaluate(report: Report, tset: TableSet, checks: list[Check], sheet_of=None)
                  (c.kind == "at_least" and -diff > tol)
         if not failed:
             continue
-        cell = tvals[0].source if tvals else _missing_cell(report, c.target)
-        rel = {"sum": "应为", "at_most": "不应大于", "at_least": "不应小于"}[c.kind]
-        findings.append(Finding(
-            rule=c.code, level=c.level, table=c.target.table, cell=cell,
-            message=f"{c.message}：{cell} 为 {fmt(tv)}，{rel} {fmt(total)}（{describe_terms(c.terms, report, tset)}），相差 {fmt(diff)}",
-            expected=str(total), actual=str(tv), difference=str(diff),
-            cells=tuple(dict.fromkeys([cell, *(v.source for v in vals if v.source)]))))
+        findings.append(_sum_finding(report, tset, c, tv, total, diff, tvals, vals))
     return findings
+
+
+def _compiled_value(tables, spec, unit: str) -> tuple[Decimal, Decimal, list[Value]]:
+    """(value, half-width, values involved) of a compiled reference on a report of its shape — exactly what
+    :func:`term_value` gives (signs and zeros included)."""
+    tid, keys, col, sign, exists, pattern = spec
+    if not pattern:
+        if not exists:
+            return ZERO, ZERO, []
+        v = tables[tid].rows[keys[0]].values.get(col)
+        if v is None:
+            return ZERO, ZERO, []
+        return sign * v.value, (half_width(v, unit) if unit == "万元" else ZERO), [v]
+    total, hw, vals = ZERO, ZERO, []
+    if exists:
+        rows = tables[tid].rows
+        for k in keys:
+            v = rows[k].values.get(col)
+            if v is not None:
+                vals.append(v)
+                total += v.value
+                if unit == "万元":
+                    hw += half_width(v, unit)
+    return sign * total, hw, vals
+
+
+def evaluate_compiled(report: Report, tset: TableSet, compiled: tuple) -> list[Finding]:
+    """:func:`evaluate` on checks compiled for the report's shape (:func:`compiled_checks`): the same findings."""
+    findings = []
+    tables, unit = report.tables, report.amount_unit
+    for c, target, terms in compiled:
+        if target is None:
+            f = _evaluate_ratio(report, tset, c)
+            if f is not None:
+                findings.append(f)
+            continue
+        tv, thw, tvals = _compiled_value(tables, target, unit)
+        total, hw, vals = ZERO, ZERO, []
+        for t in terms:
+            v, h, vs = _compiled_value(tables, t, unit)
+            total += v
+            hw += h
+            vals.extend(vs)
+        if c.kind != "sum":
+            # comparisons only where both sides exist (code presence is its own rule)
+            if not target[4] or not all(t[4] for t in terms):
+                continue
+        elif not target[4] and not vals:
+            continue
+        tol = thw + hw
+        diff = tv - total
+        failed = (c.kind == "sum" and abs(diff) > tol) or \
+                 (c.kind == "at_most" and diff > tol) or \
+                 (c.kind == "at_least" and -diff > tol)
+        if not failed:
+            continue
+        findings.append(_sum_finding(report, tset, c, tv, total, diff, tvals, vals))
+    return findings
+
+
+def _sum_finding(report: Report, tset: TableSet, c: Check, tv: Decimal, total: Decimal, diff: Decimal,
+                 tvals: list[Value], vals: list[Value]) -> Finding:
+    cell = tvals[0].source if tvals else _missing_cell(report, c.target)
+    rel = {"sum": "应为", "at_most": "不应大于", "at_least": "不应小于"}[c.kind]
+    return Finding(
+        rule=c.code, level=c.level, table=c.target.table, cell=cell,
+        message=f"{c.message}：{cell} 为 {fmt(tv)}，{rel} {fmt(total)}（{describe_terms(c.terms, report, tset)}），相差 {fmt(diff)}",
+        expected=str(total), actual=str(tv), difference=str(diff),
+        cells=tuple(dict.fromkeys([cell, *(v.source for v in vals if v.source)])))
 
 
 def ratio_value(num: Decimal, den: Decimal, scale: int) -> Decimal | None:
