@@ -373,6 +373,7 @@ def _check_files(paths: list[Path], jobs: int):
     from concurrent.futures import ProcessPoolExecutor
     from concurrent.futures.process import BrokenProcessPool
 
+    _warm_checker()     # workers forked from this process inherit the imports and specs instead of redoing them
     done = 0
     try:
         with ProcessPoolExecutor(max_workers=min(jobs, len(paths))) as pool:
@@ -384,6 +385,19 @@ def _check_files(paths: list[Path], jobs: int):
         pass
     for p in paths[done:]:
         yield _check_isolated(p)
+
+
+def _warm_checker() -> None:
+    """Import what checking a workbook needs and load every set's spec, once, before a pool forks its workers."""
+    import jinja2  # noqa: F401 - N-10 renders the 情况说明
+    import xltools.narrative.check  # noqa: F401
+    import xltools.perf  # noqa: F401
+    import xltools.read.workbook  # noqa: F401
+    import xltools.rules  # noqa: F401
+    from xltools.spec import available_sets, load_set
+
+    for sid in available_sets():
+        load_set(sid)
 
 
 def cmd_check(args) -> int:

@@ -298,14 +298,15 @@ def _read_table(t, variant, grid, sheet, fcells, normalize_code) -> TableData:
     first = start + 1 if t.total_label == "unit" and variant.total_position == "top" else start
     shape = tuple(tuple(row[c] if c < len(row) else None for c in key_cols) for row in grid[first:])
     pkey = (id(t), id(variant), sheet, start, len(grid), shape)
-    hit = _PLANS.get(pkey)
+    hit = _PLANS.pop(pkey, None)
     if hit is not None and hit[0] is t and hit[1] is variant:
         plan = hit[2]
     else:
         plan = _plan(t, variant, grid, sheet, normalize_code, static, start)
-        if len(_PLANS) >= 1024:
-            _PLANS.clear()
-        _PLANS[pkey] = (t, variant, plan)
+        while len(_PLANS) >= 512:           # the least recently used plan goes first
+            del _PLANS[next(iter(_PLANS))]
+        hit = (t, variant, plan)
+    _PLANS[pkey] = hit
     td = TableData(t.id, sheet=sheet)
     rows, duplicates = td.rows, td.duplicates
     plan, below, td.note, td.note_source = plan

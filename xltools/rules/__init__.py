@@ -79,7 +79,7 @@ def _value_rules(report: Report, tset, checks) -> list[Finding]:
     out = []
     hit = _DERIVED.get(id(checks))
     if hit is None or hit[0] is not checks:
-        if len(_DERIVED) >= 256:
+        if len(_DERIVED) >= 128:
             _DERIVED.clear()
         hit = _DERIVED[id(checks)] = (checks, derived_cells(report, checks))
     derived = hit[1]

@@ -184,6 +184,7 @@ _LEAF_NAME = {"functional": "项", "economic": "款"}
 
 
 _CHECKS: dict = {}
+_MAX_SHAPES = 128    # shapes kept per process (memory stays bounded however many workbooks are checked)
 
 
 def all_checks(tset: TableSet, variant: Variant, report: Report) -> list[Check]:
@@ -197,14 +198,15 @@ def _shape(tset: TableSet, variant: Variant, report: Report) -> list:
     """[tset, checks, compiled checks or None] of a report's row-set shape, made once per shape."""
     key = (id(tset), variant.id, tuple((tid, tuple((k, r.kind, r.panel) for k, r in td.rows.items()))
                                         for tid, td in report.tables.items()))
-    hit = _CHECKS.get(key)
+    hit = _CHECKS.pop(key, None)
     if hit is not None and hit[0] is tset:
+        _CHECKS[key] = hit          # most recently used last: the least recently used shape is dropped first
         return hit
     checks = hierarchy_checks(tset, report)
     for ident in tset.identities_for(variant):
         checks.extend(expand(ident, tset, report))
-    if len(_CHECKS) >= 256:
-        _CHECKS.clear()
+    while len(_CHECKS) >= _MAX_SHAPES:
+        del _CHECKS[next(iter(_CHECKS))]
     hit = _CHECKS[key] = [tset, tuple(checks), None]
     return hit
 
@@ -351,6 +353,7 @@ def evaluate_compiled(report: Report, tset: TableSet, compiled: tuple) -> list[F
     """:func:`evaluate` on checks compiled for the report's shape (:func:`compiled_checks`): the same findings."""
     findings = []
     tables, unit = report.tables, report.amount_unit
+    wan = unit == "万元"
     for c, target, terms in compiled:
         if target is None:
             f = _evaluate_ratio(report, tset, c)
@@ -360,6 +363,18 @@ def evaluate_compiled(report: Report, tset: TableSet, compiled: tuple) -> list[F
         tv, thw, tvals = _compiled_value(tables, target, unit)
         total, hw, vals = ZERO, ZERO, []
         for t in terms:
+            tid, keys, col, sign, exists, pattern = t
+            if not pattern:                 # one cell (inlined _compiled_value: most terms)
+                if exists:
+                    v = tables[tid].rows[keys[0]].values.get(col)
+                    if v is not None:
+                        total += sign * v.value
+                        if wan:
+                            hw += half_width(v, unit)
+                        vals.append(v)
+                        continue
+                total += ZERO
+                continue
             v, h, vs = _compiled_value(tables, t, unit)
             total += v
             hw += h
