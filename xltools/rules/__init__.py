@@ -20,6 +20,9 @@ Rule codes:
 """
 from __future__ import annotations
 
+import functools
+import re
+
 from xltools.model import ZERO, Report
 from xltools.rules.engine import Check, Finding, all_checks, compiled_checks, evaluate, evaluate_compiled, fmt
 
@@ -133,11 +136,11 @@ def _code_rules(report: Report, tset, variant, catalogs) -> list[Finding]:
                 continue
             if rd.kind not in ("detail", "class"):
                 continue
-            subj = cat.get(rd.key)
+            subj, name_ok = _subject(cat, rd.key, rd.label)
             if subj is None:
                 out.append(Finding("C-01", "warning", tid, rd.source,
                                    f"{kind_cn}科目编码 {rd.key} 不在 {report.year or ''} 年科目目录中（目录可能滞后于当年修订，请核对）"))
-            elif rd.label and not cat.matches_name(rd.key, rd.label):
+            elif not name_ok:
                 out.append(Finding("C-02", "warning", tid, rd.source,
                                    f"科目 {rd.key} 的名称“{rd.label}”与科目目录“{subj.name}”不一致",
                                    expected=subj.name, actual=rd.label))
@@ -199,11 +202,25 @@ def _outside_block(table, td) -> list[Finding]:
     return out
 
 
+_SUBJECTS: dict = {}   # (id(catalog), code, label) → (catalog, subject, name matches): the same rows recur
+
+
+def _subject(cat, code: str, label: str):
+    """(the catalog's subject for ``code`` or None, whether ``label`` is an accepted name of it)."""
+    key = (id(cat), code, label)
+    hit = _SUBJECTS.get(key)
+    if hit is None or hit[0] is not cat:
+        if len(_SUBJECTS) >= 8192:
+            _SUBJECTS.clear()
+        subj = cat.get(code)
+        hit = _SUBJECTS[key] = (cat, subj, subj is None or not label or cat.matches_name(code, label))
+    return hit[1], hit[2]
+
+
+@functools.lru_cache(maxsize=8192)
 def _sheet_row(source: str) -> tuple[str, int]:
     """Sort key for a cell address like 'Sheet!B12', a data-file 'F03.csv:12' or a PDF's
     '第9页第1行第1栏（表1）' (page, then row)."""
-    import re
-
     m = re.match(r"第(\d+)页第(\d+)行", source)
     if m:
         return ("", int(m.group(1)) * 100000 + int(m.group(2)))

@@ -217,7 +217,8 @@ def compiled_checks(tset: TableSet, variant: Variant, report: Report) -> tuple[t
     the shape only looks values up (:func:`evaluate_compiled`)."""
     hit = _shape(tset, variant, report)
     if hit[2] is None:
-        hit[2] = tuple(_compile(c, tset, report) for c in hit[1])
+        interned: dict = {}     # one object per distinct reference: a leaf sum used by several checks is summed once
+        hit[2] = tuple(_compile(c, tset, report, interned) for c in hit[1])
     return hit[1], hit[2]
 
 
@@ -229,10 +230,15 @@ def _compile_ref(ref: Ref, tset: TableSet, report: Report) -> tuple:
     return (ref.table, (ref.row,), ref.col, ref.sign, td is not None and ref.row in td.rows, False)
 
 
-def _compile(c: Check, tset: TableSet, report: Report) -> tuple:
+def _compile(c: Check, tset: TableSet, report: Report, interned: dict) -> tuple:
     if c.kind == "ratio":
         return (c, None, ())
-    return (c, _compile_ref(c.target, tset, report), tuple(_compile_ref(t, tset, report) for t in c.terms))
+
+    def ref(r: Ref) -> tuple:
+        spec = _compile_ref(r, tset, report)
+        return interned.setdefault(spec, spec)
+
+    return (c, ref(c.target), tuple(ref(t) for t in c.terms))
 
 
 # ---------------------------------------------------------------- evaluation
@@ -354,6 +360,7 @@ def evaluate_compiled(report: Report, tset: TableSet, compiled: tuple) -> list[F
     findings = []
     tables, unit = report.tables, report.amount_unit
     wan = unit == "万元"
+    sums: dict = {}          # id(compiled leaf-sum reference) → its value on this report
     for c, target, terms in compiled:
         if target is None:
             f = _evaluate_ratio(report, tset, c)
@@ -375,7 +382,10 @@ def evaluate_compiled(report: Report, tset: TableSet, compiled: tuple) -> list[F
                         continue
                 total += ZERO
                 continue
-            v, h, vs = _compiled_value(tables, t, unit)
+            hit = sums.get(id(t))
+            if hit is None:
+                hit = sums[id(t)] = _compiled_value(tables, t, unit)
+            v, h, vs = hit
             total += v
             hw += h
             vals.extend(vs)
