@@ -64,22 +64,23 @@ def _children_cpu() -> float:
     return r.ru_utime + r.ru_stime
 
 
-def cli_check(target: Path, jobs: int) -> tuple[float, float]:
+def _env(src: Path | None) -> dict[str, str]:
+    """The environment of a measured process: the xltools of ``src`` (default: this checkout) first on the path."""
+    env = dict(os.environ)
+    env["PYTHONPATH"] = str(src or ROOT)
+    return env
+
+
+def cli_check(target: Path, jobs: int, src: Path | None = None) -> tuple[float, float]:
     """`xltools check 文件夹/ --json` as a user runs it: a new process (start-up, imports, the pool, 校验汇总.xlsx,
     the JSON on stdout). (wall seconds, CPU seconds of that process and its workers)."""
     cpu0, t = _children_cpu(), time.perf_counter()
     r = subprocess.run([sys.executable, "-m", "xltools.cli", "check", str(target), "--json", "--jobs", str(jobs)],
-                       cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+                       cwd=src or ROOT, env=_env(src), stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
     secs = time.perf_counter() - t
     if r.returncode not in (0, 1):     # 1: the workbooks have errors (the samples' published ones)
         raise RuntimeError(f"xltools check 退出码 {r.returncode}：{r.stderr.decode()[-2000:]}")
     return secs, _children_cpu() - cpu0
-
-
-def best_cli(target: Path, jobs: int, repeat: int) -> tuple[float, float]:
-    """The fastest of ``repeat`` runs (wall), and the smallest CPU time of them."""
-    runs = [cli_check(target, jobs) for _ in range(repeat)]
-    return min(w for w, _ in runs), min(c for _, c in runs)
 
 
 _RSS_CHILD = r"""
@@ -93,20 +94,24 @@ print(json.dumps({"main_kb": me.ru_maxrss, "worker_kb": kids.ru_maxrss}))
 """
 
 
-def peak_rss(target: Path, jobs: int) -> tuple[float, float]:
+def peak_rss(target: Path, jobs: int, src: Path | None = None) -> tuple[float, float]:
     """Peak RSS (MB) of the main process and of the largest pool worker of one `xltools check` run."""
-    r = subprocess.run([sys.executable, "-c", _RSS_CHILD, str(target), str(jobs)], cwd=ROOT, capture_output=True,
-                       text=True)
+    r = subprocess.run([sys.executable, "-c", _RSS_CHILD, str(target), str(jobs)], cwd=src or ROOT, env=_env(src),
+                       capture_output=True, text=True)
     if r.returncode != 0:
         raise RuntimeError(r.stderr[-2000:])
     d = json.loads(r.stdout.strip().splitlines()[-1])
     return d["main_kb"] / 1024, d["worker_kb"] / 1024
 
 
-def calamine_read(files: list[Path]) -> float:
-    """CPU seconds python-calamine takes to open each file and read every sheet into Python lists (no xltools)."""
-    from python_calamine import CalamineWorkbook
+_INPROC_CHILD = r"""
+import json, sys, time
+from pathlib import Path
+from python_calamine import CalamineWorkbook
+from xltools.cli import check_file
+files = [Path(x) for x in sys.argv[1:]]
 
+def calamine():
     t = time.process_time()
     for f in files:
         wb = CalamineWorkbook.from_path(str(f))
@@ -114,12 +119,7 @@ def calamine_read(files: list[Path]) -> float:
             wb.get_sheet_by_name(name).to_python(skip_empty_area=False)
     return time.process_time() - t
 
-
-def check_in_process(files: list[Path]) -> float:
-    """CPU seconds of `check_file` (read + every rule) over ``files`` in this (warm) process."""
-    from xltools.cli import check_file
-
-    check_file(files[0])
+def check():
     t = time.process_time()
     for f in files:
         _, err = check_file(f)
@@ -127,29 +127,74 @@ def check_in_process(files: list[Path]) -> float:
             raise RuntimeError(err)
     return time.process_time() - t
 
-
-def single_file_ms(path: Path, repeat: int) -> float:
-    """Median wall time of `xltools check 工作簿.xlsx --json` (one workbook: start-up dominates)."""
-    out = []
-    for _ in range(max(3, repeat)):
-        t = time.perf_counter()
-        subprocess.run([sys.executable, "-m", "xltools.cli", "check", str(path), "--json"], cwd=ROOT,
-                       stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-        out.append((time.perf_counter() - t) * 1000)
-    return statistics.median(out)
+cold = check()          # the first pass: every shape's checks and reading plans are made
+print(json.dumps({"cold": cold, "calamine": calamine(), "warm": check()}))
+"""
 
 
-def addin_import_ms(repeat: int) -> float:
+def in_process(files: list[Path], src: Path | None = None) -> dict[str, float]:
+    """CPU seconds, in one fresh process: `check_file` (read + every rule) over ``files`` the first time (shapes
+    compiled on the way) and again (warm), and python-calamine opening each file and reading every sheet into Python
+    lists (no xltools) — the same files in the same process."""
+    r = subprocess.run([sys.executable, "-c", _INPROC_CHILD, *map(str, files)], cwd=src or ROOT, env=_env(src),
+                       capture_output=True, text=True)
+    if r.returncode != 0:
+        raise RuntimeError(r.stderr[-2000:])
+    return json.loads(r.stdout.strip().splitlines()[-1])
+
+
+def single_file_ms(path: Path, repeat: int, src: Path | None = None) -> tuple[float, float]:
+    """Median wall time (ms) of `xltools check 工作簿.xlsx --json` (one workbook: start-up dominates), and its median
+    CPU time (ms)."""
+    walls, cpus = [], []
+    for _ in range(max(5, repeat)):
+        cpu0, t = _children_cpu(), time.perf_counter()
+        subprocess.run([sys.executable, "-m", "xltools.cli", "check", str(path), "--json"], cwd=src or ROOT,
+                       env=_env(src), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        walls.append((time.perf_counter() - t) * 1000)
+        cpus.append((_children_cpu() - cpu0) * 1000)
+    return statistics.median(walls), statistics.median(cpus)
+
+
+def addin_import_ms(repeat: int) -> tuple[float, float]:
+    """(`-X importtime` of the xltools modules `import xltools.addin` loads, wall time of that process), ms."""
     from addin_import import importtime_ms, wall_ms
 
     wall_ms("import xltools.addin")
-    return statistics.median(importtime_ms()[0] for _ in range(max(3, repeat)))
+    return (statistics.median(importtime_ms()[0] for _ in range(max(3, repeat))),
+            statistics.median(wall_ms("import xltools.addin") for _ in range(max(3, repeat))))
+
+
+def measure(files: list[Path], folder: Path, small: Path, repeat: int, trees: list) -> dict:
+    """Every figure of each source tree; the runs of the trees (and of 1 and 2 processes) alternate so that the load
+    of this shared machine hits them alike."""
+    res = {name: {"cli": {1: [], 2: []}, "ip": []} for name, _ in trees}
+    for _ in range(repeat):
+        for name, src in trees:
+            for jobs in (2, 1):
+                res[name]["cli"][jobs].append(cli_check(folder, jobs, src))
+    for _ in range(max(1, repeat - 1)):
+        for name, src in trees:
+            res[name]["ip"].append(in_process(files, src))
+    out = {}
+    for name, src in trees:
+        r, ip = res[name], res[name]["ip"]
+        out[name] = {
+            "cli": {j: (min(w for w, _ in rs), min(c for _, c in rs)) for j, rs in r["cli"].items()},
+            "warm": min(x["warm"] for x in ip), "cold": min(x["cold"] for x in ip),
+            "calamine": min(x["calamine"] for x in ip),
+            "rss": (peak_rss(small, 2, src), peak_rss(folder, 2, src)),
+            "one": single_file_ms(files[0], repeat, src),
+        }
+    return out
 
 
 def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--files", type=int, default=1000)
     ap.add_argument("--shapes", type=int, default=30, help="row sets per base data folder")
+    ap.add_argument("--baseline", help="also measure the xltools of this source tree (e.g. `git archive` of an "
+                                       "earlier commit unpacked), interleaved with this one")
     ap.add_argument("--lo", type=int, default=0, help="files recalculated in LibreOffice (0: skip)")
     ap.add_argument("--formulas", type=int, default=0, help="files computed with the formulas package (0: skip)")
     ap.add_argument("--repeat", type=int, default=3, help="runs of each timing; the fastest is reported")
@@ -169,44 +214,45 @@ def main(argv=None) -> int:
                             quiet=True, keep_original=False)
         assert rc == 0
     print(f"工作目录：{work}", file=sys.stderr)
-    files = sorted((work / "out").glob("*.xlsx"))
-    files = [f for f in files if not f.name.startswith("校验汇总")][: args.files]
+    files = [f for f in sorted((work / "out").glob("*.xlsx")) if not f.name.startswith("校验汇总")][: args.files]
     n = len(files)
-    small = work / "first100"
-    if not small.is_dir():
-        small.mkdir()
-        for f in files[:100]:
-            shutil.copy(f, small / f.name)
+    folder = work / f"check{n}"
+    small = work / "check100"
+    for d, fs in ((folder, files), (small, files[:100])):
+        if not d.is_dir():
+            d.mkdir()
+            for f in fs:
+                os.link(f, d / f.name)
     from xltools.read.workbook import read_workbook
     shapes = len({tuple((tid, tuple(td.rows)) for tid, td in read_workbook(f).tables.items()) for f in files})
 
-    # the same run: calamine's read, the check in a warm process, then the CLI end to end
-    cal = min(calamine_read(files) for _ in range(args.repeat))
-    inproc = min(check_in_process(files) for _ in range(args.repeat))
-    w2, c2 = best_cli(work / "out", 2, args.repeat)
-    w1, c1 = best_cli(work / "out", 1, args.repeat)
-    rss100, rss1000 = peak_rss(small, 2), peak_rss(work / "out", 2)
-    one = single_file_ms(files[0], args.repeat)
+    trees = [("本次", None)] + ([("基线", Path(args.baseline))] if args.baseline else [])
+    res = measure(files, folder, small, args.repeat, trees)
     addin = addin_import_ms(args.repeat)
     load1 = os.getloadavg()[0]
 
     ms = lambda secs: f"{secs / n * 1000:.1f}"   # noqa: E731
-    rows = [
-        ("命令行 xltools check 文件夹/ --json（2 进程，含启动、汇总工作簿）", n, f"{w2:.2f}", f"{n / w2:.0f}", ms(c2),
-         f"{c2 / cal:.1f}×"),
-        ("命令行 xltools check 文件夹/ --json（1 进程，含启动、汇总工作簿）", n, f"{w1:.2f}", f"{n / w1:.0f}", ms(c1),
-         f"{c1 / cal:.1f}×"),
-        ("check_file（读取 + 全部规则，单进程，已预热）", n, "—", f"{n / inproc:.0f}（CPU）", ms(inproc),
-         f"{inproc / cal:.1f}×"),
-        ("对照：python-calamine 读取每个表页（单进程）", n, "—", f"{n / cal:.0f}（CPU）", ms(cal), "1.0×"),
-    ]
-    head = ("方法", "工作簿数", "用时（秒）", "个/秒", "CPU 毫秒/个（user+sys）", "CPU 相对 calamine 读取")
-    mem = table([(100, f"{rss100[0]:.0f}", f"{rss100[1]:.0f}"), (n, f"{rss1000[0]:.0f}", f"{rss1000[1]:.0f}")],
-                ("工作簿数", "主进程峰值 RSS（MB）", "工作进程峰值 RSS（MB）"))
-    notes = [f"单个工作簿 `xltools check 工作簿.xlsx --json` 的用时（新进程，含启动，中位数）：{one:.0f} ms。",
-             f"`import xltools.addin`（-X importtime，xltools 模块累计，中位数）：{addin:.0f} ms（上限 300 ms）。",
-             f"负载：开始时 1 分钟负载 {load0:.2f}，结束时 {load1:.2f}（2 核，机器与其他工作共用；"
-             "墙钟时间受其影响，CPU 时间受影响较小）。"]
+    rows, mem, notes = [], [], []
+    for name, _ in trees:
+        r = res[name]
+        cal = r["calamine"]
+        for jobs in (2, 1):
+            w, c = r["cli"][jobs]
+            rows.append((f"{name}：命令行 xltools check 文件夹/ --json（{jobs} 进程）", n, f"{w:.2f}", f"{n / w:.0f}",
+                         ms(c), f"{c / cal:.1f}×"))
+        rows.append((f"{name}：check_file 读取 + 全部规则（单进程，首遍，含每个形状的编译）", n, "—", "—", ms(r["cold"]),
+                     f"{r['cold'] / cal:.1f}×"))
+        rows.append((f"{name}：check_file 读取 + 全部规则（单进程，再遍）", n, "—", "—", ms(r["warm"]),
+                     f"{r['warm'] / cal:.1f}×"))
+        rows.append((f"{name}：对照 python-calamine 读取每个表页（同一进程）", n, "—", "—", ms(cal), "1.0×"))
+        (m100, w100), (m1k, w1k) = r["rss"]
+        mem += [(name, 100, f"{m100:.0f}", f"{w100:.0f}"), (name, n, f"{m1k:.0f}", f"{w1k:.0f}")]
+        notes.append(f"{name}：单个工作簿 `xltools check 工作簿.xlsx --json`（新进程，含启动，中位数）墙钟 {r['one'][0]:.0f} ms，"
+                     f"CPU {r['one'][1]:.0f} ms。")
+    notes.append(f"`import xltools.addin`：-X importtime 计 xltools 模块累计 {addin[0]:.1f} ms（上限 300 ms），"
+                 f"该进程墙钟 {addin[1]:.0f} ms（含解释器启动）。")
+    notes.append(f"负载：开始时 1 分钟负载 {load0:.2f}，结束时 {load1:.2f}（2 核，机器与其他工作共用；"
+                 "墙钟时间受其影响很大，CPU 时间受影响较小，但在重负载下同样偏高）。")
     extra = []
     if args.lo and uno_python():
         many = recalc_then_check(files[: args.lo], work / "lo")
@@ -218,12 +264,15 @@ def main(argv=None) -> int:
                           f"{args.formulas / fsecs:.3f}", "—", "—"))
         except ImportError:
             notes.append("未安装 formulas 包（pip install formulas）：未测。")
+    head = ("方法", "工作簿数", "用时（秒）", "个/秒", "CPU 毫秒/个（user+sys）", "CPU 相对 calamine 读取")
     body = "\n\n".join([
         f"校验 {n} 个由 `generate --units` 生成的决算工作簿：每个单位一个数据文件夹（两个样例与测试单位 clean-unit 为底，"
         f"行的组合 {shapes} 种，金额各不相同；样例的原文错误保留，每个工作簿都有结果条目）。"
-        f"各项取 {args.repeat} 次中最快的一次；命令行各项含进程启动、导入、进程池、`校验汇总.xlsx` 与 JSON 输出；"
-        "CPU 时间含全部工作进程。calamine 对照在同一次运行中读取同一批文件的每个表页。",
-        table(rows + extra, head), "峰值内存（`ru_maxrss`，每次在新进程中运行，2 进程）：", mem,
+        f"各项取 {args.repeat} 次中最快的一次；命令行各项含进程启动、导入、进程池、`校验汇总.xlsx` 与 JSON 输出，"
+        "CPU 时间含全部工作进程；calamine 对照在同一进程中读取同一批文件的每个表页。"
+        + ("“基线”为 --baseline 给出的旧版源码，与“本次”交替测量。" if args.baseline else ""),
+        table(rows + extra, head), "峰值内存（`ru_maxrss`，每次在新进程中运行，2 进程）：",
+        table(mem, ("版本", "工作簿数", "主进程峰值 RSS（MB）", "工作进程峰值 RSS（MB）")),
         "\n".join(f"* {x}" for x in notes)])
     print(body)
     if not args.no_write:
