@@ -71,7 +71,8 @@ def _doc(set_id: str):
     stamp = (str(path), path.stat().st_mtime_ns)
     doc = _DOCS.get(stamp)
     if doc is None:
-        doc = _DOCS[stamp] = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+        doc = _DOCS[stamp] = yaml.load(path.read_text(encoding="utf-8"),
+                                       Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader)) or {}
     return stamp, doc
 
 

@@ -281,7 +281,8 @@ def load_set(set_id: str) -> TableSet:
         raise SpecError(f"未知的报表集“{shown}”；只能使用：{listed}")
     path = templates_dir() / set_id / "tables.yaml"
     with path.open(encoding="utf-8") as fh:
-        doc = yaml.safe_load(fh)
+        # libyaml's loader when PyYAML has it: the same rules, ~9x faster (a one-file `xltools check` pays it)
+        doc = yaml.load(fh, Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader))
     return _parse_set(doc, path)
 
 
