@@ -783,13 +783,13 @@ def _same(value, default) -> bool:
 
 
 def _started(report: Report) -> bool:
-    from xltools.narrative.inputs import note_defaults
+    from xltools.narrative.inputs import note_items
 
     notes = report.notes or {}
     typed = [k for k, v in notes.items() if not k.startswith("_") and v is not None and v != ""]
     if not typed:                 # nothing typed at all: no need to look at the items' defaults
         return False
-    defaults = note_defaults(report.set_id, report)
+    defaults = {it.key: it.default for it in note_items(report.set_id, report) if it.default is not None}
     for k, v in notes.items():
         if k.startswith("_") or v is None or v == "":
             continue

@@ -76,19 +76,6 @@ def _doc(set_id: str):
     return stamp, doc
 
 
-def note_defaults(set_id: str, report=None) -> dict[str, str]:
-    """key → preset default of the 说明事项 items that have one. Items repeated per 科目 (``each:``) are expanded
-    over the report's 科目 only when one of them declares a default (none does today: then the items that do not
-    depend on the report suffice)."""
-    _, doc = _doc(set_id)
-    if doc is None:
-        return {}
-    per_subject = any(it.get("each") and it.get("default") is not None
-                      for section in doc.get("sections", []) for it in section.get("items", []))
-    items = note_items(set_id, report if per_subject else None)
-    return {it.key: it.default for it in items if it.default is not None}
-
-
 _DOCS: dict = {}     # notes.yaml parsed once per file version
 _ITEMS: dict = {}    # expanded items per (file version, the 科目 they repeat over)
 
