@@ -266,3 +266,33 @@ def test_per_item_notes_travel_through_the_workbook(sample_book):
     report = read_workbook(sample_book)
     assert report.notes.get("prior.gpb_project.2080109") not in (None, "")
     assert "社会保险经办机构（项）2024年预算87.00万元，比2023年执行数增加21.00万元，增长31.82%" in render(report).text()
+
+
+def test_unit_total_row_or_note_line_first_are_read_apart():
+    """B02's first data row is the 合计 row showing the unit's name (left out of the reading plan's sheet shape).
+    A copy whose first data row is instead the 注 line, the rows below it the same, is another shape: read after
+    the first, it keeps no 合计 row of the other and names its own note."""
+    from xltools.read.workbook import META_SHEET, _grid, meta_from, read_grids
+
+    book = SAMPLE / f"{SAMPLE.name}.xlsx"
+    wb = CalamineWorkbook.from_path(str(book))
+    names = wb.sheet_names
+    grids = {s: _grid(wb, s) for s in names}
+    meta = meta_from(names, grids[META_SHEET])
+    sheet = meta.get("table:B02", load_set("budget").tables["B02"].sheet_name())
+    first = next(r for r, row in enumerate(grids[sheet]) if row and str(row[0]).strip() == "栏次") + 1
+    ref = read_grids(grids.__getitem__, names, meta, None, name=book.name)
+    assert "total" in ref.tables["B02"].rows
+
+    noted = dict(grids)
+    noted[sheet] = [list(row) for row in grids[sheet]]
+    noted[sheet][first] = ["注：本表无数据。"] + [""] * (len(noted[sheet][first]) - 1)
+    for g in (noted, grids, noted):          # each read after the other shape's
+        rep = read_grids(g.__getitem__, names, meta, None, name=book.name)
+        td = rep.tables["B02"]
+        if g is noted:
+            assert (td.rows, td.note) == ({}, "注：本表无数据。")
+            assert td.note_source.endswith(f"A{first + 1}")
+        else:
+            assert list(td.rows) == list(ref.tables["B02"].rows)
+            assert td.note == ref.tables["B02"].note

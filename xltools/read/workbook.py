@@ -294,10 +294,12 @@ def _read_table(t, variant, grid, sheet, fcells, normalize_code) -> TableData:
     lay, first_col, key_cols = static[0], static[1], static[5]
     start = _start(grid, lay, first_col)
     # the rows above the table (title, 公开部门, headers) and a 合计 row showing the unit's code and name do not
-    # decide the plan: they are left out of the shape
+    # decide the plan: they are left out of the shape (unless that first row is the 注 line: its text is kept)
     first = start + 1 if t.total_label == "unit" and variant.total_position == "top" else start
     shape = tuple(tuple(row[c] if c < len(row) else None for c in key_cols) for row in grid[first:])
-    pkey = (id(t), id(variant), sheet, start, len(grid), shape)
+    head = _cell(grid, start, first_col) if first > start else None
+    note_first = head if _norm(head).startswith("注：") else None
+    pkey = (id(t), id(variant), sheet, start, len(grid), note_first, shape)
     hit = _PLANS.pop(pkey, None)
     if hit is not None and hit[0] is t and hit[1] is variant:
         plan = hit[2]
