@@ -2,8 +2,8 @@
 
 The golden file (tests/data/check_golden.json) was written by the checker before the check speed-up (issue 15:
 checks compiled once per row-set shape, N-10 decided without rendering the whole 情况说明, the reader's layout
-cached per sheet shape). Every finding must stay identical — rule, level, table, cell, message, and the expected /
-actual / difference figures — and in the same order.
+cached per sheet shape). Every finding must stay identical — rule, level, table, cell, message, the expected /
+actual / difference figures, the cause it is grouped under and its culprit cells — and in the same order.
 
 Cases: the committed sample workbooks (决算, 预算, 绩效); each sample data folder read directly and through a
 generated workbook; the empty workbook of every variant; the LibreOffice-edited workbooks of test_check (rows
@@ -36,7 +36,9 @@ WRITE = os.environ.get("XLTOOLS_WRITE_GOLDEN") == "1"
 
 
 def _record(findings) -> list[list]:
-    return [[f.rule, f.level, f.table, f.cell, f.message, f.expected, f.actual, f.difference] for f in findings]
+    # the grouping by defect too: which headline a consequence names, and a headline's likely wrong cells
+    return [[f.rule, f.level, f.table, f.cell, f.message, f.expected, f.actual, f.difference, f.cause,
+             list(f.culprits)] for f in findings]
 
 
 def _sample_workbooks() -> list[Path]:
