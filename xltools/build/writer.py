@@ -273,11 +273,12 @@ def _write_table(ws, fm: _Formats, t, lay: TableLayout, data: TableData | None, 
     ws.set_row(0, 30)
     ws.merge_range(1, 0, 1, last_col, t.number, fm.plain("right")) if last_col > 0 else ws.write(1, 0, t.number)
     half = max(0, last_col // 2)
-    # the unit and the amount unit come from the cover by formula (cached: what the cover holds now)
+    # the unit and the amount unit come from the cover by formula (cached: what the cover holds now); a table
+    # in its own unit (上海's 万元 “三公” table in a 元 budget) prints that unit
     left = f"公开部门：{report.unit or ''}"
-    right = f"金额单位：{report.amount_unit}"
+    right = f"金额单位：{t.unit(report.amount_unit)}"
     left_f = f'="公开部门："&{cover_ref("unit")}'
-    right_f = f'="金额单位："&{cover_ref("amount_unit")}'
+    right_f = f'="金额单位："&{cover_ref("amount_unit")}' if not t.amount_unit else f'="{right}"'
     if half > 0:
         _merge_formula(ws, 2, 0, 2, half, left_f, left, fm.plain("left"))
         if last_col > half + 1:
