@@ -156,8 +156,9 @@ def collect_facts(report: Report) -> dict[str, Fact]:
                 continue
             name = class_name(code, y) or row.label
             if items.get("total"):
+                # 上海 names a 项 as “…（204类）司法（06款）行政运行（01项）”
                 add_yuan(f"gpb.{code}", name, report.amount(tid, code, items["total"]) * k, f"{tid}!{code}.{items['total']}",
-                         (code, f"{code}{name}", f"{code}-{name}"))
+                         (code, f"{code}{name}", f"{code}-{name}", f"{name}({code[5:]}项)"))
             if items.get("prev"):
                 add_yuan(f"prior.gpb.{code}", f"{name}上年执行数", report.amount(tid, code, items["prev"]) * k,
                          f"{tid}!{code}.{items['prev']}")
