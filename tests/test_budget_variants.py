@@ -27,7 +27,7 @@ JIANGSU = ROOT / "samples" / "jiangsu-swbgt-2019-budget"
 CORPUS = ROOT.parent.parent / "shared" / "corpus"   # /work/shared/corpus beside the worktrees
 if not CORPUS.is_dir():
     CORPUS = Path("/work/shared/corpus")
-NEW_VARIANTS = ["shanghai", "jiangsu", "jiangsu2017"]
+NEW_VARIANTS = ["shanghai", "shanghai_unit", "jiangsu", "jiangsu2017"]
 
 
 def _build(folder: Path, out: Path) -> Path:
@@ -61,6 +61,8 @@ def books(tmp_path_factory) -> dict[str, Path]:
 def test_new_variants_have_their_tables_in_their_order():
     tset = load_set("budget")
     assert tset.variant("shanghai").order == tuple(f"S0{i}" for i in range(1, 10))
+    # 单位预算: the same forms but 表1, whose expense side splits 人员经费 / 公用经费 / 项目支出
+    assert tset.variant("shanghai_unit").order == ("S01U",) + tuple(f"S0{i}" for i in range(2, 10))
     assert tset.variant("jiangsu").order == tuple(f"J{i:02d}" for i in range(1, 12))
     # 2017: 政府性基金 before the 一般公共预算 tables, 机关运行经费 before “三公”
     assert tset.variant("jiangsu2017").order == ("J01", "J02", "J03", "J04", "J05", "J06", "J10", "J07", "J08",
@@ -96,13 +98,16 @@ def test_every_new_form_renders_to_a_page(books, tmp_path):
     from PIL import Image, ImageOps
 
     tset = load_set("budget")
-    for name, vid in (("shanghai-sample", "shanghai"), ("jiangsu-sample", "jiangsu")):
+    pngs = []
+    for name, vid in (("shanghai-sample", "shanghai"), ("jiangsu-sample", "jiangsu"),
+                      ("new-shanghai_unit", "shanghai_unit")):
         made = render_forms(books[name], tmp_path / name, vid)
         assert set(made) == set(tset.variant(vid).order)
-        for tid, png in made.items():
-            img = Image.open(png)
-            assert img.width > 300 and img.height > 120, (tid, img.size)
-            assert ImageOps.invert(img.convert("L")).getbbox() is not None   # not a blank page
+        pngs += made.items()
+    for tid, png in pngs:
+        img = Image.open(png)
+        assert img.width > 300 and img.height > 120, (tid, img.size)
+        assert ImageOps.invert(img.convert("L")).getbbox() is not None   # not a blank page
 
 
 # ---------------------------------------------------------------- identities across units and tables
