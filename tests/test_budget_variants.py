@@ -65,8 +65,9 @@ def test_new_variants_have_their_tables_in_their_order():
     assert tset.variant("shanghai_unit").order == ("S01U",) + tuple(f"S0{i}" for i in range(2, 10))
     assert tset.variant("jiangsu").order == tuple(f"J{i:02d}" for i in range(1, 12))
     # 2017: 政府性基金 before the 一般公共预算 tables, 机关运行经费 before “三公”
+    # (and its 机关运行经费 in the 2017 口径, which takes in 项目支出: J11A, not bounded by 基本支出)
     assert tset.variant("jiangsu2017").order == ("J01", "J02", "J03", "J04", "J05", "J06", "J10", "J07", "J08",
-                                                 "J11", "J09")
+                                                 "J11A", "J09")
     assert tset.variant("shanghai").amount_unit == "元" and tset.tables["S09"].unit("元") == "万元"
     assert {tset.variant(v).amount_unit for v in ("jiangsu", "jiangsu2017")} == {"万元"}
 
