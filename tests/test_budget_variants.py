@@ -24,6 +24,7 @@ from conftest import assert_recalculation_matches
 ROOT = Path(__file__).resolve().parents[1]
 SHANGHAI = ROOT / "samples" / "shanghai-putuo-sfj-2026-budget"
 JIANGSU = ROOT / "samples" / "jiangsu-swbgt-2019-budget"
+SHANGHAI_UNIT = ROOT / "samples" / "shanghai-putuo-sfj-2026-unit-budget"
 CORPUS = ROOT.parent.parent / "shared" / "corpus"   # /work/shared/corpus beside the worktrees
 if not CORPUS.is_dir():
     CORPUS = Path("/work/shared/corpus")
@@ -49,7 +50,8 @@ def _listed(findings_md: Path, block: str) -> list[tuple[str, ...]]:
 def books(tmp_path_factory) -> dict[str, Path]:
     out = tmp_path_factory.mktemp("budget-variants")
     made = {"shanghai-sample": _build(SHANGHAI, out / "shanghai-sample.xlsx"),
-            "jiangsu-sample": _build(JIANGSU, out / "jiangsu-sample.xlsx")}
+            "jiangsu-sample": _build(JIANGSU, out / "jiangsu-sample.xlsx"),
+            "shanghai-unit-sample": _build(SHANGHAI_UNIT, out / "shanghai-unit-sample.xlsx")}
     for vid in load_set("budget").variants:
         rep = empty_report("budget", vid, "某某部门", 2026)
         made[f"new-{vid}"] = build_workbook(rep, out / f"new-{vid}.xlsx", extra_sheets=_extra_sheets()).path
@@ -88,7 +90,8 @@ def test_the_three_gong_table_prints_its_own_unit(books):
 
 
 def test_new_variants_recalculate_in_libreoffice(books, tmp_path):
-    files = [books["shanghai-sample"], books["jiangsu-sample"], *(books[f"new-{v}"] for v in NEW_VARIANTS)]
+    files = [books["shanghai-sample"], books["jiangsu-sample"], books["shanghai-unit-sample"],
+             *(books[f"new-{v}"] for v in NEW_VARIANTS)]
     compared = assert_recalculation_matches(files, tmp_path / "lo", places=2)
     assert compared > 600
 
@@ -101,7 +104,7 @@ def test_every_new_form_renders_to_a_page(books, tmp_path):
     tset = load_set("budget")
     pngs = []
     for name, vid in (("shanghai-sample", "shanghai"), ("jiangsu-sample", "jiangsu"),
-                      ("new-shanghai_unit", "shanghai_unit")):
+                      ("shanghai-unit-sample", "shanghai_unit")):
         made = render_forms(books[name], tmp_path / name, vid)
         assert set(made) == set(tset.variant(vid).order)
         pngs += made.items()
@@ -151,13 +154,14 @@ def test_a_wrong_jiangsu_figure_is_found(tmp_path):
 
 # ---------------------------------------------------------------- the samples, as published
 
-@pytest.mark.parametrize("folder,book", [(SHANGHAI, "shanghai-sample"), (JIANGSU, "jiangsu-sample")])
+@pytest.mark.parametrize("folder,book", [(SHANGHAI, "shanghai-sample"), (JIANGSU, "jiangsu-sample"),
+                                         (SHANGHAI_UNIT, "shanghai-unit-sample")])
 def test_sample_findings_are_those_listed_in_FINDINGS_md(books, folder, book):
     findings = check_report(read_workbook(books[book]))
     assert {(f.rule, f.level, f.cell) for f in findings} == set(_listed(folder / "FINDINGS.md", "tables"))
 
 
-@pytest.mark.parametrize("folder", [SHANGHAI, JIANGSU])
+@pytest.mark.parametrize("folder", [SHANGHAI, JIANGSU, SHANGHAI_UNIT])
 def test_published_narrative_findings_are_those_listed_in_FINDINGS_md(folder):
     from xltools.narrative import check_text
 
@@ -165,7 +169,7 @@ def test_published_narrative_findings_are_those_listed_in_FINDINGS_md(folder):
     assert sorted((f.rule, f.level, f.actual or "") for f in findings) == sorted(_listed(folder / "FINDINGS.md", "narrative"))
 
 
-@pytest.mark.parametrize("folder", [SHANGHAI, JIANGSU])
+@pytest.mark.parametrize("folder", [SHANGHAI, JIANGSU, SHANGHAI_UNIT])
 def test_narrative_renders_for_the_new_variants(folder, books, tmp_path):
     from xltools.narrative import check_text, render
 
@@ -178,7 +182,8 @@ def test_narrative_renders_for_the_new_variants(folder, books, tmp_path):
     for vid in NEW_VARIANTS:                       # a blank workbook of each variant narrates without failing
         assert render(read_workbook(books[f"new-{vid}"])).text()
     out = tmp_path / "n.docx"
-    assert main(["narrative", str(books["shanghai-sample" if folder == SHANGHAI else "jiangsu-sample"]),
+    book = {SHANGHAI: "shanghai-sample", JIANGSU: "jiangsu-sample", SHANGHAI_UNIT: "shanghai-unit-sample"}[folder]
+    assert main(["narrative", str(books[book]),
                  "-o", str(out)]) == 0 and out.stat().st_size > 0
 
 
@@ -198,8 +203,11 @@ def test_shanghai_narrative_figures_come_from_its_tables():
 
 _SHANGHAI_PAGES = {"S01": [10], "S02": [11], "S03": [12, 13], "S04": [14], "S05": [15, 16], "S06": [17],
                    "S07": [18], "S08": [19, 20], "S09": [21]}
+_SHANGHAI_UNIT_PAGES = {"S01U": [8], "S02": [9, 10], "S03": [11, 12], "S04": [13], "S05": [14, 15], "S06": [16],
+                        "S07": [17], "S08": [18, 19], "S09": [20]}
 _JIANGSU_PAGES = {f"J{i:02d}": [i] for i in range(1, 12)}
-_NUMBER = re.compile(r"(?<![\d.,])(\d[\d,]*\.\d+|0)(?![\d.,])")
+# 12,604,173 / 87267272.44 / 0.00 / 0 — not a code (204, 06) nor a year
+_NUMBER = re.compile(r"(?<![\d.,])(\d{1,3}(?:,\d{3})+(?:\.\d+)?|\d+\.\d+|0)(?![\d.,])")
 
 
 def _pdf_pages(pdf: Path) -> list[str]:
@@ -212,7 +220,8 @@ def _pdf_pages(pdf: Path) -> list[str]:
 
 @pytest.mark.parametrize("folder,pdf,pages", [
     (SHANGHAI, "shanghai/普陀区司法局-2026-部门预算.pdf", _SHANGHAI_PAGES),
-    (JIANGSU, "jiangsu/江苏省委办公厅--江苏省委办公厅2019年度部门预算公开表格.pdf", _JIANGSU_PAGES)])
+    (JIANGSU, "jiangsu/江苏省委办公厅--江苏省委办公厅2019年度部门预算公开表格.pdf", _JIANGSU_PAGES),
+    (SHANGHAI_UNIT, "shanghai/普陀区司法局-2026-单位预算.pdf", _SHANGHAI_UNIT_PAGES)])
 def test_every_transcribed_number_and_code_is_printed_on_its_page(folder, pdf, pages):
     """Per table: the numbers of the CSV and those printed on its PDF pages are the same multiset, and the codes
     of its 科目 rows are those printed (上海 prints a code as “204 06 01”)."""
