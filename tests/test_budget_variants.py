@@ -238,3 +238,13 @@ def test_every_transcribed_number_and_code_is_printed_on_its_page(folder, pdf, p
         for code in codes:
             pieces = " ".join([code[:3], code[3:5], code[5:7]]).strip()
             assert re.search(rf"(^|\n){re.escape(code)} |(^|\n){re.escape(pieces)} ", printed), (tid, code)
+
+
+def test_a_table_unit_other_than_yuan_or_wan_fails_at_load(tmp_path):
+    from xltools.spec import SpecError, _parse_set
+
+    doc = {"set": "x", "tables": [{"id": "T", "title": "t", "amount_unit": "千元",
+                                   "panels": [{"id": "m", "columns": [{"key": "a", "label": "a"}],
+                                               "rows": [{"key": "r", "label": "r"}]}]}]}
+    with pytest.raises(SpecError, match="amount_unit"):
+        _parse_set(doc, tmp_path / "tables.yaml")
