@@ -81,6 +81,7 @@ class Table:
     optional: bool = False
     total_label: str = ""           # "unit": the 合计 row shows the unit's code and name (预算表 as published)
     amount_unit: str = ""           # this table's own unit (上海: a 万元 三公 table in a 元 budget); "" = the report's
+    title_year: bool = False        # the title cell reads “2026年财务收支预算总表” (forms whose headers carry no year)
 
     def unit(self, report_unit: str) -> str:
         """The amount unit this table's values are in."""
@@ -352,7 +353,8 @@ def _parse_set(doc: dict, path: Path) -> TableSet:
                             panels=tuple(panels), note=str(t.get("note", "")),
                             optional=bool(t.get("optional", False)),
                             total_label=str(t.get("total_label", "")),
-                            amount_unit=str(t.get("amount_unit", "")))
+                            amount_unit=str(t.get("amount_unit", "")),
+                            title_year=bool(t.get("title_year", False)))
         if tables[tid].amount_unit not in ("", "元", "万元"):
             raise _fail(path, tid, "amount_unit 只能是 元 或 万元")
 
