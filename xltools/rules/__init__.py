@@ -202,7 +202,4 @@ def _sheet_row(source: str) -> tuple[str, int]:
     if m:
         return (m.group(1), int(m.group(2)))
     m = re.search(r"(\d+)(?::[^:]*)?$", source)
-    # the sheet of 'Sheet!B12', the file of 'F03.csv:12' (compared as a string, 'F03.csv:12' sorts before
-    # 'F03.csv:9' and a 项 after row 9 seemed to sit under the wrong 类: C-03 on correct data)
-    where = source.split("!")[0] if "!" in source else source[:m.start()] if m else source
-    return (where, int(m.group(1)) if m else 0)
+    return (source.split("!")[0], int(m.group(1)) if m else 0)
