@@ -248,3 +248,15 @@ def test_a_table_unit_other_than_yuan_or_wan_fails_at_load(tmp_path):
                                                "rows": [{"key": "r", "label": "r"}]}]}]}
     with pytest.raises(SpecError, match="amount_unit"):
         _parse_set(doc, tmp_path / "tables.yaml")
+
+
+def test_audit_sheet_agrees_with_the_checker_across_units(books):
+    """The 审核 sheet (identities as formulas) takes a 万元 table's tolerance from its own unit and leaves the
+    万元-vs-元 comparisons to the checker (不适用), so a sample the checker finds clean shows no 未通过."""
+    from python_calamine import CalamineWorkbook
+
+    grid = CalamineWorkbook.from_path(str(books["shanghai-sample"])).get_sheet_by_name("审核").to_python()
+    rows = {r[1]: r for r in grid if len(r) > 10 and str(r[1]).startswith(("R-S09", "W-S09"))}
+    assert rows["R-S09-02"][9] == pytest.approx(0.02) and rows["R-S09-02"][10] == "通过"   # 4 万元 cells × 0.005
+    assert {rows[k][10] for k in rows if k.startswith("W-S09")} == {"不适用"}
+    assert not any("未通过" == str(c) for r in grid for c in r)
