@@ -55,6 +55,7 @@ PYTHON_ONLY = (
     ("F-01", "合计等公式单元格被改写为常数（本页“公式”列在 Excel 2013 及以上、WPS、LibreOffice 中可判断）"),
     ("N-10", "情况说明（说明事项是否填全、文字中的数字与表格是否一致）"),
     ("P- / W- / X-<表>", "绩效目标表、自评表（分块表）"),
+    ("跨金额单位", "金额单位不同的表之间的核对（如以万元列示的“三公”经费表与以元列示的基本支出表）"),
 )
 
 
@@ -70,6 +71,7 @@ class _Row:
     num_cells: list = field(default_factory=list)              # ratio: numerator cells (table,row,col,sign)
     den_cells: list = field(default_factory=list)
     derived_target: bool = False
+    unit: str | None = None           # a table in its own unit (万元 “三公” table in a 元 set): its tolerance
 
 
 class Audit:
@@ -94,6 +96,11 @@ class Audit:
         self.summary_formula = self._summary_formula()
 
     # ------------------------------------------------------------ compile (per shape)
+    def _unit_of(self, table: str) -> str:
+        lay = self.layouts.get(table)
+        own = getattr(lay.table, "amount_unit", "") if lay is not None else ""
+        return own or self.amount_unit
+
     def _cell_ref(self, table: str, row: str, col: str) -> str | None:
         lay = self.layouts.get(table)
         cell = lay.cell(row, col) if lay else None
@@ -199,6 +206,14 @@ class Audit:
         if c.kind != "sum" and any(self._cell_ref(t.table, t.row, t.col) is None for t in singles):
             row.applicable = False
             return row
+        units = {self._unit_of(t.table) for t in (c.target, *c.terms)}
+        if len(units) > 1:
+            row.applicable = False      # tables in different units: the checker converts, a formula here does not
+            return row
+        own = units.pop()
+        if own != self.amount_unit:
+            row.unit = own
+            au = '"万元"' if own == "万元" else '"元"'
         row.count_cells = [target] if ref else []
         for t in c.terms:
             row.count_cells += self._term_cells(t, c.target)
@@ -278,8 +293,9 @@ class Audit:
                 return cell not in d.blank
             return d.given(cell) is not None
 
-        def tol(cells) -> Decimal:
-            return HALF * sum(1 for x in cells if is_num(x)) if tw else ZERO
+        def tol(cells, unit=None) -> Decimal:
+            wan = unit == "万元" if unit else tw
+            return HALF * sum(1 for x in cells if is_num(x)) if wan else ZERO
 
         out: dict[tuple[str, str], object] = {}
         errors = warnings = typed = 0
@@ -294,7 +310,7 @@ class Audit:
                 right = "" if right is None else right
                 num = sum((d.value(x) for x in row.num_cells), ZERO) * c.terms[0].sign
                 den = sum((d.value(x) for x in row.den_cells), ZERO) * c.terms[1].sign
-                nh, dh = tol(row.num_cells), tol(row.den_cells)
+                nh, dh = tol(row.num_cells, row.unit), tol(row.den_cells, row.unit)
                 v.update({C_LEFT: left, C_RIGHT: right, C_NUM: num, C_DEN: den, C_NH: nh, C_DH: dh,
                           C_DIFF: left - right if left != "" and right != "" else ""})
                 failed = _ratio_fails(left, num, den, nh, dh, c.scale)
@@ -302,7 +318,7 @@ class Audit:
                 left = d.value(row.target) if row.ref else ZERO
                 right = d.formula_value(c)
                 diff = left - right
-                t = tol(row.count_cells)
+                t = tol(row.count_cells, row.unit)
                 v.update({C_LEFT: left, C_RIGHT: right, C_DIFF: diff, C_TOL: t})
                 failed = {"sum": abs(diff) > t, "at_most": diff > t, "at_least": -diff > t}[c.kind]
             v[C_STATUS] = FAIL if failed else PASS

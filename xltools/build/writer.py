@@ -185,8 +185,8 @@ def build_workbook(report: Report, out: str | Path, *, spare: int = SPARE_ROWS, 
             result.sheets.append(lay.sheet)
             _write_table(ws, fm, t, lay, work.tables.get(t.id), deriv, report, variant, cat_ranges,
                          func_cat if t.detail_kind == "functional" else econ_cat, result)
-        from xltools.perf import blocks_for, write_sheets as write_block_sheets
-        if blocks_for(tset.id):   # 绩效目标表/自评表 (block-structured) of the budget and performance sets
+        from xltools.perf import blocks_of, write_sheets as write_block_sheets
+        if blocks_of(report):   # 绩效目标表/自评表 (block-structured) of the budget and performance sets
             result.formulas += write_block_sheets(wb, fm, report, tset, variant) or 0
         audit.write_sheet(wb, fm, tset)
         result.sheets.append(AUDIT_SHEET)
@@ -269,15 +269,17 @@ def _write_table(ws, fm: _Formats, t, lay: TableLayout, data: TableData | None, 
     year = report.year
     last_col = lay.width - 1
     # ---- title block
-    ws.merge_range(0, 0, 0, last_col, t.title, fm.title())
+    title = f"{year}年{t.title}" if t.title_year and year else t.title
+    ws.merge_range(0, 0, 0, last_col, title, fm.title())
     ws.set_row(0, 30)
     ws.merge_range(1, 0, 1, last_col, t.number, fm.plain("right")) if last_col > 0 else ws.write(1, 0, t.number)
     half = max(0, last_col // 2)
-    # the unit and the amount unit come from the cover by formula (cached: what the cover holds now)
+    # the unit and the amount unit come from the cover by formula (cached: what the cover holds now); a table
+    # in its own unit (上海's 万元 “三公” table in a 元 budget) prints that unit
     left = f"公开部门：{report.unit or ''}"
-    right = f"金额单位：{report.amount_unit}"
+    right = f"金额单位：{t.unit(report.amount_unit)}"
     left_f = f'="公开部门："&{cover_ref("unit")}'
-    right_f = f'="金额单位："&{cover_ref("amount_unit")}'
+    right_f = f'="金额单位："&{cover_ref("amount_unit")}' if not t.amount_unit else f'="{right}"'
     if half > 0:
         _merge_formula(ws, 2, 0, 2, half, left_f, left, fm.plain("left"))
         if last_col > half + 1:

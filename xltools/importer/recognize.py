@@ -179,28 +179,58 @@ def recognize(src: Source, *, set_hint: str | None = None) -> Recognized:
     meta = _document_meta(src)
     if "unit" not in meta and block_units:
         meta["unit"] = block_units[0]
-    parsed: dict[str, tuple[_Block, TableData, dict]] = {}
+    # every block read as each table of the set its title names: a title several forms share
+    # ("财政拨款收支预算总表" of 宁夏, 上海 and 江苏; “财务收支预算总表” of a 部门 or 单位 budget) is settled by
+    # the variant chosen below, whose tables include one of them
+    readings: list[list[tuple[str, TableData, dict, Recognized]]] = []
     for b in blocks:
-        cand = next((c for c in b.cands if c.set_id == set_id), None)
-        if cand is None:
+        cands = [c for c in b.cands if c.set_id == set_id]
+        if not cands:
             where = b.lines[0].where[0] if b.lines else ""
             res.unplaced.append(Unplaced(where, b.lines[0].text() if b.lines else "", "表名属于另一类报表"))
+            readings.append([])
             continue
-        table = tset.tables[cand.table_id]
-        td, info = _read_block(table, b, res)
-        if info.get("skip"):
-            continue
-        prev = parsed.get(table.id)
-        if prev is not None and (prev[1].rows or prev[2].get("empty")):
-            if td.rows:   # the same table twice: keep the first, report the second's numbers
-                for line in b.lines:
-                    for v, w in zip(line.cells, line.where):
-                        if _is_number(v):
-                            res.unplaced.append(Unplaced(w, str(v), f"表“{table.title}”重复出现"))
-            continue
-        parsed[table.id] = (b, td, info)
+        opts = []
+        for cand in cands:
+            scratch = Recognized(report=None)
+            td, info = _read_block(tset.tables[cand.table_id], b, scratch)
+            opts.append((cand.table_id, td, info, scratch))
+        readings.append(opts)
+
+    def pick(order: tuple[str, ...]) -> dict[str, tuple[_Block, TableData, dict, Recognized]]:
+        chosen: dict[str, tuple[_Block, TableData, dict, Recognized]] = {}
+        for b, opts in zip(blocks, readings):
+            if not opts:
+                continue
+            fit = [o for o in opts if o[0] in order] or opts[:1]
+            tid, td, info, scratch = max(fit, key=lambda o: o[3].placed)
+            if info.get("skip"):
+                continue
+            prev = chosen.get(tid)
+            if prev is not None and (prev[1].rows or prev[2].get("empty")):
+                if td.rows:   # the same table twice: keep the first, report the second's numbers
+                    scratch = Recognized(report=None)
+                    for line in b.lines:
+                        for v, w in zip(line.cells, line.where):
+                            if _is_number(v):
+                                scratch.unplaced.append(Unplaced(w, str(v), f"表“{tset.tables[tid].title}”重复出现"))
+                    chosen.setdefault(("dup", len(chosen)), (b, TableData(tid), {"dup": True}, scratch))
+                continue
+            chosen[tid] = (b, td, info, scratch)
+        return chosen
+
+    picks = {v.id: pick(v.order) for v in tset.variants.values()}
+    variant = _choose_variant(tset, picks, meta)
+    chosen = picks[variant.id]
+    for _, _, _, scratch in chosen.values():
+        res.unplaced.extend(scratch.unplaced)
+        res.notes.extend(scratch.notes)
+        res.numbers += scratch.numbers
+        res.placed += scratch.placed
+        if scratch.unit_code and not res.unit_code:
+            res.unit_code = scratch.unit_code
+    parsed = {tid: (b, td, info) for tid, (b, td, info, _) in chosen.items() if isinstance(tid, str)}
     present = list(parsed)
-    variant = _choose_variant(tset, present, parsed, meta)
     units = [info.get("unit") for _, _, info in parsed.values() if info.get("unit")]
     amount_unit = meta.get("amount_unit") or (max(set(units), key=units.count) if units else variant.amount_unit)
     year = meta.get("year")
@@ -337,21 +367,24 @@ def _document_meta(src: Source) -> dict:
     return meta
 
 
-def _choose_variant(tset, present: list[str], parsed: dict, meta: dict):
-    """The declared variant that fits the printed tables best: the tables it has, the order they were
-    printed in, the amount unit, and whether 类/款 rows are printed in functional tables."""
-    units = [info.get("unit") for _, _, info in parsed.values() if info.get("unit")]
-    unit = max(set(units), key=units.count) if units else None
-    hier = any(r.kind == "class" for tid, (_, td, _) in parsed.items()
-               if tset.tables[tid].detail_kind == "functional" for r in td.rows.values())
-
+def _choose_variant(tset, picks: dict, meta: dict):
+    """The declared variant that fits the printed tables best: the tables it has, how many numbers its forms
+    place, the order they were printed in, the amount unit, and whether 类/款 rows are printed in functional
+    tables. ``picks`` holds, per variant, each block read as the variant's table of that title."""
     def score(v):
+        parsed = {tid: x for tid, x in picks[v.id].items() if isinstance(tid, str)}
+        present = list(parsed)
+        units = [info.get("unit") for _, _, info, _ in parsed.values() if info.get("unit")]
+        unit = max(set(units), key=units.count) if units else None
+        hier = any(r.kind == "class" for tid, (_, td, _, _) in parsed.items()
+                   if tset.tables[tid].detail_kind == "functional" for r in td.rows.values())
         order = list(v.order)
         covered = sum(t in order for t in present)
         missing = len({t for t in order if not tset.tables[t].optional} - set(present))   # 公开10 may be absent
+        placed = sum(x[3].placed for tid, x in parsed.items() if tid in order)
         pos = [order.index(t) for t in present if t in order]
         in_order = sum(1 for i in range(len(pos)) for j in range(i + 1, len(pos)) if pos[i] < pos[j])
-        return (covered, -missing, in_order, unit == v.amount_unit, v.hierarchy == hier)
+        return (covered, -missing, placed, in_order, unit == v.amount_unit, v.hierarchy == hier)
     return max(tset.variants.values(), key=score)
 
 

@@ -7,6 +7,8 @@ by :mod:`xltools.importer.recognize` and never depends on sheet names or positio
 """
 from __future__ import annotations
 
+import re
+
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -210,6 +212,16 @@ def _pdf_page(page, pno: int, u: int, label: str):
     for ti, t in enumerate(tables):
         rows = t.extract()
         cover = _pdf_cover(t, rows)
+        head = _ruled_title(rows)
+        if head:
+            # the title block drawn inside the table's frame (江苏: “收支预算总表 / 部门：… 单位：万元” in one
+            # cell over the header): its lines are the table's title lines, the cell itself is no row
+            top = t.rows[0].bbox[1]
+            for k, text in enumerate(head):
+                texts.append(text)
+                items.append((top - 0.01 * (len(head) - k), 0,
+                              Line(cells=[text], where=[f"{label}"], unit=u, unit_name=label, is_text=True)))
+            rows = [["" for _ in rows[0]]] + rows[1:]
         for ri, row in enumerate(rows):
             top = t.rows[ri].bbox[1]
             # pdfplumber gives None for the cells a merged cell covers: give them its text, so
@@ -220,6 +232,26 @@ def _pdf_page(page, pno: int, u: int, label: str):
             items.append((top, 1, Line(cells=cells, where=where, unit=u, unit_name=label, spans=spans, table=ti)))
     items.sort(key=lambda x: (round(x[0], 0), x[1]))
     return [it[2] for it in items], texts, n_chars
+
+
+def _ruled_title(rows) -> list[str]:
+    """The title and 部门/单位 lines of a table whose first row is one cell holding them (a title ruled inside
+    the frame), else []. Only the lines up to the one naming the unit: the rest repeats the rows below."""
+    if not rows:
+        return []
+    filled = [c for c in rows[0] if c not in (None, "")]
+    if len(filled) != 1 or "\n" not in str(filled[0]):
+        return []
+    lines = [ln.strip() for ln in str(filled[0]).split("\n") if ln.strip()]
+    first = re.sub(r"\s+", "", lines[0])
+    if not re.search(r"表(\(.*\)|（.*）)?$", first) or re.search(r"\d", re.sub(r"20\d{2}年度?", "", first)):
+        return []
+    out = []
+    for ln in lines:
+        out.append(ln)
+        if re.search(r"单位[:：]", ln):
+            return out
+    return []
 
 
 def _pdf_cover(t, rows) -> dict:

@@ -15,6 +15,7 @@ The set's interface (xltools.narrative.sets): ``collect_facts``, ``build_context
 """
 from __future__ import annotations
 
+import functools
 import re
 from decimal import Decimal
 
@@ -47,99 +48,153 @@ SANGONG = [("total", "“三公”经费", "total", ("三公经费", "三公经�
            ("reception", "公务接待费", "reception", ("公务接待费",))]
 
 
+@functools.lru_cache(maxsize=None)
+def _all_sources() -> dict:
+    import yaml
+
+    from xltools.spec import templates_dir
+
+    path = templates_dir() / "budget" / "narrative" / "sources.yaml"
+    with path.open(encoding="utf-8") as fh:
+        return yaml.safe_load(fh) or {}
+
+
+def sources(variant: str | None) -> dict:
+    """Where each figure comes from under a variant (templates/budget/narrative/sources.yaml)."""
+    allsrc = _all_sources()
+    return allsrc.get(variant or "") or allsrc.get("ningxia") or {}
+
+
+# (fact key, label, aliases, whole) of the single figures; a key a variant's sources leave out is not a fact
+_SCALARS = [
+    ("fiscal_total", "财政拨款收支总计", ("财政拨款收入预算", "财政拨款收支预算", "财政拨款收入总计"), True),
+    ("fiscal_income", "财政拨款本年收入", ("财政拨款本年收入",), False),
+    ("gpb_income", "一般公共预算财政拨款收入", ("一般公共预算拨款", "一般公共预算财政拨款收入"), False),
+    ("gf_income", "政府性基金预算财政拨款收入", ("政府性基金预算拨款", "政府性基金预算财政拨款收入", "政府性基金收入"), False),
+    ("fsa_income", "财政专户管理资金收入", ("财政专户管理资金收入", "财政专户管理资金"), False),
+    ("other_income", "其他资金收入", ("其他资金收入",), False),
+    ("fiscal_basic", "财政拨款基本支出", ("财政拨款基本支出",), False),
+    ("soe_income", "国有资本经营预算财政拨款收入", ("国有资本经营预算拨款", "国有资本经营预算财政拨款收入"), False),
+    ("fiscal_opening", "财政拨款上年结转结余", ("财政拨款上年结转结余",), False),
+    ("fiscal_exp", "财政拨款支出预算", ("财政拨款支出预算", "财政拨款支出"), True),
+    ("gpb", "一般公共预算财政拨款支出", ("一般公共预算财政拨款支出", "一般公共预算支出", "一般公共预算拨款支出预算"), True),
+    ("gpb_basic", "一般公共预算财政拨款基本支出", ("一般公共预算财政拨款基本支出",), False),
+    ("gpb_project", "一般公共预算财政拨款项目支出", ("一般公共预算财政拨款项目支出",), False),
+    ("prior.gpb", "一般公共预算财政拨款支出上年执行数", (), False),
+    ("personnel", "人员经费", ("人员经费", "人员支出"), False),
+    ("public", "公用经费", ("公用经费", "日常公用支出"), False),
+    ("run_cost", "机关运行经费", ("机关运行经费", "机关运行经费预算"), False),
+    ("gf", "政府性基金预算财政拨款支出", ("政府性基金预算财政拨款支出", "政府性基金拨款支出预算", "政府性基金支出"), False),
+    ("soe", "国有资本经营预算财政拨款支出", ("国有资本经营预算财政拨款支出", "国有资本经营预算拨款支出预算"), False),
+    # 江苏's 会议费 / 培训费 of the “三公” table (all funds), not the 30215 / 30216 款 of 基本支出
+    ("meeting", "会议费预算", ("会议费预算支出",), False),
+    ("training", "培训费预算", ("培训费预算支出",), False),
+    ("total_income", "收入总预算", ("收入总预算", "收入总计"), True),
+    ("income", "本年收入", ("本年收入", "本年收入合计", "当年收入"), True),
+    ("carry", "上年结转结余", ("上年结转结余", "上年结转资金"), False),
+    ("total_exp", "支出总预算", ("支出总预算", "支出总计"), True),
+    ("expense", "本年支出", ("本年支出", "本年支出合计", "当年支出"), True),
+    ("closing", "年末结转结余", ("年末结转结余", "结转下年资金"), False),
+    # all funds by use (江苏 支出预算总表, 上海 支出预算总表)
+    ("basic", "基本支出预算数", ("基本支出预算",), False),
+    ("project", "项目支出预算数", ("项目支出预算",), False),
+    ("reserve", "单位预留机动经费", ("单位预留机动经费", "单位预留机动经费预算"), False),
+]
+
+
 def collect_facts(report: Report) -> dict[str, Fact]:
-    """Every figure a budget narrative can quote, by key (amounts in 元)."""
+    """Every figure a budget narrative can quote, by key (amounts in 元), from the tables its variant's
+    sources name (templates/budget/narrative/sources.yaml)."""
+    from xltools.rules.engine import parse_ref
+    from xltools.spec import load_set
+
     facts: dict[str, Fact] = {}
     y = report.year
+    src = sources(report.variant)
+    tset = load_set(report.set_id)
 
-    def add(key, label, value, source="", aliases=(), **kw):
-        facts[key] = Fact(key, label, yuan(report, value), source, tuple(norm(a) for a in (label, *aliases)), **kw)
+    def scale(table_id: str) -> Decimal:
+        t = tset.tables.get(table_id)
+        return Decimal(10000) if t is not None and t.unit(report.amount_unit) == "万元" else Decimal(1)
 
-    A = report.amount
-    # 表一 财政拨款收支预算总表
-    add("fiscal_total", "财政拨款收支总计", A("B01", "grand_total", "amount"), "B01!grand_total",
-        ("财政拨款收入预算", "财政拨款收支预算", "财政拨款收入总计"), whole=True)
-    add("fiscal_income", "财政拨款本年收入", A("B01", "income_total", "amount"), "B01!income_total",
-        ("财政拨款本年收入",))
-    add("gpb_income", "一般公共预算财政拨款收入", A("B01", "gpb", "amount"), "B01!gpb",
-        ("一般公共预算拨款", "一般公共预算财政拨款收入"))
-    add("gf_income", "政府性基金预算财政拨款收入", A("B01", "gf", "amount"), "B01!gf",
-        ("政府性基金预算拨款", "政府性基金预算财政拨款收入"))
-    add("fiscal_opening", "财政拨款上年结转结余", A("B01", "opening_gpb", "amount") + A("B01", "opening_gf", "amount"),
-        "B01!opening_gpb+opening_gf", ("财政拨款上年结转结余",))
-    add("fiscal_exp", "财政拨款支出预算", A("B01", "expense_total", "total"), "B01!expense_total.total",
-        ("财政拨款支出预算", "财政拨款支出"), whole=True)
-    b01 = report.tables.get("B01")
-    if b01:
-        for key, row in b01.rows.items():
+    def value(spec) -> tuple[Decimal, str]:
+        refs = spec if isinstance(spec, list) else [spec]
+        total = ZERO
+        for r in refs:
+            ref = parse_ref(str(r))
+            total += report.amount(ref.table, ref.row, ref.col) * scale(ref.table)
+        return total, "+".join(str(r) for r in refs)
+
+    def add_yuan(key, label, amount, source="", aliases=(), **kw):
+        facts[key] = Fact(key, label, amount, source, tuple(norm(a) for a in (label, *aliases)), **kw)
+
+    for key, label, aliases, whole in _SCALARS:
+        if key in src:
+            v, where = value(src[key])
+            add_yuan(key, label, v, where, aliases, whole=whole)
+    for group in ("income", "expense"):
+        for key, label, _row in (INCOME_ITEMS if group == "income" else EXPENSE_ITEMS):
+            if f"{group}.{key}" in src:
+                v, where = value(src[f"{group}.{key}"])
+                add_yuan(f"{group}.{key}", label, v, where, group=group)
+    # 类 lines (for the 财政拨款 paragraph)
+    if src.get("classes"):
+        tid, col = str(src["classes"]).split(".", 1)
+        td = report.tables.get(tid)
+        for key, row in (td.rows.items() if td else ()):
             if len(key) == 3 and key.isdigit():
                 name = class_name(key, y) or row.label
                 base = name[:-2] if name.endswith("支出") else name
-                add(f"class.{key}", name, A("B01", key, "total"), f"B01!{key}.total",
-                    (name, base + "(类)", base + "(类)支出"), group="class")
-    # 表二 一般公共预算财政拨款支出预算表
-    add("gpb", "一般公共预算财政拨款支出", A("B02", "total", "total"), "B02!total.total",
-        ("一般公共预算财政拨款支出", "一般公共预算支出"), whole=True)
-    add("gpb_basic", "一般公共预算财政拨款基本支出", A("B02", "total", "basic"), "B02!total.basic",
-        ("一般公共预算财政拨款基本支出",))
-    add("gpb_project", "一般公共预算财政拨款项目支出", A("B02", "total", "project"), "B02!total.project",
-        ("一般公共预算财政拨款项目支出",))
-    add("prior.gpb", "一般公共预算财政拨款支出上年执行数", A("B02", "total", "prev"), "B02!total.prev")
-    b02 = report.tables.get("B02")
-    if b02:
-        for code, row in b02.rows.items():
+                add_yuan(f"class.{key}", name, report.amount(tid, key, col) * scale(tid), f"{tid}!{key}.{col}",
+                         (name, base + "(类)", base + "(类)支出"), group="class")
+    # 一般公共预算 项
+    items = src.get("gpb_items") or {}
+    td = report.tables.get(items.get("table", "")) if items else None
+    if td is not None:
+        tid = items["table"]
+        k = scale(tid)
+        for code, row in td.rows.items():
             if row.kind != "detail" or len(code) != 7:
                 continue
             name = class_name(code, y) or row.label
-            add(f"gpb.{code}", name, A("B02", code, "total"), f"B02!{code}.total", (code, f"{code}{name}", f"{code}-{name}"))
-            add(f"prior.gpb.{code}", f"{name}上年执行数", A("B02", code, "prev"), f"B02!{code}.prev")
-            # the 项目支出 paragraphs name a 项 as …（类）…（款）…（项）: its 项目支出
-            add(f"gpb_project.{code}", f"{name}项目支出", A("B02", code, "project"), f"B02!{code}.project",
-                (f"{name}(项)",))
-    # 表三 基本支出
-    add("personnel", "人员经费", A("B03", "total", "personnel"), "B03!total.personnel", ("人员经费", "人员支出"))
-    add("public", "公用经费", A("B03", "total", "public"), "B03!total.public", ("公用经费", "日常公用支出"))
-    add("run_cost", "机关运行经费", A("B03", "total", "public"), "B03!total.public", ("机关运行经费",))
-    b03 = report.tables.get("B03")
-    if b03:
+            if items.get("total"):
+                # 上海 names a 项 as “…（204类）司法（06款）行政运行（01项）”
+                add_yuan(f"gpb.{code}", name, report.amount(tid, code, items["total"]) * k, f"{tid}!{code}.{items['total']}",
+                         (code, f"{code}{name}", f"{code}-{name}", f"{name}({code[5:]}项)"))
+            if items.get("prev"):
+                add_yuan(f"prior.gpb.{code}", f"{name}上年执行数", report.amount(tid, code, items["prev"]) * k,
+                         f"{tid}!{code}.{items['prev']}")
+            if items.get("project"):
+                # the 项目支出 paragraphs name a 项 as …（类）…（款）…（项）: its 项目支出
+                add_yuan(f"gpb_project.{code}", f"{name}项目支出", report.amount(tid, code, items["project"]) * k,
+                         f"{tid}!{code}.{items['project']}", (f"{name}(项)",))
+    # 基本支出 经济分类 款
+    econ_src = src.get("econ_items") or {}
+    td = report.tables.get(econ_src.get("table", "")) if econ_src else None
+    if td is not None:
         from xltools import catalog
 
         econ = catalog.economic(y)
-        for code, row in b03.rows.items():
+        for code, row in td.rows.items():
             if code.isdigit() and len(code) == 5:
                 name = econ.name(code) or row.label
-                add(f"econ.{code}", name, A("B03", code, "total"), f"B03!{code}.total", (name, row.label))
-    # 表四 “三公”: this year's budget; a budget compares with last year's budget
-    for key, label, col, aliases in SANGONG:
-        add(f"sangong.{key}", label, A("B04", "amount", f"cb_{col}"), f"B04!amount.cb_{col}", aliases,
-            whole=key == "total")
-        add(f"prior.sangong.{key}", label + "上年预算数", A("B04", "amount", f"pb_{col}"), f"B04!amount.pb_{col}")
-    # 表五 政府性基金
-    add("gf", "政府性基金预算财政拨款支出", A("B05", "total", "total"), "B05!total.total",
-        ("政府性基金预算财政拨款支出",))
-    # 表六 部门收支预算总表
-    add("total_income", "收入总预算", A("B06", "grand_total", "amount"), "B06!grand_total",
-        ("收入总预算", "收入总计"), whole=True)
-    add("income", "本年收入", A("B06", "income_total", "amount"), "B06!income_total",
-        ("本年收入", "本年收入合计"), whole=True)
-    add("carry", "上年结转结余", A("B06", "carry", "amount") + A("B06", "bal", "amount"), "B06!carry+bal",
-        ("上年结转结余",))
-    for key, label, row in INCOME_ITEMS:
-        add(f"income.{key}", label, A("B06", row, "amount"), f"B06!{row}", group="income")
-    add("total_exp", "支出总预算", A("B06", "grand_total_exp", "amount_exp"), "B06!grand_total_exp",
-        ("支出总预算", "支出总计"), whole=True)
-    add("expense", "本年支出", A("B06", "expense_total", "amount_exp"), "B06!expense_total",
-        ("本年支出", "本年支出合计"), whole=True)
-    add("closing", "年末结转结余", A("B06", "closing", "amount_exp"), "B06!closing", ("年末结转结余",))
-    for key, label, row in EXPENSE_ITEMS:
-        add(f"expense.{key}", label, A("B06", row, "amount_exp"), f"B06!{row}", group="expense")
+                add_yuan(f"econ.{code}", name, report.amount(econ_src["table"], code, econ_src["total"]) * scale(econ_src["table"]),
+                         f"{econ_src['table']}!{code}.{econ_src['total']}", (name, row.label))
+    # “三公”: this year's budget; a budget compares with last year's budget where the form prints it
+    for key, label, _col, aliases in SANGONG:
+        if f"sangong.{key}" in src:
+            v, where = value(src[f"sangong.{key}"])
+            add_yuan(f"sangong.{key}", label, v, where, aliases, whole=key == "total")
+        if f"prior.sangong.{key}" in src:
+            v, where = value(src[f"prior.sangong.{key}"])
+            add_yuan(f"prior.sangong.{key}", label + "上年预算数", v, where)
     # 表九 项目支出绩效目标: each project's 年度资金总额
     for n, p in enumerate(report.blocks.get("B09") or [], start=1):
         from xltools.perf import dec
 
         v = dec(p.funds.get("annual_total"))
         if v is not None and p.name:
-            add(f"project.{n}", p.name, v, f"B09:{p.name}", (p.name, p.name + "项目"))
+            add_yuan(f"project.{n}", p.name, yuan(report, v), f"B09:{p.name}", (p.name, p.name + "项目"))
     # 说明事项 figures
     notes = report.notes or {}
     for nkey, label, aliases in _NOTE_FACTS:
@@ -186,18 +241,23 @@ def build_context(report: Report, unit: str, rec) -> dict:
                 "上年基本支出": note_amt("prior.gpb_basic"), "基本支出原因": note("reason.gpb_basic.prior"),
                 "人员经费": amt("personnel"), "公用经费": amt("public")})
     econ = []
-    b03 = report.tables.get("B03")
+    src = sources(report.variant)
+    econ_src = src.get("econ_items") or {}
+    b03 = report.tables.get(econ_src.get("table", ""))
+    pcol = econ_src.get("personnel")
     for k in sorted(k for k in facts if k.startswith("econ.")):
         if value_of(amt(k)) != ZERO:
             code = k.split(".")[1]
             row = b03.rows.get(code) if b03 else None
             it = Item(code, facts[k].label, amt(k))
-            it.extra["人员"] = bool(row and row.values.get("personnel") and row.values["personnel"].value)
+            # 人员经费: the form's 人员 column where it has one, otherwise 工资福利 (301) and 对个人和家庭的补助 (303)
+            it.extra["人员"] = bool(row and row.values.get(pcol) and row.values[pcol].value) if pcol \
+                else code[:3] in ("301", "303")
             econ.append(it)
     ctx["人员经费明细"] = [i for i in econ if i.人员]
     ctx["公用经费明细"] = [i for i in econ if not i.人员]
     items = []
-    b02 = report.tables.get("B02")
+    b02 = report.tables.get((src.get("gpb_items") or {}).get("table", ""))
     for k in sorted(k for k in facts if k.startswith("gpb_project.")):
         code = k.split(".")[1]
         if value_of(amt(k)) == ZERO:
@@ -219,6 +279,9 @@ def build_context(report: Report, unit: str, rec) -> dict:
     ctx["三公"] = sg
     # 四 政府性基金
     ctx["政府性基金支出"] = amt("gf")
+    ctx.update({"国有资本经营预算收入": amt("soe_income"), "国有资本经营预算支出": amt("soe"),
+                "会议费": amt("meeting"), "培训费": amt("training"), "全部基本支出": amt("basic"),
+                "全部项目支出": amt("project"), "单位预留机动经费": amt("reserve")})
     # 五 收支总体
     ctx.update({"收入总预算": amt("total_income"), "本年收入": amt("income"), "上年结转结余": amt("carry"),
                 "支出总预算": amt("total_exp"), "本年支出": amt("expense"), "年末结转结余": amt("closing")})

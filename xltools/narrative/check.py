@@ -49,7 +49,8 @@ HUNDRED = Decimal(100)
 _DIGITS = str.maketrans("０１２３４５６７８９．，％", "0123456789.,%")
 _NUM = re.compile(r"(?<![\d.])(\d[\d,]*(?:\.\d+)?)\s*(万元|亿元|元|%|个|人次|人|辆|台|套|批次|平方米|分|项|家|条|月|日|年)?")
 _DELIM = "，。；：,;:、！？"
-_GENERIC = re.compile(r"^(\d{4}年度?)?(其中)?(本年)?(支出|收入)?(决算|预算)?(数)?(为|是|达)?$")
+# “2026年预算安排 Y万元” (上海 预算): the figure itself of the subject the paragraph names
+_GENERIC = re.compile(r"^(\d{4}年度?)?(其中)?(本年)?(支出|收入)?(决算|预算)?(安排)?(数)?(为|是|达)?$")
 
 
 _CONTINUE = re.compile(r"^\s*([二三四五六七八九十]是|其次|再次|此外|另外|同时)")
@@ -87,6 +88,8 @@ def mentions(sentence: str) -> list[Mention]:
             val = Decimal(num.replace(",", ""))
         except InvalidOperation:
             continue
+        if unit == "项" and m.start() > 0 and s[m.start() - 1] in "（(" and s[m.end():m.end() + 1] in ("）", ")"):
+            continue                       # “行政运行（01项）”: a 科目 code (上海), not a count
         if unit == "年" and "." not in num and len(num.replace(",", "")) == 4:
             kind = "year"
         elif unit in ("万元", "亿元", "元"):
@@ -617,6 +620,15 @@ class _Checker:
                      f"“{m.text}”完成率有误：决算数 {_fmt(st.current, '万元')} ÷ 预算数 {_fmt(budget, '万元')} = {exp:.2f}%{hint}",
                      expected=f"{exp:.2f}%", actual=m.text, difference=f"{m.value - exp:.2f}")
             return
+        if _CHANGE_TAIL.search(c) and st.change is None and st.ref is not None and st.ref[0] == "prior" \
+                and st.current is not None:
+            # “上年 X万元，本年 Y万元，比上年增加 p%” (上海 预算 “执行数为 X…预算安排 Y…比…执行数增加 p%”): no 增减额
+            # in between — the change is Y − X, right against the table's Y or against Y as written
+            base = st.ref[1]
+            table = st.subject.value if st.subject is not None and \
+                not st.subject.key.startswith(("prior.", "budget.")) else st.current
+            written = st.current_written if st.current_written is not None else st.current
+            st.change = (abs(table - base), base, "prior", abs(written - base))
         # change rate: 增长/下降 X%
         if _CHANGE_TAIL.search(c) and st.change is not None:
             d, base, role, stated = st.change

@@ -15,9 +15,9 @@ Money is Decimal (万元). Rule codes: P-<ID>-nn (error), W-<ID>-nn (warning), X
 """
 from __future__ import annotations
 
-from xltools.perf.blocks import BlockTable, Project, blocks_for, dec, half_unit, load_blocks
+from xltools.perf.blocks import BlockTable, Project, blocks_for, blocks_of, dec, half_unit, load_blocks
 from xltools.perf.rules import block_findings
 from xltools.perf.sheets import read_blocks, write_sheets
 
-__all__ = ["BlockTable", "Project", "blocks_for", "load_blocks", "write_sheets", "read_blocks", "block_findings",
+__all__ = ["BlockTable", "Project", "blocks_for", "blocks_of", "load_blocks", "write_sheets", "read_blocks", "block_findings",
            "dec", "half_unit"]

@@ -6,7 +6,7 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 from pathlib import Path
 
-__all__ = ["BlockTable", "Project", "blocks_for", "load_blocks", "dec", "half_unit"]
+__all__ = ["BlockTable", "Project", "blocks_for", "blocks_of", "load_blocks", "dec", "half_unit"]
 
 
 @dataclass(frozen=True)
@@ -18,6 +18,7 @@ class BlockTable:
     number: str = ""
     project_total: str = ""   # a table reference Σ 年度资金总额 must equal, e.g. "B02!total.project"
     subject_col: str = ""     # per 项: "B02!{code}.project"
+    variants: tuple[str, ...] = ()   # the variants whose form prints it (empty: every variant of the set)
 
     def sheet_name(self) -> str:
         return self.title[:31]
@@ -50,8 +51,14 @@ def blocks_for(set_id: str) -> tuple[BlockTable, ...]:
             raise SpecError(f"{path.name}：{b.get('id')} 的 kind 只能是 targets 或 selfeval")
         out.append(BlockTable(id=str(b["id"]), kind=b["kind"], title=str(b["title"]), form=str(b.get("form", "simple")),
                               number=str(b.get("number", "")), project_total=str(b.get("project_total", "")),
-                              subject_col=str(b.get("subject_col", ""))))
+                              subject_col=str(b.get("subject_col", "")),
+                              variants=tuple(str(v) for v in b.get("variants") or ())))
     return tuple(out)
+
+
+def blocks_of(report) -> tuple[BlockTable, ...]:
+    """The block tables of a report's set that its variant prints (宁夏 budgets have 表九, 上海/江苏 none)."""
+    return tuple(b for b in blocks_for(report.set_id) if not b.variants or report.variant in b.variants)
 
 
 # ---------------------------------------------------------------- numbers
@@ -97,7 +104,7 @@ def load_blocks(folder: str | Path, report) -> None:
     from xltools.read.errors import DataError
     from xltools.read.guard import load_yaml
 
-    for bt in blocks_for(report.set_id):
+    for bt in blocks_of(report):
         path = Path(folder) / f"{bt.id}.yaml"
         if not path.exists() and not path.is_symlink():
             continue

@@ -33,10 +33,10 @@ _UNIT_ALIAS = {"课时": "小时", "个月": "月"}
 
 
 def block_findings(report) -> list[Finding]:
-    from xltools.perf.blocks import blocks_for
+    from xltools.perf.blocks import blocks_of
     from xltools.perf.sheets import read_blocks
 
-    bts = blocks_for(report.set_id)
+    bts = blocks_of(report)
     if not bts:
         return []
     out: list[Finding] = []

@@ -85,10 +85,10 @@ class _Fmt:
 
 def write_sheets(wb, fm, report, tset, variant) -> None:
     """One sheet per block table of the set (called by build_workbook); returns the number of formulas."""
-    from xltools.perf.blocks import blocks_for
+    from xltools.perf.blocks import blocks_of
 
     _COUNT[0] = 0
-    tables = blocks_for(report.set_id)
+    tables = blocks_of(report)
     if any(bt.id in report.blocks for bt in tables):
         # a data folder with one of the block tables (a 自评表 sample) gets that sheet only
         tables = tuple(bt for bt in tables if bt.id in report.blocks) if report.set_id == "performance" else tables
@@ -328,9 +328,9 @@ def read_blocks(path: str | Path, report) -> None:
     """Workbook → report.blocks for every block table of the report's set (by the labels in column A)."""
     from python_calamine import CalamineWorkbook
 
-    from xltools.perf.blocks import blocks_for
+    from xltools.perf.blocks import blocks_of
 
-    bts = blocks_for(report.set_id)
+    bts = blocks_of(report)
     if not bts:
         return
     wb = CalamineWorkbook.from_path(str(path))

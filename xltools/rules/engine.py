@@ -271,10 +271,29 @@ def leaves(report: Report, tset: TableSet, ref: Ref, cache: dict | None = None) 
             and r.kind in ("detail",)]
 
 
-def term_value(report: Report, tset: TableSet, ref: Ref, cache: dict | None = None
+_TO_YUAN = {"元": Decimal(1), "万元": Decimal(10000)}
+
+
+def ref_unit(report: Report, tset: TableSet, table_id: str) -> str:
+    """The amount unit of a table's values (its own, or the report's)."""
+    t = tset.tables.get(table_id)
+    return t.unit(report.amount_unit) if t is not None else report.amount_unit
+
+
+def term_value(report: Report, tset: TableSet, ref: Ref, cache: dict | None = None, into: str | None = None
                ) -> tuple[Decimal, Decimal, list[Value], bool]:
-    """(value, half-width, values involved, whether any cell of it exists)."""
-    unit = report.amount_unit
+    """(value, half-width, values involved, whether any cell of it exists), in the unit ``into`` (default: the
+    table's own unit) — a 万元 “三公” table is compared with a 元 基本支出 table in one unit."""
+    unit = ref_unit(report, tset, ref.table)
+    factor = _TO_YUAN[unit] / _TO_YUAN[into] if into and into != unit else None
+    value, hw, vals, exists = _term_value(report, tset, ref, unit, cache)
+    if factor is not None:
+        value, hw = value * factor, hw * factor
+    return value, hw, vals, exists
+
+
+def _term_value(report: Report, tset: TableSet, ref: Ref, unit: str, cache: dict | None
+                ) -> tuple[Decimal, Decimal, list[Value], bool]:
     td = report.tables.get(ref.table)
     if ref.pattern:
         total, hw, vals = ZERO, ZERO, []
@@ -307,9 +326,10 @@ def evaluate(report: Report, tset: TableSet, checks: list[Check], sheet_of=None)
                 findings.append(f)
             continue
         tv, thw, tvals, texists = term_value(report, tset, c.target, cache)
+        into = ref_unit(report, tset, c.target.table)
         total, hw, vals, any_exists = ZERO, ZERO, [], False
         for t in c.terms:
-            v, h, vs, ex = term_value(report, tset, t, cache)
+            v, h, vs, ex = term_value(report, tset, t, cache, into)
             total += v
             hw += h
             vals.extend(vs)
@@ -429,7 +449,8 @@ def ratio_value(num: Decimal, den: Decimal, scale: int) -> Decimal | None:
 def _evaluate_ratio(report: Report, tset: TableSet, c: Check) -> Finding | None:
     """A printed percentage against the interval its rounded numerator and denominator allow."""
     tv, _, tvals, texists = term_value(report, tset, c.target)
-    (n, nh, nvals, _), (d, dh, dvals, _) = (term_value(report, tset, t) for t in c.terms)
+    (n, nh, nvals, _), (d, dh, dvals, _) = (term_value(report, tset, t, None, ref_unit(report, tset, c.target.table))
+                                            for t in c.terms)
     if not texists:
         return None
     given = tvals[0] if tvals and tvals[0].amount is not None else None

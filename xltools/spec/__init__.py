@@ -80,6 +80,12 @@ class Table:
     note: str = ""
     optional: bool = False
     total_label: str = ""           # "unit": the 合计 row shows the unit's code and name (预算表 as published)
+    amount_unit: str = ""           # this table's own unit (上海: a 万元 三公 table in a 元 budget); "" = the report's
+    title_year: bool = False        # the title cell reads “2026年财务收支预算总表” (forms whose headers carry no year)
+
+    def unit(self, report_unit: str) -> str:
+        """The amount unit this table's values are in."""
+        return self.amount_unit or report_unit
 
     @property
     def is_detail(self) -> bool:
@@ -347,7 +353,11 @@ def _parse_set(doc: dict, path: Path) -> TableSet:
         tables[tid] = Table(id=tid, number=str(t.get("number", "")), title=str(t["title"]),
                             panels=tuple(panels), note=str(t.get("note", "")),
                             optional=bool(t.get("optional", False)),
-                            total_label=str(t.get("total_label", "")))
+                            total_label=str(t.get("total_label", "")),
+                            amount_unit=str(t.get("amount_unit", "")),
+                            title_year=bool(t.get("title_year", False)))
+        if tables[tid].amount_unit not in ("", "元", "万元"):
+            raise _fail(path, tid, "amount_unit 只能是 元 或 万元")
 
     identities = []
     for n, i in enumerate(doc.get("identities", []), start=1):
