@@ -94,6 +94,7 @@ def empty_report(set_id: str, variant: str | None, unit: str, year: int | None, 
     var = tset.variant(variant)
     rep = Report(set_id=tset.id, variant=var.id, unit=unit, year=year,
                  amount_unit=amount_unit or var.amount_unit)
+    rep.table_units = {u.id: u.amount_unit for u in var.uses if u.amount_unit}
     econ = catalog.economic(year)
     for t in tset.tables_for(var):
         td = rep.table(t.id)
@@ -253,6 +254,12 @@ def _write_meta_sheet(wb, report: Report, tset: TableSet, variant: Variant, layo
             ("unit", report.unit), ("year", str(report.year or "")), ("amount_unit", report.amount_unit)]
     if getattr(report, "unit_code", ""):
         rows.append(("unit_code", report.unit_code))
+    if variant.spec:
+        rows.append(("variant_spec", variant.spec))      # a user's variant travels with the workbook
+    if report.not_published:
+        rows.append(("not_published", ",".join(report.not_published)))
+    if report.no_data:
+        rows.append(("no_data", ",".join(report.no_data)))
     rows += [(f"table:{tid}", lay.sheet) for tid, lay in layouts.items()]
     for i, (k, v) in enumerate(rows):
         ws.write_string(i, 0, k)
@@ -271,11 +278,13 @@ def _write_table(ws, fm: _Formats, t, lay: TableLayout, data: TableData | None, 
     ws.set_row(0, 30)
     ws.merge_range(1, 0, 1, last_col, t.number, fm.plain("right")) if last_col > 0 else ws.write(1, 0, t.number)
     half = max(0, last_col // 2)
-    # the unit and the amount unit come from the cover by formula (cached: what the cover holds now)
+    # the unit and the amount unit come from the cover by formula (cached: what the cover holds now); a table
+    # with its own unit in the variant (a 万元 三公 table in a 元 set) states it
     left = f"公开部门：{report.unit or ''}"
-    right = f"金额单位：{report.amount_unit}"
+    right = f"金额单位：{report.unit_of(t.id)}"
     left_f = f'="公开部门："&{cover_ref("unit")}'
-    right_f = f'="金额单位："&{cover_ref("amount_unit")}'
+    right_f = (f'="{right}"' if t.id in report.table_units
+               else f'="金额单位："&{cover_ref("amount_unit")}')
     if half > 0:
         _merge_formula(ws, 2, 0, 2, half, left_f, left, fm.plain("left"))
         if last_col > half + 1:

@@ -192,13 +192,21 @@ def read_grids(grid_of, sheet_names, meta: dict[str, str], fcells: dict[str, set
 
     try:
         tset = load_set(meta.get("set", "final_accounts"))
-        variant = tset.variant(meta.get("variant") or None)
+        if meta.get("variant_spec") and meta.get("variant") not in tset.variants:
+            # a user's own variant: the workbook carries its composition
+            from xltools.spec.variants import variant_from_spec
+            variant = variant_from_spec(tset, meta["variant_spec"])
+        else:
+            variant = tset.variant(meta.get("variant") or None)
     except SpecError as exc:
         raise ReadError(f"{name}：{exc}") from None
     year = meta.get("year", "")
     report = Report(set_id=tset.id, variant=variant.id, unit=meta.get("unit", ""),
                     year=int(year) if year.isdigit() else None, amount_unit=meta.get("amount_unit", "元"),
                     origin=origin, unit_code=meta.get("unit_code", ""))
+    report.use_variant(variant)
+    report.not_published = tuple(t for t in meta.get("not_published", "").split(",") if t in variant.order)
+    report.no_data = tuple(t for t in meta.get("no_data", "").split(",") if t in variant.order)
     names = set(sheet_names)
     for t in tset.tables_for(variant):
         sheet = meta.get(f"table:{t.id}", t.sheet_name())

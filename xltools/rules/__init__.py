@@ -14,6 +14,8 @@ Rule codes:
   C-05 duplicated 科目编码                         C-06 amounts in a row without a 科目编码
   C-07 something typed outside a detail block (below the table, or beyond the rows its sums cover)
   S-01 a table's sheet is missing
+  M-<table> a table declared not published (meta.yaml `not_published`; error where it is required) or
+            printed as “本表无数据” (`no_data`; info): one finding naming the identities skipped
 """
 from __future__ import annotations
 
@@ -50,6 +52,7 @@ def check_report(report: Report, *, catalogs=None) -> list[Finding]:
         elif isinstance(prob, tuple) and prob[0] == "missing_sheet":
             findings.append(Finding("S-01", "error", prob[1], prob[2], f"缺少表页“{prob[2]}”"))
     checks = all_checks(tset, variant, report)
+    findings += _missing_tables(report, tset, variant)
     findings += _value_rules(report, tset, checks)
     findings += _code_rules(report, tset, variant, catalogs)
     findings += _presence_rules(report, tset, variant)
@@ -59,6 +62,27 @@ def check_report(report: Report, *, catalogs=None) -> list[Finding]:
     from xltools.perf import block_findings   # 绩效 block tables (目标表, 自评表), where the set declares them
     findings += block_findings(report)
     return findings
+
+
+def _missing_tables(report: Report, tset, variant) -> list[Finding]:
+    """One finding per table the document did not publish (M-<table>): an error where the standard
+    requires the table, else a warning; the identities that need it are skipped and named here.
+    A table printed with “本表无数据” is checked as an empty table; it gets one note (info)."""
+    out = []
+    for tid in report.not_published:
+        table = tset.tables[tid]
+        skipped = sorted({i.code for i in tset.identities_for(variant) if tid in i.tables()}
+                         | {p.code for p in tset.presence_for(variant) if tid in (p.table, p.within)})
+        what = f"；因此未校验：{'、'.join(skipped)}" if skipped else ""
+        need = "按公开要求此表必须公开" if table.required else "此表可不公开"
+        out.append(Finding(f"M-{tid}", "error" if table.required else "warning", tid,
+                           f"{table.number}（{table.title}）",
+                           f"{table.number}“{table.title}”未公开（{need}）{what}"))
+    for tid in report.no_data:
+        table = tset.tables[tid]
+        out.append(Finding(f"M-{tid}", "info", tid, f"{table.number}（{table.title}）",
+                           f"{table.number}“{table.title}”公开为空表（本表无数据），按全为 0 校验"))
+    return out
 
 
 def _value_rules(report: Report, tset, checks) -> list[Finding]:
@@ -90,6 +114,7 @@ def _value_rules(report: Report, tset, checks) -> list[Finding]:
 
 def _code_rules(report: Report, tset, variant, catalogs) -> list[Finding]:
     out = []
+    unknown: set[tuple[str, str]] = set()
     for tid, td in report.tables.items():
         table = tset.tables.get(tid)
         if table is None or not table.is_detail:
@@ -116,8 +141,12 @@ def _code_rules(report: Report, tset, variant, catalogs) -> list[Finding]:
                 continue
             subj = cat.get(rd.key)
             if subj is None:
+                if (kind, rd.key) in unknown:      # once per code, wherever it is printed
+                    continue
+                unknown.add((kind, rd.key))
                 out.append(Finding("C-01", "warning", tid, rd.source,
-                                   f"{kind_cn}科目编码 {rd.key} 不在 {report.year or ''} 年科目目录中（目录可能滞后于当年修订，请核对）"))
+                                   f"{kind_cn}科目编码 {rd.key} {rd.label}不在 {report.year or ''} 年科目目录中（已按所填名称保留；"
+                                   f"目录可能滞后于当年修订，请核对，或在“科目补充”页/--catalog 中补充）"))
             elif rd.label and not cat.matches_name(rd.key, rd.label):
                 out.append(Finding("C-02", "warning", tid, rd.source,
                                    f"科目 {rd.key} 的名称“{rd.label}”与科目目录“{subj.name}”不一致",
@@ -138,7 +167,7 @@ def _code_rules(report: Report, tset, variant, catalogs) -> list[Finding]:
 
 def _presence_rules(report: Report, tset, variant) -> list[Finding]:
     out = []
-    for p in tset.presence_for(variant):
+    for p in tset.presence_for(variant, frozenset(report.not_published)):
         src, dst = report.tables.get(p.table), report.tables.get(p.within)
         if src is None or dst is None:
             continue

@@ -28,12 +28,15 @@ class Ref:
     row: str                  # a row key, or the prefix of a pattern
     col: str
     sign: int = 1
-    pattern: str | None = None   # None: one cell; "leaf": leaf rows whose code starts with `row`; "classes"
+    pattern: str | None = None   # None: one cell; "leaf": leaf rows whose code starts with `row`; "classes";
+    #                              "pclasses": the 类 rows of the panels listed (comma-separated) in `row`
 
     def __str__(self) -> str:
         s = "-" if self.sign < 0 else ""
         if self.pattern == "leaf":
             return f"{s}{self.table}!{self.row}*.{self.col}"
+        if self.pattern == "pclasses":
+            return f"{s}{self.table}!classes@{self.row}.{self.col}"
         return f"{s}{self.table}!{self.row}.{self.col}"
 
 
@@ -81,6 +84,8 @@ def parse_ref(text: str) -> Ref:
     row, col = rest.rsplit(".", 1)
     if row == "classes":
         return Ref(table, "", col, sign, "classes")
+    if row.startswith("classes@"):      # the 类 rows of the named panels (as the form declares them)
+        return Ref(table, row[len("classes@"):], col, sign, "pclasses")
     if row.endswith("*"):
         return Ref(table, row[:-1], col, sign, "leaf")
     return Ref(table, row, col, sign)
@@ -159,7 +164,7 @@ def hierarchy_checks(tset: TableSet, report: Report) -> list[Check]:
     out = []
     for tid, td in report.tables.items():
         table = tset.tables.get(tid)
-        if table is None or not table.is_detail:
+        if table is None or not table.is_detail or tid in report.not_published:
             continue
         for key, row in td.rows.items():
             if row.kind != "class":
@@ -187,13 +192,14 @@ def all_checks(tset: TableSet, variant: Variant, report: Report) -> list[Check]:
     """Every concrete check of a report. They depend only on the rows present (keys, kinds, panels), so
     they are expanded once per row set and set variant: the checker and the builder ask for them per
     workbook, and the units of a bulk run mostly share a row set."""
-    key = (id(tset), variant.id, tuple((tid, tuple((k, r.kind, r.panel) for k, r in td.rows.items()))
-                                        for tid, td in report.tables.items()))
+    absent = frozenset(report.not_published)
+    key = (id(tset), variant.id, variant.spec, absent,
+           tuple((tid, tuple((k, r.kind, r.panel) for k, r in td.rows.items())) for tid, td in report.tables.items()))
     hit = _CHECKS.get(key)
     if hit is not None and hit[0] is tset:
         return list(hit[1])
     checks = hierarchy_checks(tset, report)
-    for ident in tset.identities_for(variant):
+    for ident in tset.identities_for(variant, absent):
         checks.extend(expand(ident, tset, report))
     if len(_CHECKS) >= 256:
         _CHECKS.clear()
@@ -226,15 +232,23 @@ def leaves(report: Report, tset: TableSet, ref: Ref, cache: dict | None = None) 
     if ref.pattern == "classes":
         panel_rows = [r.key for p in table.panels for r in p.rows if r.style == "class"]
         return [k for k in panel_rows if k in td.rows]
+    if ref.pattern == "pclasses":
+        return panel_class_keys(table, ref.row, td.rows)
     n = leaf_len(table.detail_kind)
     return [k for k, r in td.rows.items() if len(k) == n and k.isdigit() and k.startswith(ref.row)
             and r.kind in ("detail",)]
 
 
+def panel_class_keys(table, panels: str, present) -> list[str]:
+    """The 类 codes the named panels of a form declare, those present in ``present``."""
+    wanted = panels.split(",")
+    return [c for p in table.panels if p.id in wanted for c in p.classes if c in present]
+
+
 def term_value(report: Report, tset: TableSet, ref: Ref, cache: dict | None = None
                ) -> tuple[Decimal, Decimal, list[Value], bool]:
     """(value, half-width, values involved, whether any cell of it exists)."""
-    unit = report.amount_unit
+    unit = report.unit_of(ref.table)
     td = report.tables.get(ref.table)
     if ref.pattern:
         total, hw, vals = ZERO, ZERO, []
@@ -378,6 +392,12 @@ def describe(ref: Ref, report: Report, tset: TableSet) -> str:
         return f"{title}{what}“{col}”之和"
     if ref.pattern == "classes":
         return f"{title}各类支出“{col}”之和"
+    if ref.pattern == "pclasses":
+        t = tset.tables[ref.table]
+        codes = [c for p in t.panels if p.id in ref.row.split(",") for c in p.classes]
+        td = report.tables.get(ref.table)
+        shown = [c for c in codes if td is not None and c in td.rows] or codes
+        return f"{title}“{col}”{'、'.join(shown)} 各类之和"
     td = report.tables.get(ref.table)
     v = td.get(ref.row, ref.col) if td else None
     if v is not None and v.source:
