@@ -18,10 +18,11 @@ from xltools.spec import TableSet, Variant, load_set
 from xltools.safeio import XLSX_OPTIONS
 from xltools.util import atomic_path
 
-__all__ = ["build_workbook", "BuildResult", "META_SHEET", "CATALOG_SHEET", "empty_report"]
+__all__ = ["build_workbook", "BuildResult", "META_SHEET", "CATALOG_SHEET", "SUPPLEMENT_SHEET", "empty_report"]
 
 META_SHEET = "_xltools"
 CATALOG_SHEET = "科目目录"
+SUPPLEMENT_SHEET = "科目补充"     # codes a user adds inside the workbook (科目编码, 级次, 科目名称)
 FONT = "宋体"
 TITLE_FONT = "黑体"
 INPUT_FILL = "#FFF2CC"      # light yellow: type here
@@ -165,8 +166,8 @@ def build_workbook(report: Report, out: str | Path, *, spare: int = SPARE_ROWS, 
     deriv = Derivation(tset, variant, work, layouts)
     out = Path(out)
     result = BuildResult(path=out)
-    func_cat = catalog.functional(report.year)
-    econ_cat = catalog.economic(report.year)
+    func_cat = catalog.with_supplement(catalog.functional(report.year), report.supplement)
+    econ_cat = catalog.with_supplement(catalog.economic(report.year), report.supplement)
     with atomic_path(out, keep_original=keep_original) as tmp:
         wb = xlsxwriter.Workbook(str(tmp), {**XLSX_OPTIONS, "in_memory": True})   # text is never a formula
         wb.worksheet_class = _worksheet_class()
@@ -192,6 +193,7 @@ def build_workbook(report: Report, out: str | Path, *, spare: int = SPARE_ROWS, 
         result.audit_rows = len(audit.rows)
         for fn in extra_sheets or ():
             fn(wb, fm, report, tset, variant)
+        _write_supplement_sheet(wb, fm, report)
         _write_catalog_sheet(wb, fm, func_cat, econ_cat)
         _write_meta_sheet(wb, report, tset, variant, layouts)
         wb.close()
@@ -227,6 +229,24 @@ def _catalog_sheet_ranges(func_cat, econ_cat) -> dict[str, str]:
     ne = len(econ_cat.codes())
     return {"functional": f"='{CATALOG_SHEET}'!$A$2:$A${nf + 1}",
             "economic": f"='{CATALOG_SHEET}'!$A${nf + 2}:$A${nf + ne + 1}"}
+
+
+def _write_supplement_sheet(wb, fm, report: Report):
+    """科目补充: codes the catalog lacks, typed by the user; the 科目名称 look-up and the checker read it."""
+    ws = wb.add_worksheet(SUPPLEMENT_SHEET)
+    ws.write_row(0, 0, ["科目编码", "级次", "科目名称"], fm.header())
+    ws.merge_range(0, 4, 0, 10, "目录中没有的科目（如当年新增、地方科目）在此补充：填写编码、级次（类/款/项）和名称后，"
+                   "各表的科目名称自动带出，校验也按此认可。", fm.plain("left"))
+    unlocked = fm.get(locked=False, num_format="@")
+    for i, (code, level, name) in enumerate(report.supplement):
+        ws.write_string(i + 1, 0, str(code), unlocked)
+        ws.write_string(i + 1, 1, str(level), unlocked)
+        ws.write_string(i + 1, 2, str(name), unlocked)
+    # the columns are open for typing (a column format, so no empty cells are stored)
+    ws.set_column(0, 0, 12, unlocked)
+    ws.set_column(1, 1, 6, unlocked)
+    ws.set_column(2, 2, 36, unlocked)
+    ws.protect("", {"format_columns": True, "select_locked_cells": True, "select_unlocked_cells": True})
 
 
 def _write_catalog_sheet(wb, fm, func_cat, econ_cat):
@@ -523,11 +543,12 @@ def _write_code_and_name(ws, fm, pl, r, key, row: RowData | None, cat, valid_ran
     official = cat.name(code) if code else ""
     printed = row.label if row is not None else ""
     code_ref = a1(r, pl.code_col)
-    if printed and official and printed != official:
-        ws.write_string(r, pl.name_col, printed, fm.name())     # as printed / typed: a user's text
+    if printed and printed != official:
+        # as printed / typed (also a code the catalog does not have: its printed name is kept)
+        ws.write_string(r, pl.name_col, printed, fm.name())
     else:
         formula = (f'=IF({code_ref}="","",IFERROR(VLOOKUP({code_ref}&"",\'{CATALOG_SHEET}\'!$A:$B,2,FALSE),'
-                   f'"【目录中无此科目】"))')
+                   f'IFERROR(VLOOKUP({code_ref}&"",\'{SUPPLEMENT_SHEET}\'!$A:$C,3,FALSE),"【目录中无此科目】")))')
         ws.write_formula(r, pl.name_col, formula, fm.name(), official or "")
     ws.data_validation(r, pl.code_col, r, pl.code_col, {
         "validate": "list", "source": valid_range, "error_type": "warning",

@@ -20,6 +20,7 @@ __all__ = ["ReadError", "read_workbook", "read_grids", "meta_from", "formula_cel
 
 META_SHEET = "_xltools"
 COVER_SHEET = "封面"     # xltools.build.cover.COVER_SHEET (not imported: the reader stays light)
+SUPPLEMENT_SHEET = "科目补充"   # as xltools.build.writer writes it
 _NS = {"m": "http://schemas.openxmlformats.org/spreadsheetml/2006/main",
        "r": "http://schemas.openxmlformats.org/officeDocument/2006/relationships",
        "rel": "http://schemas.openxmlformats.org/package/2006/relationships"}
@@ -221,6 +222,13 @@ def read_grids(grid_of, sheet_names, meta: dict[str, str], fcells: dict[str, set
             for pl in lay.panels:
                 if pl.panel.is_detail and col_letter(pl.code_col) in ranges[sheet]:
                     td.blocks[pl.panel.id] = ranges[sheet][col_letter(pl.code_col)]
+    # 科目补充: codes the user added inside the workbook (code, level, name)
+    if SUPPLEMENT_SHEET in names:
+        for row in grid_of(SUPPLEMENT_SHEET)[1:]:
+            code = normalize_code(_cell([row], 0, 0))
+            name = _cell([row], 0, 2)
+            if code and name not in (None, ""):
+                report.supplement.append((code, str(_cell([row], 0, 1) or ""), str(name).strip()))
     # 说明事项 (narrative inputs) when the workbook has them
     from xltools.narrative.inputs import NOTES_SHEET, read_notes_grid
     if NOTES_SHEET in names:

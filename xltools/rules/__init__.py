@@ -45,6 +45,8 @@ def check_report(report: Report, *, catalogs=None) -> list[Finding]:
     tset = load_set(report.set_id)
     variant = tset.variant(report.variant)
     catalogs = catalogs or {"functional": cat_mod.functional(report.year), "economic": cat_mod.economic(report.year)}
+    if report.supplement:      # codes the user added on the workbook's 科目补充 sheet
+        catalogs = {k: cat_mod.with_supplement(c, report.supplement) for k, c in catalogs.items()}
     findings: list[Finding] = []
     for prob in report.problems:
         if isinstance(prob, Finding):
@@ -221,4 +223,6 @@ def _sheet_row(source: str) -> tuple[str, int]:
     if m:
         return (m.group(1), int(m.group(2)))
     m = re.search(r"(\d+)(?::[^:]*)?$", source)
-    return (source.split("!")[0], int(m.group(1)) if m else 0)
+    # the sheet ("Sheet!B12") or the data file ("F03.csv:12"): rows of one table sort by their number
+    where = source.split("!")[0] if "!" in source else source.split(":")[0]
+    return (where, int(m.group(1)) if m else 0)
