@@ -283,6 +283,13 @@ def test_an_unknown_code_is_kept_with_its_printed_name_and_warned_once(tmp_path)
     assert back.tables["F05"].rows["2990101"].label == "某地方特有项目"
     c01 = [f for f in check_report(back) if f.rule == "C-01"]
     assert len(c01) == 1 and "2990101" in c01[0].message      # once per code, not once per table
+    # merge keeps it too, with its printed name
+    other = tmp_path / "v.xlsx"
+    shutil.copy(out, other)
+    assert main(["merge", str(out), str(other), "-o", str(tmp_path / "汇总.xlsx"), "--jobs", "1"]) in (0, 1)
+    merged = read_workbook(tmp_path / "汇总.xlsx")
+    row = merged.tables["F03"].rows["2990101"]
+    assert row.label == "某地方特有项目" and row.values["total"].amount == Decimal("2.00")
     # a 科目补充 row (in the workbook) makes it known: the name look-up and the checker read it
     import openpyxl
     wb = openpyxl.load_workbook(out)
