@@ -113,7 +113,11 @@ def layout_table(table: Table, data: TableData | None, variant: Variant, spare: 
     for p in table.panels:
         if omitted and any(c.key in omitted for c in p.columns):
             # an optional column this variant does not print: the panel as printed
-            p = replace(p, columns=tuple(c for c in p.columns if c.key not in omitted))
+            kept = [c for c in p.columns if c.key not in omitted]
+            # a group left with its 小计 alone prints as one column (事业收入 without 其中：教育收费)
+            kept = [replace(c, label=c.label[:-1]) if len(c.label) > 1 and c.label[-1] in ("小计", "合计")
+                    and not any(o is not c and o.label[:-1] == c.label[:-1] for o in kept) else c for c in kept]
+            p = replace(p, columns=tuple(kept))
         pl = PanelLayout(panel=p, col0=col)
         if p.is_detail:
             pl.code_col, pl.name_col = col, col + 1

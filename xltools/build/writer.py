@@ -388,11 +388,18 @@ def _write_table(ws, fm: _Formats, t, lay: TableLayout, data: TableData | None, 
         ws.set_row(r, None, None, {"level": 1, "hidden": True})
     after = {r + 1 for r in grouped} - set(grouped)
     for r in sorted(after):
-        if r != lay.note_row or not t.note:
+        if r != lay.note_row or not (t.note or t.id in report.not_published or t.id in report.no_data):
             ws.set_row(r, None, None, {"collapsed": True})
     # ---- note
-    if t.note:
-        ws.merge_range(lay.note_row, 0, lay.note_row, last_col, t.note, fm.get(text_wrap=True, font_size=9))
+    note = t.note
+    if t.id in report.not_published:
+        note = f"说明：{report.unit or '本部门'}本年度未公开此表。" + ("
+" + note if note else "")
+    elif t.id in report.no_data:
+        note = (note + "
+" if note else "") + "说明：本表无数据。"
+    if note:
+        ws.merge_range(lay.note_row, 0, lay.note_row, last_col, note, fm.get(text_wrap=True, font_size=9))
         ws.set_row(lay.note_row, 30, None, {"collapsed": True} if lay.note_row in after else {})
     # ---- look and print
     widths: dict[int, float] = {}

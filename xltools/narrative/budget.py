@@ -53,7 +53,8 @@ def collect_facts(report: Report) -> dict[str, Fact]:
     y = report.year
 
     def add(key, label, value, source="", aliases=(), **kw):
-        facts[key] = Fact(key, label, yuan(report, value), source, tuple(norm(a) for a in (label, *aliases)), **kw)
+        facts[key] = Fact(key, label, yuan(report, value, source), source, tuple(norm(a) for a in (label, *aliases)),
+                          **kw)
 
     A = report.amount
     # 表一 财政拨款收支预算总表
