@@ -18,6 +18,7 @@ FORMS = [
     ("shanghai", "F02", "sample"),    # 收入决算表 without 其中：教育收费
     ("shanghai", "F05", "sample"),    # 合计 at the bottom
     ("shanghai", "F06S", "sample"),   # 两栏式 基本支出表, no 合计 row
+    ("shanghai", "F07S", "sample"),   # 三公: 预算数/决算数 side by side per item
     ("shanghai", "F09X", "sample"),   # 国资 收入支出决算表 (shaped like 公开08)
     ("shanxi", "F06X", "blank"),      # 支出决算明细表 with 其中：基本支出
     ("shanxi", "F10", "blank"),       # 相关信息统计表

@@ -33,7 +33,7 @@ def _errors(findings):
 def test_builtin_final_variants_compose_the_forms_they_claim():
     tset = load_set("final_accounts")
     v = tset.variants
-    assert v["shanghai"].order == ("F01", "F02", "F03", "F04", "F05", "F06S", "F07", "F08", "F09X")
+    assert v["shanghai"].order == ("F01", "F02", "F03", "F04", "F05", "F06S", "F07S", "F08", "F09X")
     assert v["shanghai"].omitted("F02") == ("edu_fee",) and v["shanghai"].total_position_of("F05") == "bottom"
     assert "F10" in v["shanxi"].order and "F06X" in v["shanxi"].order and v["shanxi"].amount_unit == "万元"
     assert "F10" not in v["ningxia"].order and "F06" in v["ningxia"].order
@@ -85,6 +85,7 @@ def test_each_new_table_form_renders_as_printed(generated, tmp_path):
     assert lines.index(next(x for x in lines if x.startswith("合计"))) > lines.index(
         next(x for x in lines if x.startswith("2210203")))            # 合计 below the last 项
     assert "人员经费" in flat["F06S"] and "公用经费" in flat["F06S"] and "其中：基本支出" not in flat["F06S"]
+    assert "预算数决算数预算数决算数" in flat["F07S"]
     assert "年初结转和结余" in flat["F09X"] and "年末结转和结余" in flat["F09X"]
     assert "其中：基本支出" in flat["F06X"] and "309" in flat["F06X"]
     assert "机关运行经费" in flat["F10"]
