@@ -300,3 +300,19 @@ def test_an_unknown_code_is_kept_with_its_printed_name_and_warned_once(tmp_path)
     again = read_workbook(out)
     assert again.supplement == [("2990101", "项", "某地方特有项目")]
     assert [f for f in check_report(again) if f.rule == "C-01"] == []
+
+
+def test_the_name_lookup_reads_the_supplement_sheet_in_libreoffice(tmp_path):
+    """A code only the workbook's 科目补充 sheet knows: its 科目名称 formula finds the name there (as cached)."""
+    from conftest import formula_values
+
+    rep = empty_report("final_accounts", "shanghai", "某某局", 2024)
+    rep.supplement = [("2010698", "项", "某地方特有项目")]
+    td = rep.table("F03")
+    td.rows["2010698"] = RowData("2010698", "", "main", {"basic": Value(Decimal("1.00"))}, kind="detail")
+    out = build_workbook(rep, tmp_path / "s.xlsx").path
+    names = [v for (sheet, cell), v in formula_values(out).items() if sheet == "支出决算表" and v == "某地方特有项目"]
+    assert len(names) == 1
+    assert_recalculation_matches([out], tmp_path / "lo")
+    back = read_workbook(out)
+    assert [f for f in check_report(back) if f.rule in ("C-01", "C-02")] == []

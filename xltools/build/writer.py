@@ -556,7 +556,7 @@ def _write_code_and_name(ws, fm, pl, r, key, row: RowData | None, cat, valid_ran
     else:
         formula = (f'=IF({code_ref}="","",IFERROR(VLOOKUP({code_ref}&"",\'{CATALOG_SHEET}\'!$A:$B,2,FALSE),'
                    f'IFERROR(VLOOKUP({code_ref}&"",\'{SUPPLEMENT_SHEET}\'!$A:$C,3,FALSE),"【目录中无此科目】")))')
-        ws.write_formula(r, pl.name_col, formula, fm.name(), official or "")
+        ws.write_formula(r, pl.name_col, formula, fm.name(), official or ("【目录中无此科目】" if code else ""))
     ws.data_validation(r, pl.code_col, r, pl.code_col, {
         "validate": "list", "source": valid_range, "error_type": "warning",
         "error_title": "科目编码", "error_message": "科目目录中没有这个编码；如确属新增科目，可点“是”保留。",

@@ -146,8 +146,9 @@ def _code_rules(report: Report, tset, variant, catalogs) -> list[Finding]:
                 if (kind, rd.key) in unknown:      # once per code, wherever it is printed
                     continue
                 unknown.add((kind, rd.key))
+                label = "" if rd.label.startswith("【") else rd.label     # not our own placeholder
                 out.append(Finding("C-01", "warning", tid, rd.source,
-                                   f"{kind_cn}科目编码 {rd.key} {rd.label}不在 {report.year or ''} 年科目目录中（已按所填名称保留；"
+                                   f"{kind_cn}科目编码 {rd.key} {label}不在 {report.year or ''} 年科目目录中（已按所填名称保留；"
                                    f"目录可能滞后于当年修订，请核对，或在“科目补充”页/--catalog 中补充）"))
             elif rd.label and not cat.matches_name(rd.key, rd.label):
                 out.append(Finding("C-02", "warning", tid, rd.source,
