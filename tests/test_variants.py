@@ -136,7 +136,7 @@ def test_no_data_tables_are_one_note_each_and_checked_as_empty():
 
 
 def test_run_cost_comes_from_the_notes_where_the_form_has_no_table_10():
-    from xltools.narrative.facts import collect_facts
+    from xltools.narrative import collect_facts
 
     facts = collect_facts(load_data(SH))
     assert facts["run_cost"].source == "说明事项:run_cost"

@@ -180,14 +180,22 @@ def recognize(src: Source, *, set_hint: str | None = None) -> Recognized:
     if "unit" not in meta and block_units:
         meta["unit"] = block_units[0]
     parsed: dict[str, tuple[_Block, TableData, dict]] = {}
+    deferred: dict[str, list[str]] = {}      # table read on trial -> the forms its title could be
     for b in blocks:
-        cand = next((c for c in b.cands if c.set_id == set_id), None)
+        forms = [c for c in b.cands if c.set_id == set_id]
+        cand = forms[0] if forms else None
         if cand is None:
             where = b.lines[0].where[0] if b.lines else ""
             res.unplaced.append(Unplaced(where, b.lines[0].text() if b.lines else "", "表名属于另一类报表"))
             continue
         table = tset.tables[cand.table_id]
-        td, info = _read_block(table, b, res)
+        if len(forms) > 1:
+            # forms of one 公开NN slot share a title (公开06 基本支出表 / 两栏式 / …; 公开07 by 预算/决算 or by
+            # item): read on trial now, for real once the variant says which form it prints
+            td, info = _read_block(table, b, Recognized(report=None))
+            deferred[table.id] = [c.table_id for c in forms]
+        else:
+            td, info = _read_block(table, b, res)
         if info.get("skip"):
             continue
         prev = parsed.get(table.id)
@@ -200,7 +208,15 @@ def recognize(src: Source, *, set_hint: str | None = None) -> Recognized:
             continue
         parsed[table.id] = (b, td, info)
     present = list(parsed)
-    variant = _choose_variant(tset, present, parsed, meta)
+    variant = _choose_variant(tset, present, parsed, meta, deferred)
+    for tid, ids in deferred.items():
+        if tid not in parsed:
+            continue
+        pick = next((f for f in ids if f in variant.order), tid)
+        b = parsed.pop(tid)[0]
+        td, info = _read_block(tset.tables[pick], b, res)
+        parsed[pick] = (b, td, info)
+    present = list(parsed)
     units = [info.get("unit") for _, _, info in parsed.values() if info.get("unit")]
     amount_unit = meta.get("amount_unit") or (max(set(units), key=units.count) if units else variant.amount_unit)
     year = meta.get("year")
@@ -228,6 +244,8 @@ def recognize(src: Source, *, set_hint: str | None = None) -> Recognized:
             res.tables[bt.id] = where
     if res.unit_code and not rep.unit_code:
         rep.unit_code = res.unit_code
+    rep.no_data = tuple(res.empty_tables)     # printed with “本表无数据” (or with no body): checked as empty
+    rep.use_variant(variant)
     res.report = rep
     return res
 
@@ -337,7 +355,7 @@ def _document_meta(src: Source) -> dict:
     return meta
 
 
-def _choose_variant(tset, present: list[str], parsed: dict, meta: dict):
+def _choose_variant(tset, present: list[str], parsed: dict, meta: dict, forms: dict | None = None):
     """The declared variant that fits the printed tables best: the tables it has, the order they were
     printed in, the amount unit, and whether 类/款 rows are printed in functional tables."""
     units = [info.get("unit") for _, _, info in parsed.values() if info.get("unit")]
@@ -345,11 +363,15 @@ def _choose_variant(tset, present: list[str], parsed: dict, meta: dict):
     hier = any(r.kind == "class" for tid, (_, td, _) in parsed.items()
                if tset.tables[tid].detail_kind == "functional" for r in td.rows.values())
 
+    forms = forms or {}
+
     def score(v):
         order = list(v.order)
-        covered = sum(t in order for t in present)
-        missing = len({t for t in order if not tset.tables[t].optional} - set(present))   # 公开10 may be absent
-        pos = [order.index(t) for t in present if t in order]
+        # a table whose title several forms share counts as the form the variant prints
+        shown = [next((f for f in forms.get(t, [t]) if f in order), t) for t in present]
+        covered = sum(t in order for t in shown)
+        missing = len({t for t in order if not tset.tables[t].optional} - set(shown))   # 公开10 may be absent
+        pos = [order.index(t) for t in shown if t in order]
         in_order = sum(1 for i in range(len(pos)) for j in range(i + 1, len(pos)) if pos[i] < pos[j])
         return (covered, -missing, in_order, unit == v.amount_unit, v.hierarchy == hier)
     return max(tset.variants.values(), key=score)

@@ -31,7 +31,7 @@ import json
 from dataclasses import replace
 from pathlib import Path
 
-from xltools.spec import SpecError, TableUse, Variant, register_variant
+from xltools.spec.types import SpecError, TableUse, Variant, register_variant
 
 __all__ = ["parse_variant", "load_variant_file", "variant_from_spec", "find_variant_file", "describe_variant"]
 
