@@ -52,9 +52,8 @@ def write_data_folder(res: Recognized, folder: str | Path) -> Path:
             "amount_unit": rep.amount_unit, "source": Path(rep.origin).name, "as_published": True}
     if res.empty_tables:                      # printed with “本表无数据”: one note each, checked as empty
         meta["no_data"] = list(res.empty_tables)
-    missing = [t for t in tset.variant(rep.variant).order if t not in rep.tables]
-    if missing:                               # not in the document: one M- finding each, no cascade
-        meta["not_published"] = missing
+    if rep.not_published:                     # not in the document: one M- finding each, no cascade
+        meta["not_published"] = list(rep.not_published)
     files = {"meta.yaml": "# 由 xltools import 导入（数值按原文保留，含原文错误）\n"
              + yaml.safe_dump(meta, allow_unicode=True, sort_keys=False)}
     for tid, td in rep.tables.items():

@@ -245,6 +245,8 @@ def recognize(src: Source, *, set_hint: str | None = None) -> Recognized:
     if res.unit_code and not rep.unit_code:
         rep.unit_code = res.unit_code
     rep.no_data = tuple(res.empty_tables)     # printed with “本表无数据” (or with no body): checked as empty
+    # a table the variant requires that the document does not print: one M- finding, no cascade
+    rep.not_published = tuple(t for t in variant.order if t not in rep.tables and not tset.tables[t].optional)
     rep.use_variant(variant)
     res.report = rep
     return res

@@ -212,7 +212,9 @@ def read_grids(grid_of, sheet_names, meta: dict[str, str], fcells: dict[str, set
     for t in tset.tables_for(variant):
         sheet = meta.get(f"table:{t.id}", t.sheet_name())
         if sheet not in names:
-            if not t.optional:            # 公开10 is optional: a form without it is complete
+            if not t.optional and t.id not in report.not_published:
+                # 公开10 is optional: a form without it is complete; a table declared not published is its
+                # own finding (M-), not a missing sheet
                 report.problems.append(("missing_sheet", t.id, sheet))
             continue
         td = report.tables[t.id] = _read_table(t, variant, grid_of(sheet), sheet,
