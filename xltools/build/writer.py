@@ -246,6 +246,11 @@ def _write_supplement_sheet(wb, fm, report: Report):
     ws.set_column(0, 0, 12, unlocked)
     ws.set_column(1, 1, 6, unlocked)
     ws.set_column(2, 2, 36, unlocked)
+    ws.set_landscape()
+    ws.set_paper(9)
+    ws.repeat_rows(0)
+    ws.fit_to_pages(1, 0)
+    ws.set_footer(f"&C{SUPPLEMENT_SHEET} 第 &P 页，共 &N 页")
     ws.protect("", {"format_columns": True, "select_locked_cells": True, "select_unlocked_cells": True})
 
 

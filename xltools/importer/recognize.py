@@ -34,6 +34,12 @@ _OWN_TITLES = frozenset({"说明事项", "科目目录", "科目补充", "校验
 _EMPTY_TABLE = ("本表无数据", "无数据", "本部门无", "本单位无", "没有使用", "无此项", "未发生", "空表")
 
 
+def _own_title(label: str) -> bool:
+    """A sheet of our own printed with the tables: its title, possibly with a note in brackets
+    (“审核（表内、表间勾稽关系）”)."""
+    return label in _OWN_TITLES or re.sub(r"[（(].*$", "", label) in _OWN_TITLES
+
+
 def _nfkc(text) -> str:
     return unicodedata.normalize("NFKC", str(text))
 
@@ -280,7 +286,7 @@ def _blocks(src: Source, orphans: list | None = None, units: list | None = None)
             own = False
             block_at = block_title
             continue
-        if not cands and line.text() and norm_label(line.text()) in _OWN_TITLES:
+        if not cands and line.text() and _own_title(norm_label(line.text())):
             cur = None            # a sheet of our own (说明事项, 科目目录 …) printed with the tables
             own = True
             continue
