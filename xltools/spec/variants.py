@@ -183,15 +183,12 @@ def _spec_json(v: Variant) -> str:
 
 def load_variant_file(tset, path: Path) -> Variant:
     """A user's variant file, validated against the set's tables and registered in this process."""
-    import yaml
+    from xltools.read.guard import load_yaml   # a regular, size-capped file; aliases and depth bounded
 
     path = Path(path)
     if not path.is_file():
         raise SpecError(f"找不到版式文件 {path}")
-    try:
-        doc = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
-    except (yaml.YAMLError, UnicodeDecodeError) as exc:
-        raise SpecError(f"版式文件 {path.name}：YAML 格式错误：{exc}") from None
+    doc = load_yaml(path, "版式文件", error=SpecError) or {}
     if not isinstance(doc, dict):
         raise _err(path, "（整个文件）", "应为“键: 值”的设置")
     if "set" in doc and str(doc["set"]) != tset.id:
