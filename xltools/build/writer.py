@@ -398,11 +398,9 @@ def _write_table(ws, fm: _Formats, t, lay: TableLayout, data: TableData | None, 
     # ---- note
     note = t.note
     if t.id in report.not_published:
-        note = f"说明：{report.unit or '本部门'}本年度未公开此表。" + ("
-" + note if note else "")
+        note = f"说明：{report.unit or '本部门'}本年度未公开此表。" + ("\n" + note if note else "")
     elif t.id in report.no_data:
-        note = (note + "
-" if note else "") + "说明：本表无数据。"
+        note = (note + "\n" if note else "") + "说明：本表无数据。"
     if note:
         ws.merge_range(lay.note_row, 0, lay.note_row, last_col, note, fm.get(text_wrap=True, font_size=9))
         ws.set_row(lay.note_row, 30, None, {"collapsed": True} if lay.note_row in after else {})
