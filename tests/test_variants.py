@@ -49,7 +49,7 @@ def test_new_variant_lists_each_builtin_with_how_it_differs(capsys):
     assert main(["new", "--variant"]) == 0
     out = capsys.readouterr().out
     for vid in FINAL_VARIANTS:
-        line = next(x for x in out.splitlines() if x.strip().startswith(vid + " "))
+        line = next(x for x in out.splitlines() if f" {vid} " in x)
         assert "表：" in line and len(line) > 40, line
     assert "公开06为两栏式" in out and "附公开10" in out
 
