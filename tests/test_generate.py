@@ -36,9 +36,13 @@ def test_variants_differ_as_configured(generated):
     # 中央: 基金/国资/三公 order and the 明细表 as 公开06; 上海: 万元 and 公开10
     central = CalamineWorkbook.from_path(str(generated["new-central"])).sheet_names
     assert central[6] == "一般公共预算财政拨款支出决算明细表" and central[9].startswith("财政拨款“三公”")
+    # 上海 2024: 万元, no 公开10, 公开09 a 收入支出 table; 山西: the 明细表 and 公开10
     sh = CalamineWorkbook.from_path(str(generated["new-shanghai"]))
-    assert "部门决算公开相关信息统计表" in sh.sheet_names
+    assert "部门决算公开相关信息统计表" not in sh.sheet_names
+    assert "国有资本经营预算财政拨款收入支出决算表" in sh.sheet_names
     assert any("金额单位：万元" in str(x) for x in sh.get_sheet_by_name("收入决算表").to_python()[2])
+    sx = CalamineWorkbook.from_path(str(generated["new-shanxi"])).sheet_names
+    assert "部门决算公开相关信息统计表" in sx and "一般公共预算财政拨款支出决算明细表" in sx
 
 
 def test_every_formula_cell_carries_a_cached_value(generated):

@@ -193,7 +193,14 @@ def added(tmp_path_factory):
         data = out / f"data-{variant}"
         shutil.copytree(CLEAN_UNIT, data)
         meta = data / "meta.yaml"
-        meta.write_text(meta.read_text(encoding="utf-8").replace("variant: ningxia", f"variant: {variant}"),
+        name = variant
+        if variant == "shanghai":
+            # the clean unit's tables in the 上海 manner (类/款 rows, 万元) but its own forms (F06, F07, F09):
+            # a user's variant file on the built-in base
+            (data / "shanghai-forms.yaml").write_text(
+                "base: shanghai\ntables: [F01, F02, F03, F04, F05, F06, F07, F08, F09]\n", encoding="utf-8")
+            name = "shanghai-forms.yaml"
+        meta.write_text(meta.read_text(encoding="utf-8").replace("variant: ningxia", f"variant: {name}"),
                         encoding="utf-8")
         book = out / f"{variant}.xlsx"
         assert main(["generate", str(data), "-o", str(book)]) == 0

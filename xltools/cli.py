@@ -37,7 +37,9 @@ def _parser() -> argparse.ArgumentParser:
     n = sub.add_parser("new", help="新建空白公开表工作簿")
     n.add_argument("--set", default="final_accounts",
                    help="报表集：决算（final_accounts）、预算（budget）、绩效（performance），中英文名均可")
-    n.add_argument("--variant", help="版式（地区），如 宁夏、上海、山西、中央、广西 或 ningxia；不写则列出可用版式")
+    n.add_argument("--variant", nargs="?", const="", metavar="版式",
+                   help="版式（地区），如 宁夏、上海、山西、中央、广西 或 ningxia，或自己的版式文件 我的版式.yaml；"
+                        "只写 --variant 则列出内置版式及其差别")
     n.add_argument("--unit", help="公开部门（单位名称）")
     n.add_argument("--year", type=_year, help="年度（四位，2000–2100）")
     n.add_argument("--amount-unit", choices=["元", "万元"], help="金额单位（默认随版式）")
@@ -217,10 +219,12 @@ def cmd_new(args) -> int:
         tset = load_set(args.set)
     except _user_errors() as exc:
         raise UserError(str(exc)) from None
-    if not args.variant and not args.output:
-        print(f"报表集 {tset.kind_label}（{tset.id}，{tset.title}）可用版式（--variant 用中文名或英文名）：")
+    if args.variant == "" or (not args.variant and not args.output):
+        from xltools.spec.variants import describe_variant
+        print(f"报表集 {tset.kind_label}（{tset.id}，{tset.title}）内置版式（--variant 用中文名或英文名；"
+              f"也可写自己的版式文件：--variant 我的版式.yaml）：")
         for v in tset.variants.values():
-            print(f"  {v.short_label:6s} {v.id:10s} {v.label}（{v.amount_unit}；表：{'、'.join(v.order)}）")
+            print(f"  {v.short_label:6s} {v.id:10s} {describe_variant(tset, v)}")
         return 0
     if not args.output:
         raise UserError("请用 -o 指定输出文件，例如 -o 某某局2024决算公开.xlsx")

@@ -5,7 +5,7 @@ from decimal import Decimal
 
 from xltools.build.layout import TableLayout, a1
 from xltools.model import ZERO, Report
-from xltools.rules.engine import Check, Ref, all_checks, leaf_len
+from xltools.rules.engine import Check, Ref, all_checks, leaf_len, panel_class_keys
 from xltools.spec import TableSet, Variant
 
 __all__ = ["Derivation", "sheet_prefix", "excel_number"]
@@ -141,9 +141,19 @@ class Derivation:
                         for r in p.rows:
                             if r.style == "class":
                                 total += t.sign * self.value((t.table, r.key, t.col))
+            elif t.pattern == "pclasses":
+                lay = self.layouts.get(t.table)
+                for k in self._pclass_keys(t):
+                    if lay is not None and lay.cell(k, t.col):
+                        total += t.sign * self.value((t.table, k, t.col))
             else:
                 total += t.sign * self.value((t.table, t.row, t.col))
         return total
+
+    def _pclass_keys(self, t: Ref) -> list[str]:
+        lay = self.layouts.get(t.table)
+        rows = {k for pl in lay.panels for k in pl.rows} if lay is not None else set()
+        return panel_class_keys(self.tset.tables[t.table], t.row, rows)
 
     # -------------------------------------------------------------- formulas
     def formula(self, check: Check, here: str | None = None) -> str:
@@ -182,6 +192,11 @@ class Derivation:
                 return "0"
             (r0, c0), (r1, _) = rows[0], rows[-1]
             return f"SUM({pre}{a1(r0, c0)}:{a1(r1, c0)})"
+        if t.pattern == "pclasses":
+            cells = [pre + a1(*lay.cell(k, t.col)) for k in self._pclass_keys(t) if lay.cell(k, t.col)]
+            if not cells:
+                return "0"
+            return cells[0] if len(cells) == 1 else f"SUM({','.join(cells)})"
         if t.pattern == "leaf":
             n = leaf_len(self.tset.tables[t.table].detail_kind)
             sums = []

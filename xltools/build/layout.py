@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import functools
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 from xltools.model import TableData
 from xltools.spec import Panel, Table, Variant
@@ -109,7 +109,15 @@ def layout_table(table: Table, data: TableData | None, variant: Variant, spare: 
     data_first = colno_row + 1
     panels: list[PanelLayout] = []
     col = 0
+    omitted = variant.omitted(table.id) if hasattr(variant, "omitted") else ()
     for p in table.panels:
+        if omitted and any(c.key in omitted for c in p.columns):
+            # an optional column this variant does not print: the panel as printed
+            kept = [c for c in p.columns if c.key not in omitted]
+            # a group left with its 小计 alone prints as one column (事业收入 without 其中：教育收费)
+            kept = [replace(c, label=c.label[:-1]) if len(c.label) > 1 and c.label[-1] in ("小计", "合计")
+                    and not any(o is not c and o.label[:-1] == c.label[:-1] for o in kept) else c for c in kept]
+            p = replace(p, columns=tuple(kept))
         pl = PanelLayout(panel=p, col0=col)
         if p.is_detail:
             pl.code_col, pl.name_col = col, col + 1
@@ -130,7 +138,9 @@ def layout_table(table: Table, data: TableData | None, variant: Variant, spare: 
     r = data_first
     if table.is_detail:
         start = data_first
-        if has_total_row and variant.total_position == "top":
+        position = variant.total_position_of(table.id) if hasattr(variant, "total_position_of") \
+            else variant.total_position
+        if has_total_row and position == "top":
             for pl in panels:
                 pl.rows["total"] = data_first
             start += 1
@@ -146,7 +156,7 @@ def layout_table(table: Table, data: TableData | None, variant: Variant, spare: 
             pl.block = (start, start + max(n, 1) - 1)
             longest = max(longest, n)
         r = start + longest
-        if has_total_row and variant.total_position != "top":
+        if has_total_row and position != "top":
             for pl in panels:
                 pl.rows["total"] = r
             r += 1

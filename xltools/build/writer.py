@@ -19,10 +19,11 @@ from xltools.spec import TableSet, Variant, load_set
 from xltools.safeio import XLSX_OPTIONS
 from xltools.util import atomic_path
 
-__all__ = ["build_workbook", "BuildResult", "META_SHEET", "CATALOG_SHEET", "empty_report"]
+__all__ = ["build_workbook", "BuildResult", "META_SHEET", "CATALOG_SHEET", "SUPPLEMENT_SHEET", "empty_report"]
 
 META_SHEET = "_xltools"
 CATALOG_SHEET = "科目目录"
+SUPPLEMENT_SHEET = "科目补充"     # codes a user adds inside the workbook (科目编码, 级次, 科目名称)
 FONT = "宋体"
 TITLE_FONT = "黑体"
 INPUT_FILL = "#FFF2CC"      # light yellow: type here
@@ -95,6 +96,7 @@ def empty_report(set_id: str, variant: str | None, unit: str, year: int | None, 
     var = tset.variant(variant)
     rep = Report(set_id=tset.id, variant=var.id, unit=unit, year=year,
                  amount_unit=amount_unit or var.amount_unit)
+    rep.table_units = {u.id: u.amount_unit for u in var.uses if u.amount_unit}
     econ = catalog.economic(year)
     for t in tset.tables_for(var):
         td = rep.table(t.id)
@@ -166,8 +168,8 @@ def build_workbook(report: Report, out: str | Path, *, spare: int = SPARE_ROWS, 
     deriv = Derivation(tset, variant, work, layouts)
     out = Path(out)
     result = BuildResult(path=out)
-    func_cat = catalog.functional(report.year)
-    econ_cat = catalog.economic(report.year)
+    func_cat = catalog.with_supplement(catalog.functional(report.year), report.supplement)
+    econ_cat = catalog.with_supplement(catalog.economic(report.year), report.supplement)
     with atomic_path(out, keep_original=keep_original) as tmp:
         wb = xlsxwriter.Workbook(str(tmp), {**XLSX_OPTIONS, "in_memory": True})   # text is never a formula
         wb.worksheet_class = _worksheet_class()
@@ -193,6 +195,7 @@ def build_workbook(report: Report, out: str | Path, *, spare: int = SPARE_ROWS, 
         result.audit_rows = len(audit.rows)
         for fn in extra_sheets or ():
             fn(wb, fm, report, tset, variant)
+        _write_supplement_sheet(wb, fm, report)
         _write_catalog_sheet(wb, fm, func_cat, econ_cat)
         _write_meta_sheet(wb, report, tset, variant, layouts)
         wb.close()
@@ -230,6 +233,29 @@ def _catalog_sheet_ranges(func_cat, econ_cat) -> dict[str, str]:
             "economic": f"='{CATALOG_SHEET}'!$A${nf + 2}:$A${nf + ne + 1}"}
 
 
+def _write_supplement_sheet(wb, fm, report: Report):
+    """科目补充: codes the catalog lacks, typed by the user; the 科目名称 look-up and the checker read it."""
+    ws = wb.add_worksheet(SUPPLEMENT_SHEET)
+    ws.write_row(0, 0, ["科目编码", "级次", "科目名称"], fm.header())
+    ws.merge_range(0, 4, 0, 10, "目录中没有的科目（如当年新增、地方科目）在此补充：填写编码、级次（类/款/项）和名称后，"
+                   "各表的科目名称自动带出，校验也按此认可。", fm.plain("left"))
+    unlocked = fm.get(locked=False, num_format="@")
+    for i, (code, level, name) in enumerate(report.supplement):
+        ws.write_string(i + 1, 0, str(code), unlocked)
+        ws.write_string(i + 1, 1, str(level), unlocked)
+        ws.write_string(i + 1, 2, str(name), unlocked)
+    # the columns are open for typing (a column format, so no empty cells are stored)
+    ws.set_column(0, 0, 12, unlocked)
+    ws.set_column(1, 1, 6, unlocked)
+    ws.set_column(2, 2, 36, unlocked)
+    ws.set_landscape()
+    ws.set_paper(9)
+    ws.repeat_rows(0)
+    ws.fit_to_pages(1, 0)
+    ws.set_footer(f"&C{SUPPLEMENT_SHEET} 第 &P 页，共 &N 页")
+    ws.protect("", {"format_columns": True, "select_locked_cells": True, "select_unlocked_cells": True})
+
+
 def _write_catalog_sheet(wb, fm, func_cat, econ_cat):
     ws = wb.add_worksheet(CATALOG_SHEET)
     ws.write_row(0, 0, ["科目编码", "科目名称", "级次", "分类"], fm.header())
@@ -255,6 +281,12 @@ def _write_meta_sheet(wb, report: Report, tset: TableSet, variant: Variant, layo
             ("unit", report.unit), ("year", str(report.year or "")), ("amount_unit", report.amount_unit)]
     if getattr(report, "unit_code", ""):
         rows.append(("unit_code", report.unit_code))
+    if variant.spec:
+        rows.append(("variant_spec", variant.spec))      # a user's variant travels with the workbook
+    if report.not_published:
+        rows.append(("not_published", ",".join(report.not_published)))
+    if report.no_data:
+        rows.append(("no_data", ",".join(report.no_data)))
     rows += [(f"table:{tid}", lay.sheet) for tid, lay in layouts.items()]
     for i, (k, v) in enumerate(rows):
         ws.write_string(i, 0, k)
@@ -275,11 +307,12 @@ def _write_table(ws, fm: _Formats, t, lay: TableLayout, data: TableData | None, 
     ws.merge_range(1, 0, 1, last_col, t.number, fm.plain("right")) if last_col > 0 else ws.write(1, 0, t.number)
     half = max(0, last_col // 2)
     # the unit and the amount unit come from the cover by formula (cached: what the cover holds now); a table
-    # in its own unit (上海's 万元 “三公” table in a 元 budget) prints that unit
+    # a table in its own unit (上海's 万元 “三公” table in a 元 budget: the form's, or the variant's) states it
+    own_unit = t.amount_unit or (report.table_units.get(t.id) if t.id in report.table_units else "")
     left = f"公开部门：{report.unit or ''}"
-    right = f"金额单位：{t.unit(report.amount_unit)}"
+    right = f"金额单位：{own_unit or report.amount_unit}"
     left_f = f'="公开部门："&{cover_ref("unit")}'
-    right_f = f'="金额单位："&{cover_ref("amount_unit")}' if not t.amount_unit else f'="{right}"'
+    right_f = f'="{right}"' if own_unit else f'="金额单位："&{cover_ref("amount_unit")}'
     if half > 0:
         _merge_formula(ws, 2, 0, 2, half, left_f, left, fm.plain("left"))
         if last_col > half + 1:
@@ -367,6 +400,10 @@ def _write_table(ws, fm: _Formats, t, lay: TableLayout, data: TableData | None, 
         ws.set_row(r, None, None, {"level": 1, "hidden": True})
     after = {r + 1 for r in grouped} - set(grouped)
     note = data.note if data is not None and data.note else t.note     # a transcription's note as printed
+    if t.id in report.not_published:
+        note = f"说明：{report.unit or '本部门'}本年度未公开此表。" + ("\n" + note if note else "")
+    elif t.id in report.no_data:
+        note = (note + "\n" if note else "") + "说明：本表无数据。"
     for r in sorted(after):
         if r != lay.note_row or not note:
             ws.set_row(r, None, None, {"collapsed": True})
@@ -526,12 +563,13 @@ def _write_code_and_name(ws, fm, pl, r, key, row: RowData | None, cat, valid_ran
     official = cat.name(code) if code else ""
     printed = row.label if row is not None else ""
     code_ref = a1(r, pl.code_col)
-    if printed and official and printed != official:
-        ws.write_string(r, pl.name_col, printed, fm.name())     # as printed / typed: a user's text
+    if printed and printed != official:
+        # as printed / typed (also a code the catalog does not have: its printed name is kept)
+        ws.write_string(r, pl.name_col, printed, fm.name())
     else:
         formula = (f'=IF({code_ref}="","",IFERROR(VLOOKUP({code_ref}&"",\'{CATALOG_SHEET}\'!$A:$B,2,FALSE),'
-                   f'"【目录中无此科目】"))')
-        ws.write_formula(r, pl.name_col, formula, fm.name(), official or "")
+                   f'IFERROR(VLOOKUP({code_ref}&"",\'{SUPPLEMENT_SHEET}\'!$A:$C,3,FALSE),"【目录中无此科目】")))')
+        ws.write_formula(r, pl.name_col, formula, fm.name(), official or ("【目录中无此科目】" if code else ""))
     ws.data_validation(r, pl.code_col, r, pl.code_col, {
         "validate": "list", "source": valid_range, "error_type": "warning",
         "error_title": "科目编码", "error_message": "科目目录中没有这个编码；如确属新增科目，可点“是”保留。",

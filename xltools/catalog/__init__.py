@@ -31,6 +31,7 @@ __all__ = [
     "load_user_csv",
     "normalize_code",
     "normalize_name",
+    "with_supplement",
     "MIN_PREFIX",
 ]
 
@@ -419,6 +420,19 @@ def _build(kind: str, year: int | None, extra: Iterable[str | Path]) -> Catalog:
     for path in extra:
         subjects.extend(load_user_csv(path))
     return Catalog(kind, subjects, year)
+
+
+def with_supplement(cat: Catalog, rows: Iterable[tuple[str, str, str]]) -> Catalog:
+    """``cat`` plus the codes of a workbook's 科目补充 sheet ((code, level, name) rows of its kind)."""
+    extra = []
+    for code, level, name in rows:
+        code = normalize_code(code)
+        if code is None or not name or _kind_of_code(code) != cat.kind:
+            continue
+        extra.append(Subject(cat.kind, code, _LEVEL_BY_LEN.get(len(code), level or ""), str(name).strip()))
+    if not extra:
+        return cat
+    return Catalog(cat.kind, [*cat, *extra], None)
 
 
 def functional(year: int | None = None, extra: Iterable[str | Path] = ()) -> Catalog:

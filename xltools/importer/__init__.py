@@ -50,8 +50,10 @@ def write_data_folder(res: Recognized, folder: str | Path) -> Path:
     tset = load_set(rep.set_id)
     meta = {"set": rep.set_id, "variant": rep.variant, "unit": rep.unit or "", "year": rep.year,
             "amount_unit": rep.amount_unit, "source": Path(rep.origin).name, "as_published": True}
-    if res.empty_tables:
-        meta["not_published"] = list(res.empty_tables)
+    if res.empty_tables:                      # printed with “本表无数据”: one note each, checked as empty
+        meta["no_data"] = list(res.empty_tables)
+    if rep.not_published:                     # not in the document: one M- finding each, no cascade
+        meta["not_published"] = list(rep.not_published)
     files = {"meta.yaml": "# 由 xltools import 导入（数值按原文保留，含原文错误）\n"
              + yaml.safe_dump(meta, allow_unicode=True, sort_keys=False)}
     for tid, td in rep.tables.items():

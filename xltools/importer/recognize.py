@@ -34,6 +34,12 @@ _OWN_TITLES = frozenset({"说明事项", "科目目录", "科目补充", "校验
 _EMPTY_TABLE = ("本表无数据", "无数据", "本部门无", "本单位无", "没有使用", "无此项", "未发生", "空表")
 
 
+def _own_title(label: str) -> bool:
+    """A sheet of our own printed with the tables: its title, possibly with a note in brackets
+    (“审核（表内、表间勾稽关系）”)."""
+    return label in _OWN_TITLES or re.sub(r"[（(].*$", "", label) in _OWN_TITLES
+
+
 def _nfkc(text) -> str:
     return unicodedata.normalize("NFKC", str(text))
 
@@ -258,6 +264,10 @@ def recognize(src: Source, *, set_hint: str | None = None) -> Recognized:
             res.tables[bt.id] = where
     if res.unit_code and not rep.unit_code:
         rep.unit_code = res.unit_code
+    rep.no_data = tuple(res.empty_tables)     # printed with “本表无数据” (or with no body): checked as empty
+    # a table the variant requires that the document does not print: one M- finding, no cascade
+    rep.not_published = tuple(t for t in variant.order if t not in rep.tables and not tset.tables[t].optional)
+    rep.use_variant(variant)
     res.report = rep
     return res
 
@@ -290,7 +300,7 @@ def _blocks(src: Source, orphans: list | None = None, units: list | None = None)
             own = False
             block_at = block_title
             continue
-        if not cands and line.text() and norm_label(line.text()) in _OWN_TITLES:
+        if not cands and line.text() and _own_title(norm_label(line.text())):
             cur = None            # a sheet of our own (说明事项, 科目目录 …) printed with the tables
             own = True
             continue

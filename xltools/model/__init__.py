@@ -71,6 +71,18 @@ class Report:
     as_published: bool = False   # a transcription: an empty printed total stays empty (not a formula)
     unit_code: str = ""          # 单位编码, where a table prints it (预算表 total row)
     blocks: dict = field(default_factory=dict)   # block-structured tables (绩效目标表, 自评表): xltools.perf
+    not_published: tuple[str, ...] = ()   # tables of the variant the document did not publish (meta.yaml)
+    no_data: tuple[str, ...] = ()         # tables printed empty with “本表无数据” (meta.yaml)
+    table_units: dict = field(default_factory=dict)   # amount unit of a table where it differs (variant)
+    supplement: list = field(default_factory=list)    # 科目补充: (code, level, name) a user added in the workbook
+
+    def use_variant(self, variant) -> None:
+        """Take the per-table amount units a variant sets (a 万元 三公 table in a 元 set)."""
+        self.table_units = {u.id: u.amount_unit for u in getattr(variant, "uses", ()) if u.amount_unit}
+
+    def unit_of(self, tid: str) -> str:
+        """The amount unit of one table: a variant may print a 万元 三公 table in a 元 set."""
+        return self.table_units.get(tid, self.amount_unit)
 
     def table(self, tid: str) -> TableData:
         return self.tables.setdefault(tid, TableData(tid))

@@ -115,7 +115,8 @@ def collect_facts(report: Report) -> dict[str, Fact]:
 
     def scale(table_id: str) -> Decimal:
         t = tset.tables.get(table_id)
-        return Decimal(10000) if t is not None and t.unit(report.amount_unit) == "万元" else Decimal(1)
+        unit = (t.amount_unit if t is not None else "") or report.unit_of(table_id)
+        return Decimal(10000) if unit == "万元" else Decimal(1)
 
     def value(spec) -> tuple[Decimal, str]:
         refs = spec if isinstance(spec, list) else [spec]

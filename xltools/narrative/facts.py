@@ -140,8 +140,11 @@ def econ_name(code: str, year: int | None) -> str:
     return catalog.economic(year).name(code) or ""
 
 
-def yuan(report: Report, d: Decimal) -> Decimal:
-    return d * 10000 if report.amount_unit == "万元" else d
+def yuan(report: Report, d: Decimal, source: str = "") -> Decimal:
+    """An amount in 元; ``source`` ("F07!amount.act_total") names the table, whose unit a variant may set apart
+    (a 万元 三公 table in a 元 set)."""
+    unit = report.unit_of(source.split("!", 1)[0]) if "!" in source else report.amount_unit
+    return d * 10000 if unit == "万元" else d
 
 
 _STRIP = re.compile(r"[\s“”‘’\"'（）()〔〕\[\]【】]")

@@ -27,7 +27,7 @@ def collect_facts(report: Report) -> dict[str, Fact]:
     y = report.year
 
     def add(key, label, value, source="", aliases=(), **kw):
-        facts[key] = Fact(key, label, yuan(report, value) if kw.get("kind", "amount") == "amount" else value,
+        facts[key] = Fact(key, label, yuan(report, value, source) if kw.get("kind", "amount") == "amount" else value,
                           source, tuple(norm(a) for a in (label, *aliases)), **kw)
 
     A = report.amount
@@ -83,16 +83,18 @@ def collect_facts(report: Report) -> dict[str, Fact]:
         name = class_name(code, y) or label
         add(f"gpb.{code}", name, amt, f"F05!{code}.total", (code, f"{code}-{name}", f"{code}{name}"),
             group="gpb_item")
-    f09 = report.tables.get("F09")
+    t9 = "F09X" if "F09" not in report.tables and "F09X" in report.tables else "F09"   # 支出表 / 收入支出表
+    f09 = report.tables.get(t9)
     if f09:
         for code, row in sorted(f09.rows.items()):
             if row.kind == "detail" and row.values.get("total") is not None:
                 name = class_name(code, y) or row.label
-                add(f"soe.{code}", name, row.values["total"].value, f"F09!{code}.total",
+                add(f"soe.{code}", name, row.values["total"].value, f"{t9}!{code}.total",
                     (code, f"{code}{name}", f"{code}-{name}"))
     # 六 基本支出 (公开06)
     # 公开06: 基本支出决算表 (amount), or the central 支出决算明细表 F06X (其中：基本支出 column)
-    t6, c6 = ("F06X", "basic") if "F06" not in report.tables and "F06X" in report.tables else ("F06", "amount")
+    t6, c6 = ("F06X", "basic") if "F06" not in report.tables and "F06X" in report.tables else (
+        ("F06S", "amount") if "F06" not in report.tables and "F06S" in report.tables else ("F06", "amount"))
     add("personnel", "人员经费", A(t6, "personnel_total", c6), f"{t6}!personnel_total", ("人员经费合计",))
     add("public", "公用经费", A(t6, "public_total", c6), f"{t6}!public_total", ("公用经费合计",))
     f06 = report.tables.get(t6)
@@ -114,11 +116,12 @@ def collect_facts(report: Report) -> dict[str, Fact]:
         for cls, amt in sorted(classes.items()):
             name = econ_name(cls, y)
             add(f"econ.{cls}", name, amt, f"{t6}!{cls}.{c6}", (name,), group="econ")
-    # 七 三公 (公开07)
+    # 七 三公 (公开07, or the 上海 form F07S with 预算数/决算数 side by side)
+    t7 = "F07S" if "F07" not in report.tables and "F07S" in report.tables else "F07"
     for key, label, aliases in SANGONG_ITEMS:
-        add(f"sangong.{key}", label, A("F07", "amount", f"act_{key}"), f"F07!amount.act_{key}", aliases,
+        add(f"sangong.{key}", label, A(t7, "amount", f"act_{key}"), f"{t7}!amount.act_{key}", aliases,
             whole=key == "total", group="" if key in ("total", "car_purchase", "car_run") else "sangong")
-        add(f"sangong_budget.{key}", label + "预算", A("F07", "amount", f"bud_{key}"), f"F07!amount.bud_{key}",
+        add(f"sangong_budget.{key}", label + "预算", A(t7, "amount", f"bud_{key}"), f"{t7}!amount.bud_{key}",
             tuple(a + "预算" for a in aliases))
     # 八 政府性基金, 九 国有资本经营 (公开04 columns, as 公开08/09 add up to them)
     add("gf_income", "政府性基金预算财政拨款收入", A("F04", "gf", "amount"), "F04!gf",
@@ -131,9 +134,18 @@ def collect_facts(report: Report) -> dict[str, Fact]:
     add("soe", "国有资本经营预算财政拨款支出", A("F04", "expense_total", "soe"), "F04!expense_total.soe",
         ("国有资本经营预算财政拨款支出",))
     add("soe_closing", "国有资本经营预算财政拨款年末结转和结余", A("F04", "closing", "soe"), "F04!closing.soe")
-    # 十 机关运行经费: 公开10 when the set has it, else 公开06 公用经费 (行政单位和参公单位)
-    if report.tables.get("F10") and report.tables["F10"].get("run_total", "amount") is not None:
+    # 十 机关运行经费: 公开10 where the form has one and someone filled it; otherwise 说明事项 `run_cost`;
+    # otherwise 公开06 公用经费 (行政单位和参公单位). Never a table nobody filled (a 0.00 formula).
+    f10 = report.tables.get("F10")
+    f10_filled = f10 is not None and "F10" not in report.not_published and any(
+        v.amount not in (None, ZERO) for k in ("run_total", "run_admin", "run_civil") if k in f10.rows
+        for v in f10.rows[k].values.values())
+    run_note = note_amount(report.notes or {}, "run_cost", report.amount_unit)
+    if f10_filled:
         add("run_cost", "机关运行经费", A("F10", "run_total", "amount"), "F10!run_total", ("机关运行经费支出",))
+    elif run_note is not None:
+        facts["run_cost"] = Fact("run_cost", "机关运行经费", run_note, "说明事项:run_cost",
+                                 tuple(norm(a) for a in ("机关运行经费", "机关运行经费支出")), kind="amount")
     else:
         add("run_cost", "机关运行经费", A(t6, "public_total", c6), f"{t6}!public_total",
             ("机关运行经费支出",))
@@ -236,7 +248,7 @@ def build_context(report: Report, unit: str, rec: Recorder) -> dict:
     ctx["基金"] = Item("gf", "政府性基金预算财政拨款", amt("gf"), 上年=note_amt("prior.gf"),
                      上年原因=note("reason.gf", True),
                      extra={"收入": amt("gf_income"), "支出": amt("gf"), "年末": amt("gf_closing"), "明细": []})
-    f09 = report.tables.get("F09")
+    f09 = report.tables.get("F09") or report.tables.get("F09X")
     soe_items = []
     if f09:
         for code, row in sorted(f09.rows.items()):

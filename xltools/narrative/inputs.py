@@ -99,7 +99,7 @@ def _subjects(each: str, report) -> list[tuple[str, str]]:
         func = catalog.functional(year)
         return [(c, func.name(c) or c) for c in sorted(codes)]
     if each == "econ_classes":
-        f06 = report.tables.get("F06") or report.tables.get("F06X")
+        f06 = report.tables.get("F06") or report.tables.get("F06S") or report.tables.get("F06X")
         econ = catalog.economic(year)
         codes = set()
         if f06:

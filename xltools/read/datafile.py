@@ -97,12 +97,15 @@ def load_data(folder: str | Path, *, catalogs=None) -> Report:
     from xltools import catalog as cat_mod
     from xltools.spec import load_set
 
+    from xltools.spec.variants import find_variant_file, load_variant_file
+
     folder = Path(folder)
     meta = load_meta(folder)
     from xltools.spec import SpecError
     try:
         tset = load_set(str(meta["set"]))
-        variant = tset.variant(meta.get("variant"))
+        own = find_variant_file(folder, meta)     # a user's variant file (named in meta.yaml, or variant.yaml)
+        variant = load_variant_file(tset, own) if own is not None else tset.variant(meta.get("variant"))
     except SpecError as exc:   # name the file that asked for it
         raise DataError(f"{folder / 'meta.yaml'}：{exc}") from None
     report = Report(set_id=tset.id, variant=variant.id, unit=str(meta["unit"]), year=int(meta["year"]),
@@ -111,6 +114,16 @@ def load_data(folder: str | Path, *, catalogs=None) -> Report:
                     unit_code=str(meta.get("unit_code", "") or ""))
     if report.amount_unit not in ("元", "万元"):
         raise DataError(f"{folder / 'meta.yaml'}：amount_unit 只能是 元 或 万元")
+    report.use_variant(variant)
+    for key in ("not_published", "no_data"):
+        listed = meta.get(key) or []
+        if not isinstance(listed, list):
+            raise DataError(f"{folder / 'meta.yaml'}：{key} 应为表编号的列表，如 [F02, F03]")
+        for tid in listed:
+            if str(tid) not in variant.order:
+                raise DataError(f"{folder / 'meta.yaml'}：{key} 中的表 {tid} 不在版式“{variant.id}”中"
+                                f"（有：{'、'.join(variant.order)}）")
+        setattr(report, key, tuple(str(t) for t in listed))
     catalogs = catalogs or {"functional": cat_mod.functional(report.year),
                             "economic": cat_mod.economic(report.year)}
     known = {t.id for t in tset.tables_for(variant)}
@@ -120,8 +133,10 @@ def load_data(folder: str | Path, *, catalogs=None) -> Report:
             raise DataError(f"{path}：没有编号为 {tid} 的表（可用：{'、'.join(sorted(known))}）")
         if tid not in known:
             raise DataError(f"{path}：版式“{variant.id}”不含表 {tid}")
+        if tid in report.not_published:
+            raise DataError(f"{path}：meta.yaml 声明表 {tid} 未公开（not_published），却有它的数据")
         try:
-            report.tables[tid] = _load_table(path, tset.tables[tid], catalogs)
+            report.tables[tid] = _load_table(path, tset.tables[tid], catalogs, variant.omitted(tid))
         except csv.Error as exc:   # a NUL byte, an unclosed quote at the end …
             raise DataError(f"{path}：CSV 格式错误（{exc}）") from None
     from xltools.perf.blocks import load_blocks   # 绩效 block tables (<ID>.yaml), where the set declares them
@@ -139,11 +154,11 @@ def load_data(folder: str | Path, *, catalogs=None) -> Report:
     return report
 
 
-def _load_table(path: Path, table, catalogs) -> TableData:
+def _load_table(path: Path, table, catalogs, omitted=()) -> TableData:
     from xltools.catalog import normalize_code
 
     data = TableData(table.id)
-    cols = table.columns()
+    cols = [c for c in table.columns() if c not in omitted]
     fixed = {r.key: (p, r) for p, r in table.fixed_rows()}
     from xltools.read.guard import MAX_ROWS, read_text
 
@@ -184,9 +199,9 @@ def _load_table(path: Path, table, catalogs) -> TableData:
             elif table.is_detail:
                 code = normalize_code(key)
                 kind_name = table.detail_kind
-                cat = catalogs[kind_name]
-                if code is None or cat.get(code) is None:
-                    raise DataError(f"{path} 第 {line} 行：科目编码“{key}”不在{_KIND_CN[kind_name]}科目目录中")
+                if code is None:
+                    raise DataError(f"{path} 第 {line} 行：“{key}”不是{_KIND_CN[kind_name]}科目编码")
+                # a code the catalog does not know is kept with its printed name (`check` warns: C-01)
                 panel = _panel_for_code(table, code)
                 if panel is None:
                     raise DataError(f"{path} 第 {line} 行：科目 {code} 不属于表 {table.id} 的任何区块")

@@ -21,6 +21,7 @@ __all__ = ["ReadError", "read_workbook", "read_grids", "meta_from", "formula_cel
 
 META_SHEET = "_xltools"
 COVER_SHEET = "封面"     # xltools.build.cover.COVER_SHEET (not imported: the reader stays light)
+SUPPLEMENT_SHEET = "科目补充"   # as xltools.build.writer writes it
 _NS = {"m": "http://schemas.openxmlformats.org/spreadsheetml/2006/main",
        "r": "http://schemas.openxmlformats.org/officeDocument/2006/relationships",
        "rel": "http://schemas.openxmlformats.org/package/2006/relationships"}
@@ -220,18 +221,28 @@ def read_grids(grid_of, sheet_names, meta: dict[str, str], fcells: dict[str, set
 
     try:
         tset = load_set(meta.get("set", "final_accounts"))
-        variant = tset.variant(meta.get("variant") or None)
+        if meta.get("variant_spec") and meta.get("variant") not in tset.variants:
+            # a user's own variant: the workbook carries its composition
+            from xltools.spec.variants import variant_from_spec
+            variant = variant_from_spec(tset, meta["variant_spec"])
+        else:
+            variant = tset.variant(meta.get("variant") or None)
     except SpecError as exc:
         raise ReadError(f"{name}：{exc}") from None
     year = meta.get("year", "")
     report = Report(set_id=tset.id, variant=variant.id, unit=meta.get("unit", ""),
                     year=int(year) if year.isdigit() else None, amount_unit=meta.get("amount_unit", "元"),
                     origin=origin, unit_code=meta.get("unit_code", ""))
+    report.use_variant(variant)
+    report.not_published = tuple(t for t in meta.get("not_published", "").split(",") if t in variant.order)
+    report.no_data = tuple(t for t in meta.get("no_data", "").split(",") if t in variant.order)
     names = set(sheet_names)
     for t in tset.tables_for(variant):
         sheet = meta.get(f"table:{t.id}", t.sheet_name())
         if sheet not in names:
-            if not t.optional:            # 公开10 is optional: a form without it is complete
+            if not t.optional and t.id not in report.not_published:
+                # 公开10 is optional: a form without it is complete; a table declared not published is its
+                # own finding (M-), not a missing sheet
                 report.problems.append(("missing_sheet", t.id, sheet))
             continue
         td = report.tables[t.id] = _read_table(t, variant, grid_of(sheet), sheet,
@@ -241,6 +252,13 @@ def read_grids(grid_of, sheet_names, meta: dict[str, str], fcells: dict[str, set
             for pl in lay.panels:
                 if pl.panel.is_detail and col_letter(pl.code_col) in ranges[sheet]:
                     td.blocks[pl.panel.id] = ranges[sheet][col_letter(pl.code_col)]
+    # 科目补充: codes the user added inside the workbook (code, level, name)
+    if SUPPLEMENT_SHEET in names:
+        for row in grid_of(SUPPLEMENT_SHEET)[1:]:
+            code = normalize_code(_cell([row], 0, 0))
+            name = _cell([row], 0, 2)
+            if code and name not in (None, ""):
+                report.supplement.append((code, str(_cell([row], 0, 1) or ""), str(name).strip()))
     # 说明事项 (narrative inputs) when the workbook has them
     from xltools.narrative.inputs import NOTES_SHEET, read_notes_grid
     if NOTES_SHEET in names:

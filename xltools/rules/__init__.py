@@ -17,6 +17,8 @@ Rule codes:
   L-01 the ordinals of fixed rows' labels repeat or skip (xltools/rules/labels.py)
   L-02 a table's printed note names another year than the report's
   grouping: every finding explained by another's defect names it in ``cause`` (xltools/rules/causes.py)
+  M-<table> a table declared not published (meta.yaml `not_published`; error where it is required) or
+            printed as “本表无数据” (`no_data`; info): one finding naming the identities skipped
 """
 from __future__ import annotations
 
@@ -49,6 +51,8 @@ def check_report(report: Report, *, catalogs=None) -> list[Finding]:
     tset = load_set(report.set_id)
     variant = tset.variant(report.variant)
     catalogs = catalogs or {"functional": cat_mod.functional(report.year), "economic": cat_mod.economic(report.year)}
+    if report.supplement:      # codes the user added on the workbook's 科目补充 sheet
+        catalogs = {k: cat_mod.with_supplement(c, report.supplement) for k, c in catalogs.items()}
     findings: list[Finding] = []
     for prob in report.problems:
         if isinstance(prob, Finding):
@@ -57,6 +61,7 @@ def check_report(report: Report, *, catalogs=None) -> list[Finding]:
             findings.append(Finding("S-01", "error", prob[1], prob[2], f"缺少表页“{prob[2]}”"))
     # the checks of the report's row-set shape, expanded and compiled once per shape
     checks, compiled = compiled_checks(tset, variant, report)
+    findings += _missing_tables(report, tset, variant)
     findings += _value_rules(report, tset, checks)
     findings += _code_rules(report, tset, variant, catalogs)
     findings += _presence_rules(report, tset, variant)
@@ -76,6 +81,27 @@ def check_report(report: Report, *, catalogs=None) -> list[Finding]:
 
 
 _DERIVED: dict = {}   # id(a shape's checks) → (checks, derived cells): the shape's checks are one tuple object
+
+
+def _missing_tables(report: Report, tset, variant) -> list[Finding]:
+    """One finding per table the document did not publish (M-<table>): an error where the standard
+    requires the table, else a warning; the identities that need it are skipped and named here.
+    A table printed with “本表无数据” is checked as an empty table; it gets one note (info)."""
+    out = []
+    for tid in report.not_published:
+        table = tset.tables[tid]
+        skipped = sorted({i.code for i in tset.identities_for(variant) if tid in i.tables()}
+                         | {p.code for p in tset.presence_for(variant) if tid in (p.table, p.within)})
+        what = f"；因此未校验：{'、'.join(skipped)}" if skipped else ""
+        need = "按公开要求此表必须公开" if table.required else "此表可不公开"
+        out.append(Finding(f"M-{tid}", "error" if table.required else "warning", tid,
+                           f"{table.number}（{table.title}）",
+                           f"{table.number}“{table.title}”未公开（{need}）{what}"))
+    for tid in report.no_data:
+        table = tset.tables[tid]
+        out.append(Finding(f"M-{tid}", "info", tid, f"{table.number}（{table.title}）",
+                           f"{table.number}“{table.title}”公开为空表（本表无数据），按全为 0 校验"))
+    return out
 
 
 def _value_rules(report: Report, tset, checks) -> list[Finding]:
@@ -112,6 +138,7 @@ def _value_rules(report: Report, tset, checks) -> list[Finding]:
 
 def _code_rules(report: Report, tset, variant, catalogs) -> list[Finding]:
     out = []
+    unknown: set[tuple[str, str]] = set()
     for tid, td in report.tables.items():
         table = tset.tables.get(tid)
         if table is None or not table.is_detail:
@@ -138,9 +165,14 @@ def _code_rules(report: Report, tset, variant, catalogs) -> list[Finding]:
                 continue
             subj, name_ok = _subject(cat, rd.key, rd.label)
             if subj is None:
+                if (kind, rd.key) in unknown:      # once per code, wherever it is printed
+                    continue
+                unknown.add((kind, rd.key))
+                label = "" if rd.label.startswith("【") else rd.label     # not our own placeholder
                 out.append(Finding("C-01", "warning", tid, rd.source,
-                                   f"{kind_cn}科目编码 {rd.key} 不在 {report.year or ''} 年科目目录中（目录可能滞后于当年修订，请核对）"))
-            elif not name_ok:
+                                   f"{kind_cn}科目编码 {rd.key} {label}不在 {report.year or ''} 年科目目录中（已按所填名称保留；"
+                                   f"目录可能滞后于当年修订，请核对，或在“科目补充”页/--catalog 中补充）"))
+            elif rd.label and not name_ok:
                 out.append(Finding("C-02", "warning", tid, rd.source,
                                    f"科目 {rd.key} 的名称“{rd.label}”与科目目录“{subj.name}”不一致",
                                    expected=subj.name, actual=rd.label))
@@ -160,7 +192,7 @@ def _code_rules(report: Report, tset, variant, catalogs) -> list[Finding]:
 
 def _presence_rules(report: Report, tset, variant) -> list[Finding]:
     out = []
-    for p in tset.presence_for(variant):
+    for p in tset.presence_for(variant, frozenset(report.not_published)):
         src, dst = report.tables.get(p.table), report.tables.get(p.within)
         if src is None or dst is None:
             continue
@@ -228,4 +260,6 @@ def _sheet_row(source: str) -> tuple[str, int]:
     if m:
         return (m.group(1), int(m.group(2)))
     m = re.search(r"(\d+)(?::[^:]*)?$", source)
-    return (source.split("!")[0], int(m.group(1)) if m else 0)
+    # the sheet ("Sheet!B12") or the data file ("F03.csv:12"): rows of one table sort by their number
+    where = source.split("!")[0] if "!" in source else source.split(":")[0]
+    return (where, int(m.group(1)) if m else 0)

@@ -29,12 +29,15 @@ class Ref:
     row: str                  # a row key, or the prefix of a pattern
     col: str
     sign: int = 1
-    pattern: str | None = None   # None: one cell; "leaf": leaf rows whose code starts with `row`; "classes"
+    pattern: str | None = None   # None: one cell; "leaf": leaf rows whose code starts with `row`; "classes";
+    #                              "pclasses": the 类 rows of the panels listed (comma-separated) in `row`
 
     def __str__(self) -> str:
         s = "-" if self.sign < 0 else ""
         if self.pattern == "leaf":
             return f"{s}{self.table}!{self.row}*.{self.col}"
+        if self.pattern == "pclasses":
+            return f"{s}{self.table}!classes@{self.row}.{self.col}"
         return f"{s}{self.table}!{self.row}.{self.col}"
 
 
@@ -84,6 +87,8 @@ def parse_ref(text: str) -> Ref:
     row, col = rest.rsplit(".", 1)
     if row == "classes":
         return Ref(table, "", col, sign, "classes")
+    if row.startswith("classes@"):      # the 类 rows of the named panels (as the form declares them)
+        return Ref(table, row[len("classes@"):], col, sign, "pclasses")
     if row.endswith("*"):
         return Ref(table, row[:-1], col, sign, "leaf")
     return Ref(table, row, col, sign)
@@ -162,7 +167,7 @@ def hierarchy_checks(tset: TableSet, report: Report) -> list[Check]:
     out = []
     for tid, td in report.tables.items():
         table = tset.tables.get(tid)
-        if table is None or not table.is_detail:
+        if table is None or not table.is_detail or tid in report.not_published:
             continue
         for key, row in td.rows.items():
             if row.kind != "class":
@@ -196,14 +201,15 @@ def all_checks(tset: TableSet, variant: Variant, report: Report) -> list[Check]:
 
 def _shape(tset: TableSet, variant: Variant, report: Report) -> list:
     """[tset, checks, compiled checks or None] of a report's row-set shape, made once per shape."""
-    key = (id(tset), variant.id, tuple((tid, tuple((k, r.kind, r.panel) for k, r in td.rows.items()))
-                                        for tid, td in report.tables.items()))
+    absent = frozenset(report.not_published)
+    key = (id(tset), variant.id, variant.spec, absent,
+           tuple((tid, tuple((k, r.kind, r.panel) for k, r in td.rows.items())) for tid, td in report.tables.items()))
     hit = _CHECKS.pop(key, None)
     if hit is not None and hit[0] is tset:
         _CHECKS[key] = hit          # most recently used last: the least recently used shape is dropped first
         return hit
     checks = hierarchy_checks(tset, report)
-    for ident in tset.identities_for(variant):
+    for ident in tset.identities_for(variant, absent):
         checks.extend(expand(ident, tset, report))
     while len(_CHECKS) >= _MAX_SHAPES:
         del _CHECKS[next(iter(_CHECKS))]
@@ -230,9 +236,14 @@ def _compile_ref(ref: Ref, tset: TableSet, report: Report) -> tuple:
     return (ref.table, (ref.row,), ref.col, ref.sign, td is not None and ref.row in td.rows, False)
 
 
+_MIXED = ("mixed units",)     # a compiled check left to evaluate(): its tables are in different units
+
+
 def _compile(c: Check, tset: TableSet, report: Report, interned: dict) -> tuple:
     if c.kind == "ratio":
         return (c, None, ())
+    if {ref_unit(report, tset, r.table) for r in (c.target, *c.terms)} != {report.amount_unit}:
+        return (c, _MIXED, ())     # a table in its own unit (a 万元 三公 table in a 元 set): converted by evaluate()
 
     def ref(r: Ref) -> tuple:
         spec = _compile_ref(r, tset, report)
@@ -266,6 +277,8 @@ def leaves(report: Report, tset: TableSet, ref: Ref, cache: dict | None = None) 
     if ref.pattern == "classes":
         panel_rows = [r.key for p in table.panels for r in p.rows if r.style == "class"]
         return [k for k in panel_rows if k in td.rows]
+    if ref.pattern == "pclasses":
+        return panel_class_keys(table, ref.row, td.rows)
     n = leaf_len(table.detail_kind)
     return [k for k, r in td.rows.items() if len(k) == n and k.isdigit() and k.startswith(ref.row)
             and r.kind in ("detail",)]
@@ -274,10 +287,18 @@ def leaves(report: Report, tset: TableSet, ref: Ref, cache: dict | None = None) 
 _TO_YUAN = {"元": Decimal(1), "万元": Decimal(10000)}
 
 
+def panel_class_keys(table, panels: str, present) -> list[str]:
+    """The 类 codes the named panels of a form declare, those present in ``present``."""
+    wanted = panels.split(",")
+    return [c for p in table.panels if p.id in wanted for c in p.classes if c in present]
+
+
 def ref_unit(report: Report, tset: TableSet, table_id: str) -> str:
-    """The amount unit of a table's values (its own, or the report's)."""
+    """The amount unit of a table's values: the table's own (a form printed in 万元), the variant's for it
+    (``report.unit_of``: a 万元 三公 table in a 元 set), or the report's."""
     t = tset.tables.get(table_id)
-    return t.unit(report.amount_unit) if t is not None else report.amount_unit
+    own = t.amount_unit if t is not None else ""
+    return own or report.unit_of(table_id)
 
 
 def term_value(report: Report, tset: TableSet, ref: Ref, cache: dict | None = None, into: str | None = None
@@ -386,6 +407,9 @@ def evaluate_compiled(report: Report, tset: TableSet, compiled: tuple) -> list[F
             f = _evaluate_ratio(report, tset, c)
             if f is not None:
                 findings.append(f)
+            continue
+        if target is _MIXED:
+            findings.extend(evaluate(report, tset, [c]))
             continue
         tv, thw, tvals = _compiled_value(tables, target, unit)
         total, hw, vals = ZERO, ZERO, []
@@ -519,6 +543,12 @@ def describe(ref: Ref, report: Report, tset: TableSet) -> str:
         return f"{title}{what}“{col}”之和"
     if ref.pattern == "classes":
         return f"{title}各类支出“{col}”之和"
+    if ref.pattern == "pclasses":
+        t = tset.tables[ref.table]
+        codes = [c for p in t.panels if p.id in ref.row.split(",") for c in p.classes]
+        td = report.tables.get(ref.table)
+        shown = [c for c in codes if td is not None and c in td.rows] or codes
+        return f"{title}“{col}”{'、'.join(shown)} 各类之和"
     td = report.tables.get(ref.table)
     v = td.get(ref.row, ref.col) if td else None
     if v is not None and v.source:

@@ -10,14 +10,12 @@ import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from xltools.spec.types import _USER_VARIANTS, SpecError, TableUse, Variant, register_variant
+
 __all__ = [
-    "Column", "Row", "Panel", "Table", "Identity", "Presence", "Variant", "TableSet", "SpecError",
-    "load_set", "templates_dir", "available_sets", "resolve_set", "set_names",
+    "Column", "Row", "Panel", "Table", "Identity", "Presence", "Variant", "TableUse", "TableSet", "SpecError",
+    "load_set", "templates_dir", "available_sets", "resolve_set", "set_names", "register_variant",
 ]
-
-
-class SpecError(ValueError):
-    """A table-set specification is malformed."""
 
 
 @dataclass(frozen=True)
@@ -27,6 +25,7 @@ class Column:
     number: int                     # 栏次
     input: bool = True              # False when some identity derives every cell of it
     percent: bool = False           # a percentage (增减%), not money: no 类/款 subtotals, shown as 0.00
+    optional: bool = False          # a variant may leave it out (`omit:`), e.g. 其中：教育收费
 
     def label_text(self, year: int | None = None) -> tuple[str, ...]:
         return tuple(_fill_year(x, year) for x in self.label)
@@ -82,6 +81,9 @@ class Table:
     total_label: str = ""           # "unit": the 合计 row shows the unit's code and name (预算表 as published)
     amount_unit: str = ""           # this table's own unit (上海: a 万元 三公 table in a 元 budget); "" = the report's
     title_year: bool = False        # the title cell reads “2026年财务收支预算总表” (forms whose headers carry no year)
+
+    required: bool = True           # the standard requires it: not publishing it is an error (else a warning)
+    form: str = ""                  # which form of its 公开NN slot this is (shown when listing variants)
 
     def unit(self, report_unit: str) -> str:
         """The amount unit this table's values are in."""
@@ -150,21 +152,6 @@ class Presence:
 
 
 @dataclass(frozen=True)
-class Variant:
-    id: str
-    label: str
-    amount_unit: str
-    order: tuple[str, ...]
-    hierarchy: bool = False
-    total_position: str = "top"
-
-    @property
-    def short_label(self) -> str:
-        """The Chinese name of the variant: its label up to the first parenthesis (宁夏, 中央部门)."""
-        return re.split(r"[（(]", self.label, maxsplit=1)[0].strip() or self.id
-
-
-@dataclass(frozen=True)
 class TableSet:
     id: str
     title: str
@@ -177,13 +164,20 @@ class TableSet:
     narrative: str = ""          # the 情况说明 interface (xltools.narrative.sets.REGISTRY); "" = 决算
 
     def variant(self, name: str | None) -> Variant:
-        """A variant by id (``ningxia``) or by the Chinese name its label starts with (``宁夏``; a
-        unique beginning such as ``中央`` for ``中央部门`` will do)."""
+        """A variant by id (``ningxia``), by the Chinese name its label starts with (``宁夏``; a unique
+        beginning such as ``中央`` for ``中央部门`` will do), a user's variant registered in this process (by
+        id), or a user's variant file (a path ending in .yaml/.yml)."""
         if name is None:
             return next(iter(self.variants.values()))
         hit = self.variants.get(name) or self.variants.get(str(name).strip().lower())
         if hit is not None:
             return hit
+        hit = _USER_VARIANTS.get((self.id, name))
+        if hit is not None:
+            return hit
+        if str(name).lower().endswith((".yaml", ".yml")):
+            from xltools.spec.variants import load_variant_file
+            return load_variant_file(self, Path(name))
         wanted = str(name).strip()
         by_name = [v for v in self.variants.values() if wanted and v.short_label == wanted]
         if not by_name:
@@ -191,17 +185,18 @@ class TableSet:
         if len(by_name) == 1:
             return by_name[0]
         listed = "、".join(f"{v.id}（{v.short_label}）" for v in self.variants.values())
-        raise SpecError(f"报表“{self.title}”没有版式“{name}”；可用版式：{listed}")
+        raise SpecError(f"报表“{self.title}”没有版式“{name}”；可用版式：{listed}（也可用自己的版式文件：--variant 我的版式.yaml）")
 
     def tables_for(self, variant: Variant) -> list[Table]:
         return [self.tables[t] for t in variant.order]
 
-    def identities_for(self, variant: Variant) -> list[Identity]:
-        present = set(variant.order)
+    def identities_for(self, variant: Variant, absent: frozenset[str] | set[str] = frozenset()) -> list[Identity]:
+        """The identities whose tables are all present (and none declared not published)."""
+        present = set(variant.order) - set(absent)
         return [i for i in self.identities if i.tables() <= present]
 
-    def presence_for(self, variant: Variant) -> list[Presence]:
-        present = set(variant.order)
+    def presence_for(self, variant: Variant, absent: frozenset[str] | set[str] = frozenset()) -> list[Presence]:
+        present = set(variant.order) - set(absent)
         return [p for p in self.presence if p.table in present and p.within in present]
 
 
@@ -323,7 +318,8 @@ def _parse_set(doc: dict, path: Path) -> TableSet:
                 if "key" not in c or "label" not in c:
                     raise _fail(path, where, f"第 {n} 栏缺少 key 或 label")
                 cols.append(Column(key=str(c["key"]), label=_label_tuple(c["label"]), number=n,
-                                   percent=bool(c.get("percent", False))))
+                                   percent=bool(c.get("percent", False)),
+                                   optional=bool(c.get("optional", False))))
             rows: list[Row] = []
             for r in p.get("rows", []):
                 if "blank" in r:
@@ -355,7 +351,9 @@ def _parse_set(doc: dict, path: Path) -> TableSet:
                             optional=bool(t.get("optional", False)),
                             total_label=str(t.get("total_label", "")),
                             amount_unit=str(t.get("amount_unit", "")),
-                            title_year=bool(t.get("title_year", False)))
+                            title_year=bool(t.get("title_year", False)),
+                            required=bool(t.get("required", not t.get("optional", False))),
+                            form=str(t.get("form", "")))
         if tables[tid].amount_unit not in ("", "元", "万元"):
             raise _fail(path, tid, "amount_unit 只能是 元 或 万元")
 
@@ -392,17 +390,11 @@ def _parse_set(doc: dict, path: Path) -> TableSet:
     if dup:
         raise _fail(path, "identities", f"规则编号重复：{'、'.join(sorted(dup))}")
 
+    from xltools.spec.variants import parse_variant
+
     variants = {}
     for vid, v in (doc.get("variants") or {}).items():
-        order = tuple(v.get("order", list(tables)))
-        for t in order:
-            if t not in tables:
-                raise _fail(path, f"variants.{vid}", f"order 中的表 {t} 不存在")
-        if v.get("amount_unit", "元") not in ("元", "万元"):
-            raise _fail(path, f"variants.{vid}", "amount_unit 只能是 元 或 万元")
-        variants[vid] = Variant(id=vid, label=str(v.get("label", vid)), amount_unit=v.get("amount_unit", "元"),
-                                order=order, hierarchy=bool(v.get("hierarchy", False)),
-                                total_position=v.get("total_position", "top"))
+        variants[str(vid)] = parse_variant(str(vid), v or {}, tables, path, f"variants.{vid}")
     if not variants:
         variants["default"] = Variant(id="default", label="默认", amount_unit="元", order=tuple(tables))
     presence = []

@@ -1,0 +1,318 @@
+"""Variants as composable configuration (issue 11): built-in 决算 forms, a user's own variant file,
+tables not published, per-table settings, and the catalog that never blocks."""
+from __future__ import annotations
+
+import csv
+import importlib.util
+import shutil
+from decimal import Decimal
+from pathlib import Path
+
+import pytest
+import yaml
+
+from conftest import ROOT, SAMPLES, assert_recalculation_matches, lo_recalc
+from xltools.build.writer import build_workbook, empty_report
+from xltools.cli import main
+from xltools.model import Report, RowData, TableData, Value
+from xltools.read.datafile import DataError, load_data
+from xltools.read.workbook import read_workbook
+from xltools.rules import check_report
+from xltools.spec import SpecError, load_set
+
+SH = SAMPLES / "shanghai-putuo-finance-2024-final"
+FINAL_VARIANTS = list(load_set("final_accounts").variants)
+
+
+def _errors(findings):
+    return [f for f in findings if f.level == "error"]
+
+
+# ---------------------------------------------------------------- built-in variants
+
+def test_builtin_final_variants_compose_the_forms_they_claim():
+    tset = load_set("final_accounts")
+    v = tset.variants
+    assert v["shanghai"].order == ("F01", "F02", "F03", "F04", "F05", "F06S", "F07S", "F08", "F09X")
+    assert v["shanghai"].omitted("F02") == ("edu_fee",) and v["shanghai"].total_position_of("F05") == "bottom"
+    assert "F10" in v["shanxi"].order and "F06X" in v["shanxi"].order and v["shanxi"].amount_unit == "万元"
+    assert "F10" not in v["ningxia"].order and "F06" in v["ningxia"].order
+    assert "F06X" in v["central"].order and v["central"].order[-1] == "F07"
+    # cross-table rules run only between tables present: no identity of 上海 names F06/F06X/F09/F10
+    for vid, var in v.items():
+        for ident in tset.identities_for(var):
+            assert ident.tables() <= set(var.order), (vid, ident.code)
+    assert not any("F10" in i.tables() for i in tset.identities_for(v["shanghai"]))
+
+
+def test_new_variant_lists_each_builtin_with_how_it_differs(capsys):
+    assert main(["new", "--variant"]) == 0
+    out = capsys.readouterr().out
+    for vid in FINAL_VARIANTS:
+        line = next(x for x in out.splitlines() if f" {vid} " in x)
+        assert "表：" in line and len(line) > 40, line
+    assert "公开06为两栏式" in out and "附公开10" in out
+
+
+def test_each_builtin_variant_recalculates_in_libreoffice(generated, tmp_path):
+    files = [generated[f"new-{v}"] for v in FINAL_VARIANTS] + [generated[SH.name]]
+    assert assert_recalculation_matches(files, tmp_path / "lo") > 1000
+
+
+def _render_module():
+    spec = importlib.util.spec_from_file_location("render_variant_pages", ROOT / "scripts" / "render_variant_pages.py")
+    mod = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(mod)
+    return mod
+
+
+def test_each_new_table_form_renders_as_printed(generated, tmp_path):
+    """LibreOffice prints one page per new form; what the page shows is the form (as docs/variant-*.png)."""
+    render = _render_module()
+    tset = load_set("final_accounts")
+    pdfs = lo_recalc([generated[SH.name], generated["new-shanxi"]], tmp_path / "pdf", pdf=True)
+    pages = {}
+    for pdf, (variant, source) in zip(pdfs, [("shanghai", "sample"), ("shanxi", "blank")]):
+        titles = {tid: tset.tables[tid].title for v, tid, s in render.FORMS if (v, s) == (variant, source)}
+        found = render.render_pages(pdf, titles, tmp_path, f"variant-{variant}")
+        assert set(found) == set(titles), (variant, set(titles) - set(found))
+        pages.update(found)
+    for tid, (png, text) in pages.items():
+        assert png.stat().st_size > 5_000, tid
+    flat = {tid: text.replace(" ", "") for tid, (_, text) in pages.items()}
+    assert "教育收费" not in flat["F02"] and "附属单位上缴收入" in flat["F02"]
+    lines = [x for x in flat["F05"].splitlines() if x]
+    assert lines.index(next(x for x in lines if x.startswith("合计"))) > lines.index(
+        next(x for x in lines if x.startswith("2210203")))            # 合计 below the last 项
+    assert "人员经费" in flat["F06S"] and "公用经费" in flat["F06S"] and "其中：基本支出" not in flat["F06S"]
+    assert "预算数决算数预算数决算数" in flat["F07S"]
+    assert "年初结转和结余" in flat["F09X"] and "年末结转和结余" in flat["F09X"]
+    assert "其中：基本支出" in flat["F06X"] and "309" in flat["F06X"]
+    assert "机关运行经费" in flat["F10"]
+
+
+@pytest.mark.parametrize("set_id", ["final_accounts", "budget"])
+def test_a_blank_workbook_of_every_variant_checks_with_zero_errors(set_id, tmp_path):
+    for vid in load_set(set_id).variants:
+        out = build_workbook(empty_report(set_id, vid, "某某局", 2024), tmp_path / f"{vid}.xlsx").path
+        assert _errors(check_report(read_workbook(out))) == [], vid
+
+
+# ---------------------------------------------------------------- not published / 本表无数据
+
+def test_a_table_declared_not_published_is_exactly_one_error(tmp_path):
+    rep = empty_report("final_accounts", "ningxia", "某某局", 2024)
+    rep.not_published = ("F02",)
+    out = build_workbook(rep, tmp_path / "no-f02.xlsx").path
+    back = read_workbook(out)
+    assert back.not_published == ("F02",)
+    errors = _errors(check_report(back))
+    assert [f.rule for f in errors] == ["M-F02"]
+    # it names the identities it skipped instead of failing them one by one
+    for code in ("R-F02-01", "X-F01-04", "X-F01-05", "X-F01-06", "X-F03-00"):
+        assert code in errors[0].message
+
+
+def test_a_published_sample_with_its_f02_not_published(tmp_path):
+    """The 上海 sample has no error; declaring 公开02 unpublished adds exactly one, and no cascade."""
+    data = tmp_path / "sh"
+    shutil.copytree(SH, data, ignore=shutil.ignore_patterns("*.xlsx"))
+    (data / "F02.csv").unlink()
+    meta = yaml.safe_load((data / "meta.yaml").read_text(encoding="utf-8"))
+    meta["not_published"] = ["F02"]
+    (data / "meta.yaml").write_text(yaml.safe_dump(meta, allow_unicode=True), encoding="utf-8")
+    assert _errors(check_report(load_data(SH))) == []
+    assert [f.rule for f in _errors(check_report(load_data(data)))] == ["M-F02"]
+    # a table declared unpublished cannot also carry data
+    shutil.copy(SH / "F02.csv", data / "F02.csv")
+    with pytest.raises(DataError, match="未公开"):
+        load_data(data)
+
+
+def test_no_data_tables_are_one_note_each_and_checked_as_empty():
+    found = check_report(load_data(SH))
+    notes = [f for f in found if f.rule.startswith("M-")]
+    assert sorted((f.rule, f.level) for f in notes) == [("M-F08", "info"), ("M-F09X", "info")]
+
+
+def test_run_cost_comes_from_the_notes_where_the_form_has_no_table_10():
+    from xltools.narrative import collect_facts
+
+    facts = collect_facts(load_data(SH))
+    assert facts["run_cost"].source == "说明事项:run_cost"
+    assert facts["run_cost"].value == Decimal("1846500")       # 184.65 万元, in 元
+    # a 公开10 nobody filled is never read as 0.00
+    rep = empty_report("final_accounts", "shanxi", "某某局", 2024)
+    rep.notes = {"run_cost": "12.34"}
+    assert collect_facts(rep)["run_cost"].source == "说明事项:run_cost"
+
+
+# ---------------------------------------------------------------- rules follow the form
+
+def _f06x(rows: dict[str, str], public_total: str) -> Report:
+    rep = Report("final_accounts", "shanxi", "u", 2022, amount_unit="万元")
+    td = TableData("F06X", sheet="明细表")
+    panel = {"301": "personnel", "302": "public", "307": "public"}
+    for code, amt in rows.items():
+        v = {c: Value(Decimal(amt), f"明细表!{code}{c}") for c in ("total", "basic")}
+        td.rows[code] = RowData(code, "", panel.get(code[:3], "capital"), v, source=f"明细表!A{code}",
+                                kind="class" if len(code) == 3 else "detail")
+    td.rows["public_total"] = RowData("public_total", "公用经费合计", "public",
+                                      {c: Value(Decimal(public_total), f"明细表!P{c}") for c in ("total", "basic")},
+                                      kind="footer")
+    rep.tables["F06X"] = td
+    return rep
+
+
+def test_public_funds_add_every_class_the_detail_form_prints():
+    """R-F06X-02 used to add 302+307+310+399 only: a 明细表 printing 309/311/312/313 got a false error."""
+    rows = {"302": "500.00", "30201": "500.00", "309": "300.00", "30902": "300.00", "311": "100.00",
+            "31101": "100.00", "312": "50.00", "31201": "50.00", "313": "37.50", "31301": "37.50",
+            "310": "200.00", "31002": "200.00"}
+    ok = [f for f in check_report(_f06x(rows, "1187.50")) if f.rule == "R-F06X-02"]
+    assert ok == []
+    bad = [f for f in check_report(_f06x(rows, "700.00")) if f.rule == "R-F06X-02"]
+    assert len(bad) == 2 and "1,187.50" in bad[0].message
+
+
+# ---------------------------------------------------------------- a user's own variant file
+
+def _user_variant(tmp_path: Path, text: str) -> Path:
+    p = tmp_path / "我的版式.yaml"
+    p.write_text(text, encoding="utf-8")
+    return p
+
+
+def test_a_user_variant_file_composes_declared_forms(tmp_path, capsys):
+    p = _user_variant(tmp_path, "base: ningxia\nlabel: 我的版式\nreplace: {F06: F06X}\nadd: [F10]\n"
+                                "tables_unit_note: x\n")
+    assert main(["new", "--variant", str(p), "-o", str(tmp_path / "a.xlsx")]) == 2
+    err = capsys.readouterr().err
+    assert "我的版式.yaml" in err and "tables_unit_note" in err
+    p = _user_variant(tmp_path, "base: ningxia\nlabel: 我的版式\nreplace: {F06: F06X}\nadd: [{table: F10}]\n"
+                                "hierarchy: true\n")
+    assert main(["new", "--variant", str(p), "-o", str(tmp_path / "a.xlsx")]) == 0
+    back = read_workbook(tmp_path / "a.xlsx")
+    assert back.variant == "我的版式" and list(back.tables) == \
+        ["F01", "F02", "F03", "F04", "F05", "F06X", "F07", "F08", "F09", "F10"]
+    # the workbook carries the composition: it reads back in a process that never saw the file
+    from xltools import spec
+    spec._USER_VARIANTS.clear()
+    assert list(read_workbook(tmp_path / "a.xlsx").tables)[-1] == "F10"
+    assert _errors(check_report(read_workbook(tmp_path / "a.xlsx"))) == []
+
+
+@pytest.mark.parametrize("text, key", [
+    ("tables: [F01, F99]\n", "F99"),
+    ("tables: [F01, F06, F06X]\n", "公开06表"),
+    ("tables: [{table: F03, omit: [basic]}]\n", "omit"),
+    ("tables: [{table: F02, path: /etc/passwd}]\n", "path"),
+    ("template: x.j2\n", "template"),
+    ("base: ningxia\namount_unit: 千元\n", "amount_unit"),
+    ("base: nowhere\n", "base"),
+    ("replace: {F06: F06X}\n", "replace"),
+    ("base: ningxia\nreplace: {F06: F09X}\n", "replace.F06"),
+])
+def test_a_bad_user_variant_file_is_a_chinese_message_naming_file_and_key(tmp_path, text, key):
+    p = _user_variant(tmp_path, text)
+    with pytest.raises(SpecError) as exc:
+        load_set("final_accounts").variant(str(p))
+    assert "我的版式.yaml" in str(exc.value) and key in str(exc.value)
+
+
+def test_a_variant_file_beside_the_data_and_a_table_in_its_own_unit(tmp_path):
+    data = tmp_path / "unit"
+    shutil.copytree(SAMPLES / "ningxia-sbj-2022-final", data, ignore=shutil.ignore_patterns("*.xlsx"))
+    (data / "variant.yaml").write_text(
+        "base: ningxia\nlabel: 宁夏（三公表以万元列示）\ntables: [F01, F02, F03, F04, F05, F06, "
+        "{table: F07, amount_unit: 万元}, F08, F09]\n", encoding="utf-8")
+    meta = yaml.safe_load((data / "meta.yaml").read_text(encoding="utf-8"))
+    del meta["variant"]
+    (data / "meta.yaml").write_text(yaml.safe_dump(meta, allow_unicode=True), encoding="utf-8")
+    rep = load_data(data)
+    assert rep.variant == "variant" and rep.unit_of("F07") == "万元" and rep.unit_of("F03") == "元"
+    out = build_workbook(rep, tmp_path / "u.xlsx").path
+    from python_calamine import CalamineWorkbook
+    wb = CalamineWorkbook.from_path(str(out))
+    assert any("金额单位：万元" in str(x) for x in wb.get_sheet_by_name("财政拨款“三公”经费支出决算表").to_python()[2])
+    assert any("金额单位：元" in str(x) for x in wb.get_sheet_by_name("支出决算表").to_python()[2])
+    assert read_workbook(out).unit_of("F07") == "万元"
+
+
+# ---------------------------------------------------------------- the catalog never blocks
+
+def _sample_codes() -> dict[str, set[tuple[str, str]]]:
+    """Every 功能分类 / 经济分类 code printed in the detail tables of every sample."""
+    out = {"functional": set(), "economic": set()}
+    for folder in sorted(SAMPLES.iterdir()):
+        meta = folder / "meta.yaml"
+        if not meta.is_file():
+            continue
+        tset = load_set(yaml.safe_load(meta.read_text(encoding="utf-8"))["set"])
+        for f in folder.glob("*.csv"):
+            table = tset.tables.get(f.stem)
+            if table is None or not table.is_detail:
+                continue
+            with f.open(encoding="utf-8-sig") as fh:
+                for row in csv.DictReader(fh):
+                    if row["key"].isdigit():
+                        out[table.detail_kind].add((row["key"], f"{folder.name}/{f.name}"))
+    return out
+
+
+def test_every_code_printed_in_any_sample_is_in_the_catalog():
+    from xltools import catalog
+
+    codes = _sample_codes()
+    assert len(codes["functional"]) > 40 and len(codes["economic"]) > 100
+    for kind, cat in (("functional", catalog.functional()), ("economic", catalog.economic())):
+        missing = sorted((c, where) for c, where in codes[kind] if cat.get(c) is None)
+        assert missing == [], (kind, missing[:10])
+
+
+def test_an_unknown_code_is_kept_with_its_printed_name_and_warned_once(tmp_path):
+    data = tmp_path / "unit"
+    shutil.copytree(SH, data, ignore=shutil.ignore_patterns("*.xlsx"))
+    for name, extra in (("F03.csv", "2990101,某地方特有项目,1.00,,1.00,,,\n"),
+                        ("F05.csv", "2990101,某地方特有项目,1.00,,1.00\n")):
+        text = (data / name).read_text(encoding="utf-8")
+        (data / name).write_text(text + extra, encoding="utf-8")
+    rep = load_data(data)                      # no longer refused
+    assert rep.tables["F03"].rows["2990101"].label == "某地方特有项目"
+    out = build_workbook(rep, tmp_path / "u.xlsx").path
+    back = read_workbook(out)
+    assert back.tables["F05"].rows["2990101"].label == "某地方特有项目"
+    c01 = [f for f in check_report(back) if f.rule == "C-01"]
+    assert len(c01) == 1 and "2990101" in c01[0].message      # once per code, not once per table
+    # merge keeps it too, with its printed name
+    other = tmp_path / "v.xlsx"
+    shutil.copy(out, other)
+    assert main(["merge", str(out), str(other), "-o", str(tmp_path / "汇总.xlsx"), "--jobs", "1"]) in (0, 1)
+    merged = read_workbook(tmp_path / "汇总.xlsx")
+    row = merged.tables["F03"].rows["2990101"]
+    assert row.label == "某地方特有项目" and row.values["total"].amount == Decimal("2.00")
+    # a 科目补充 row (in the workbook) makes it known: the name look-up and the checker read it
+    import openpyxl
+    wb = openpyxl.load_workbook(out)
+    ws = wb["科目补充"]
+    ws["A2"], ws["B2"], ws["C2"] = "2990101", "项", "某地方特有项目"
+    wb.save(out)
+    again = read_workbook(out)
+    assert again.supplement == [("2990101", "项", "某地方特有项目")]
+    assert [f for f in check_report(again) if f.rule == "C-01"] == []
+
+
+def test_the_name_lookup_reads_the_supplement_sheet_in_libreoffice(tmp_path):
+    """A code only the workbook's 科目补充 sheet knows: its 科目名称 formula finds the name there (as cached)."""
+    from conftest import formula_values
+
+    rep = empty_report("final_accounts", "shanghai", "某某局", 2024)
+    rep.supplement = [("2010698", "项", "某地方特有项目")]
+    td = rep.table("F03")
+    td.rows["2010698"] = RowData("2010698", "", "main", {"basic": Value(Decimal("1.00"))}, kind="detail")
+    out = build_workbook(rep, tmp_path / "s.xlsx").path
+    names = [v for (sheet, cell), v in formula_values(out).items() if sheet == "支出决算表" and v == "某地方特有项目"]
+    assert len(names) == 1
+    assert_recalculation_matches([out], tmp_path / "lo")
+    back = read_workbook(out)
+    assert [f for f in check_report(back) if f.rule in ("C-01", "C-02")] == []
