@@ -786,10 +786,10 @@ def _place(table, segments, cols, data, td: TableData, res: Recognized, normaliz
                 if row is not None:
                     kind = "footer" if row in p.footer else ("total" if row.style == "total" else "fixed")
                     rd = RowData(key=row.key, label=str(lab_raw).strip() or row.label, panel=p.id,
-                                 source=line.where[seg.label] if seg.label is not None else line.where[0], kind=kind)
+                                 source=_loc(line, seg.label) if seg.label is not None else _loc(line, 0), kind=kind)
             elif detail_panels:
                 code, name = _row_code(line, seg, normalize_code)
-                where = line.where[seg.codes[0]] if seg.codes else (line.where[seg.label] if seg.label is not None else line.where[0])
+                where = _loc(line, seg.codes[0]) if seg.codes else (_loc(line, seg.label) if seg.label is not None else _loc(line, 0))
                 nlab = norm_label(name)
                 if table.total_label == "unit" and "total" not in td.rows and code is None and \
                         _unit_code(line, seg):
@@ -818,7 +818,7 @@ def _place(table, segments, cols, data, td: TableData, res: Recognized, normaliz
                     continue        # a blank input row whose totals show 0: nothing printed in it
                 if nums:
                     text = " ".join(str(c) for c in line.cells if c not in (None, ""))
-                    res.unplaced.append(Unplaced(line.where[nums[0][0]], text[:80], "无法确定所在行（科目编码或项目名称不符）"))
+                    res.unplaced.append(Unplaced(_loc(line, nums[0][0]), text[:80], "无法确定所在行（科目编码或项目名称不符）"))
                 continue
             for c in seg.values:
                 if c >= len(line.cells):
@@ -829,7 +829,7 @@ def _place(table, segments, cols, data, td: TableData, res: Recognized, normaliz
                 key = colmap.get(c)
                 if key is None:
                     if _is_number(raw):
-                        res.unplaced.append(Unplaced(line.where[c], str(raw),
+                        res.unplaced.append(Unplaced(_loc(line, c), str(raw),
                                                      f"无法确定所在栏（表头“{'/'.join(cols[c].header) or '空'}”）"))
                     continue
                 amount, problem = parse_amount(raw)
@@ -841,7 +841,7 @@ def _place(table, segments, cols, data, td: TableData, res: Recognized, normaliz
                     problem = None          # a PDF prints every number as text
                 if amount is None and problem is None:
                     continue
-                rd.values[key] = Value(amount, source=line.where[c], raw=raw if problem else None, problem=problem)
+                rd.values[key] = Value(amount, source=_loc(line, c), raw=raw if problem else None, problem=problem)
                 if amount is not None:
                     res.placed += 1
             prev = td.rows.get(rd.key)
@@ -986,3 +986,11 @@ def _block_cell(v):
             return t              # as printed ("9.40" keeps its two decimals for the score checks)
         return v.replace("\n", "") or None
     return v
+
+
+def _loc(line: Line, c) -> str:
+    """Where cell ``c`` of a line was printed; a short line (a PDF row with fewer cells than its header)
+    names its first cell."""
+    if c is None or not isinstance(c, int) or c < 0 or c >= len(line.cells):
+        c = 0
+    return line.where[c]
