@@ -330,3 +330,25 @@ def test_huge_note_figures_refused_naming_the_item(tmp_path, capsys):
     with pytest.raises(ReadError, match=rf"book.xlsx：说明事项!C{row}（prior.total）：金额有 41 位整数"):
         read_workbook(book)
     capsys.readouterr()
+
+
+def test_formula_cells_whatever_the_order_of_a_cells_attributes(tmp_path):
+    """`<c s="3" r="D8">` (another writer's attribute order) is the same cell as `<c r="D8" s="3">`: the
+    formula scan and so F-01 and the findings do not change (before: 22 errors instead of 8)."""
+    import re
+    import zipfile
+
+    from xltools.read.workbook import formula_cells, read_workbook
+    from xltools.rules import check_report
+
+    src = Path(__file__).resolve().parents[1] / "samples" / "ningxia-sbj-2022-final" / "ningxia-sbj-2022-final.xlsx"
+    out = tmp_path / "swapped.xlsx"
+    with zipfile.ZipFile(src) as zin, zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as zout:
+        for it in zin.infolist():
+            data = zin.read(it.filename)
+            if it.filename.startswith("xl/worksheets/"):
+                data = re.sub(rb'<c r="([A-Z]+[0-9]+)" s="(\d+)"', rb'<c s="\2" r="\1"', data)
+            zout.writestr(it, data)
+    assert formula_cells(out) == formula_cells(src)
+    errors = lambda p: sorted((f.rule, f.cell) for f in check_report(read_workbook(p)) if f.level == "error")  # noqa: E731
+    assert errors(out) == errors(src)

@@ -71,7 +71,9 @@ def formula_cells(path: str | Path, ranges: dict | None = None, sheets=None) -> 
 
 
 # a cell whose first child is a formula element <f>, <f …> or <f/> (the schema puts <f> before <v>)
-_FCELL_RE = re.compile(rb'<c r="([A-Z]+[0-9]+)"[^>]*>\s*<f[ >/]')
+_FCELL_RE = re.compile(rb'<(?:\w+:)?c\s(?:[^>]*?\s)?r="([A-Z]+[0-9]+)"[^>]*>\s*<(?:\w+:)?f[\s>/]')
+_CELL_OPEN = re.compile(rb'<(?:\w+:)?c\s[^>]*>')
+_R_ATTR = re.compile(rb'\sr="([A-Z]+[0-9]+)"')
 
 
 def _formula_refs(data: bytes) -> set[str]:
@@ -81,11 +83,17 @@ def _formula_refs(data: bytes) -> set[str]:
     refs = _FCELL_RE.findall(data)
     if len(refs) == len(_F_RE.findall(data)):
         return {r.decode() for r in refs}
+    # the slow path: each <f>'s cell is the last cell start tag before it, whatever its attributes' order
+    starts = [(m.start(), m.group(0)) for m in _CELL_OPEN.finditer(data)]
     cells = set()
+    import bisect
+    keys = [st for st, _ in starts]
     for m in _F_RE.finditer(data):
-        start = data.rfind(b'<c r="', 0, m.start())
-        if start >= 0:
-            cells.add(data[start + 6:data.index(b'"', start + 6)].decode())
+        i = bisect.bisect_left(keys, m.start()) - 1
+        if i >= 0:
+            r = _R_ATTR.search(starts[i][1])
+            if r:
+                cells.add(r.group(1).decode())
     return cells
 
 
