@@ -7,6 +7,8 @@ per table, as the samples); ``xltools.build.writer.build_workbook`` makes our wo
 """
 from __future__ import annotations
 
+import re
+from decimal import Decimal
 from pathlib import Path
 
 from xltools.importer.recognize import Recognized, Unplaced, recognize
@@ -67,7 +69,7 @@ def write_data_folder(res: Recognized, folder: str | Path) -> Path:
             for c in cols:
                 v = rd.values.get(c)
                 vals.append("" if v is None or v.amount is None else f"{v.amount:,.2f}"
-                            if v.amount == v.amount.quantize(__import__('decimal').Decimal('0.01')) else str(v.amount))
+                            if v.amount == v.amount.quantize(Decimal('0.01')) else str(v.amount))
             w.writerow([rd.key, _csv_safe(rd.label), *vals])
         files[f"{tid}.csv"] = buf.getvalue()
     for bid, projects in rep.blocks.items():
@@ -92,7 +94,8 @@ def report_lines(res: Recognized, name: str) -> list[str]:
     for tid, where in res.tables.items():
         if tid not in tset.tables:        # a 绩效 block table
             projects = rep.blocks.get(tid) or []
-            title = next((b.title for b in __import__("xltools.perf", fromlist=["blocks_for"]).blocks_for(rep.set_id)
+            from xltools.perf import blocks_for
+            title = next((b.title for b in blocks_for(rep.set_id)
                           if b.id == tid), tid)
             out.append(f"  {title}：{len(projects)} 个项目，位于 {where}")
             continue
@@ -116,9 +119,9 @@ def report_lines(res: Recognized, name: str) -> list[str]:
     return out
 
 
-_NARR_START = __import__("re").compile(
+_NARR_START = re.compile(
     r"^(?:第[一二三四五六七八九十]+部分.*情况(?:20\d{2})?说明|[^、.．]{0,40}(?:决算|预算)(?:情况)?说明$)")
-_PAGE_NO = __import__("re").compile(r"^\s*(?:[-—]\s*\d+\s*[-—]|第\s*\d+\s*页(?:[，,]?\s*共\s*\d+\s*页)?|\d{1,3})\s*$")
+_PAGE_NO = re.compile(r"^\s*(?:[-—]\s*\d+\s*[-—]|第\s*\d+\s*页(?:[，,]?\s*共\s*\d+\s*页)?|\d{1,3})\s*$")
 
 
 def narrative_text(src) -> str:
@@ -195,7 +198,7 @@ def _blocks_yaml(projects) -> str:
         if v is None:
             return None
         if isinstance(v, float):
-            return format(__import__("decimal").Decimal(repr(v)).normalize(), "f")
+            return format(Decimal(repr(v)).normalize(), "f")
         if isinstance(v, list):
             return [plain(x) for x in v]
         return str(v)

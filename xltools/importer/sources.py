@@ -12,6 +12,8 @@ import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from xltools.build.layout import col_letter
+
 __all__ = ["Line", "Source", "ImportError_", "read_source", "source_from_grids", "OUR_SHEETS"]
 
 # sheets xltools itself adds to a workbook: never part of a table
@@ -26,7 +28,7 @@ class _Where:
         self.sheet, self.row = sheet, row
 
     def __getitem__(self, c: int) -> str:
-        return f"{self.sheet}!{_col_letter(c)}{self.row + 1}"
+        return f"{self.sheet}!{col_letter(c)}{self.row + 1}"
 
 
 class ImportError_(ValueError):
@@ -144,15 +146,6 @@ def source_from_grids(name: str, sheets: list[tuple[str, list[list]]]) -> Source
                 continue
             lines.append(Line(cells=cells, where=_Where(sheet, r), unit=u, unit_name=sheet))
     return Source(path=Path(name), kind="workbook", lines=lines, units=units)
-
-
-def _col_letter(c: int) -> str:
-    s = ""
-    c += 1
-    while c:
-        c, rem = divmod(c - 1, 26)
-        s = chr(65 + rem) + s
-    return s
 
 
 # ---------------------------------------------------------------- PDF

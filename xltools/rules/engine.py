@@ -363,13 +363,16 @@ def evaluate(report: Report, tset: TableSet, checks: list[Check], sheet_of=None)
             continue
         tol = thw + hw
         diff = tv - total
-        failed = (c.kind == "sum" and abs(diff) > tol) or \
-                 (c.kind == "at_most" and diff > tol) or \
-                 (c.kind == "at_least" and -diff > tol)
-        if not failed:
+        if not _fails(c.kind, diff, tol):
             continue
         findings.append(_sum_finding(report, tset, c, tv, total, diff, tvals, vals))
     return findings
+
+
+def _fails(kind: str, diff: Decimal, tol: Decimal) -> bool:
+    """Whether a sum / at_most / at_least identity with ``diff`` = target − Σterms fails beyond ``tol``."""
+    return (kind == "sum" and abs(diff) > tol) or (kind == "at_most" and diff > tol) or \
+        (kind == "at_least" and -diff > tol)
 
 
 def _compiled_value(tables, spec, unit: str) -> tuple[Decimal, Decimal, list[Value]]:
@@ -441,10 +444,7 @@ def evaluate_compiled(report: Report, tset: TableSet, compiled: tuple) -> list[F
             continue
         tol = thw + hw
         diff = tv - total
-        failed = (c.kind == "sum" and abs(diff) > tol) or \
-                 (c.kind == "at_most" and diff > tol) or \
-                 (c.kind == "at_least" and -diff > tol)
-        if not failed:
+        if not _fails(c.kind, diff, tol):
             continue
         findings.append(_sum_finding(report, tset, c, tv, total, diff, tvals, vals))
     return findings
