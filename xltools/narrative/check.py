@@ -26,6 +26,9 @@ Rule codes (``Finding.table`` is "情况说明", ``Finding.cell`` the sentence):
   N-05 completion rate (完成预算) wrong         N-06 change amount or direction (增加/减少) wrong
   N-07 a year that is not the report's        N-08 template leftover (XXX, （增加）减少, 〔〕号, empty 元 …)
   N-09 a 【请填写】 marker still in the text     N-10 说明事项 item the narrative needs is empty
+  N-11 a list of parts that does not add up to the total it explains (xltools/narrative/lists.py)
+  N-12 a 名词解释 entry naming a 科目 the catalog does not know (xltools/narrative/wording.py)
+  N-13 one heading used for two sections      N-14 template text left in (“对0等0个0级项目”, “XX单位”, “（此处填写…）”)
 """
 from __future__ import annotations
 
@@ -711,7 +714,16 @@ def check_text(text: str, report: Report) -> list[Finding]:
 
     nset = for_report(report)
     text = unicodedata.normalize("NFC", text)
-    return _Checker(report, nset.facts(report), nset.reading(report.year)).check(text)
+    checker = _Checker(report, nset.facts(report), nset.reading(report.year))
+    out = checker.check(text)
+    # rules on the text's structure (their own modules): N-11 lists of parts, N-12–N-14 wording
+    from xltools.narrative.lists import parts_findings
+    from xltools.narrative.wording import wording_findings
+
+    out += parts_findings(text, checker.facts, mentions=mentions, tie=checker.aliases.tie,
+                          role=checker.reading.role, amount_unit=report.amount_unit)
+    out += wording_findings(text, report)
+    return out
 
 
 def findings_table(findings) -> str:

@@ -1,0 +1,187 @@
+"""Rules on a 情况说明's structure and words, on real published text (each violated and satisfied):
+N-11 a list of parts that does not add up to its total, N-12 科目 names against the catalog, N-13 one heading
+for two sections, N-14 template text left in; and the change of a 项 a budget narrative states, against 表二."""
+from __future__ import annotations
+
+import pytest
+
+from conftest import SAMPLES
+from xltools.narrative import check_text
+from xltools.read.datafile import load_data
+
+SBJ, RST = SAMPLES / "ningxia-sbj-2022-final", SAMPLES / "ningxia-rst-2023-final"
+ZW = SAMPLES / "zhongwei-sbzx-2024-budget"
+
+
+def _text(folder, name="情况说明.txt") -> str:
+    return (folder / "published" / name).read_text(encoding="utf-8")
+
+
+@pytest.fixture(scope="module")
+def reports():
+    return {f.name: load_data(f) for f in (SBJ, RST, ZW)}
+
+
+def _rule(findings, rule):
+    return [f for f in findings if f.rule == rule]
+
+
+# ---------------------------------------------------------------- N-11 parts and their total
+
+@pytest.mark.parametrize("name", ["情况说明.txt", "情况说明.pdf.txt"])
+def test_n11_seed_000_leaves_out_303_from_the_basic_expenditure_it_explains(reports, name):
+    """六 of seed 000: 基本支出 2518.81 = 301 2208.71 + 302 266.72 + 310 0.53 + 303 42.85; 303 is not listed.
+    The same finding from the transcription and from the raw PDF text."""
+    fs = _rule(check_text(_text(SBJ, name), reports[SBJ.name]), "N-11")
+    assert len(fs) == 1
+    f = fs[0]
+    assert f.level == "warning"           # “支出具体情况如下” does not claim the list is complete
+    assert "基本支出2518.81万元" in f.cell
+    assert "2475.96万元" in f.message and "303 对个人和家庭的补助 42.85万元" in f.message
+    assert (f.actual, f.expected) == ("2475.96万元", "2518.81万元")
+
+
+def test_n11_seed_002_lists_all_four_classes_and_passes(reports):
+    """六 of seed 002 lists 301, 302, 303 and 310: they add up to 基本支出 106,247,197.27 元."""
+    text = _text(RST)
+    assert "3.对个人和家庭的补助7,136,208.38元" in text
+    assert _rule(check_text(text, reports[RST.name]), "N-11") == []
+    # take 303 out of the same text: now it is reported, in 元
+    cut = text.replace("3.对个人和家庭的补助7,136,208.38元，较2023年度年初预算数增加3459308.38元，增长94.08%，"
+                       "主要原因是2023年度追加抚恤金；较2022年度决算数增加2287744.51元，增长47.18%。\n", "")
+    assert cut != text
+    fs = _rule(check_text(cut, reports[RST.name]), "N-11")
+    assert [f.level for f in fs] == ["warning"] and "303 对个人和家庭的补助 7,136,208.38元" in fs[0].message
+
+
+def test_n11_level_follows_the_words_that_introduce_the_list(reports):
+    text = _text(SBJ)
+    head = "其中：人员经费2251.56元，公用经费267.25万元。支出具体情况如下："
+    assert head in text
+    # the main items only: no finding
+    main = text.replace(head, "其中：人员经费2251.56元，公用经费267.25万元。支出主要包括：")
+    assert _rule(check_text(main, reports[SBJ.name]), "N-11") == []
+    # words that claim completeness: an error
+    full = text.replace(head, "其中：人员经费2251.56元，公用经费267.25万元。支出包括以下三个方面：")
+    assert [f.level for f in _rule(check_text(full, reports[SBJ.name]), "N-11")] == ["error"]
+    # the list completed with 303: nothing to report
+    done = text.replace("3.资本性支出0.53万元", "3.对个人和家庭的补助42.85万元。4.资本性支出0.53万元")
+    assert _rule(check_text(done, reports[SBJ.name]), "N-11") == []
+
+
+def test_n11_one_line_list_of_the_income_lines(reports):
+    """二 of seed 000 names all six income lines (zeros included): no finding; without 其他收入 1.05 it is one."""
+    text = "2022年度收入合计15765.78万元，其中：财政拨款收入15764.73万元，占99.99%；其他收入1.05万元，占0.01%。"
+    assert _rule(check_text(text, reports[SBJ.name]), "N-11") == []
+    fs = _rule(check_text("2022年度收入合计15765.78万元，其中：财政拨款收入15764.73万元，占99.99%；"
+                          "事业收入0元，占0%。", reports[SBJ.name]), "N-11")
+    assert len(fs) == 1 and "其他收入 1.05万元" in fs[0].message
+
+
+# ---------------------------------------------------------------- N-12 科目 names against the catalog
+
+# seed 000, 第四部分 名词解释 十、十一 (l.1490–1511), line breaks as the PDF text has them
+GLOSSARY_000 = """第四部分 名词解释
+十、住房保障支出（类）住房改革支出（款）住房公积
+
+金（项）：是按照《住房公积金管理条例》的规定，由单位
+ 及其在职职工缴存的长期住房储金。
+十一、住房保障支出（类）住房改革支出（款）购房补
+
+贴（项）：根据《国务院关于进一步深化城镇住房制度改革
+
+加快住房建设的通知》（国发[1998]23 号）的规定，从 1998
+
+年下半年停止实物分房后，房价收入比超过 4 倍以上地区对
+
+无房和住房未达标职工发放的住房货币化改革补贴资金。
+"""
+# seed 001 (2024 budget), 名词解释 14–16 (l.1814–1830)
+GLOSSARY_001 = """14.社会保障和就业支出（类）人力资源和社会保障管理事
+务（款）社会保险经办机构（项）：反映社会保险经办机构开支的经费。
+15.社会保障和就业支出（类）行政事业单位离退休（款）
+对机关事业单位基本养老保险基金的补助（项）：反映各级财政对机关事业单位基本养老保险基金的补助。
+16.社会保障和就业支出（类）其他社会保障和就业支出
+（款）其他社会保障和就业支出（项）：反映除上述项目以外其他用于社会保障和就业方面的支出。
+"""
+
+
+def test_n12_glossaries_of_seeds_000_and_001_name_catalog_subjects(reports):
+    assert _rule(check_text(GLOSSARY_000, reports[SBJ.name]), "N-12") == []
+    assert _rule(check_text(GLOSSARY_001, reports[ZW.name]), "N-12") == []
+    # the 项目支出 paragraphs of seed 001 (code + 类/款/项 names) are right too
+    assert _rule(check_text(_text(ZW), reports[ZW.name]), "N-12") == []
+    assert _rule(check_text(_text(ZW, "情况说明.pdf.txt"), reports[ZW.name]), "N-12") == []
+
+
+def test_n12_a_name_the_catalog_does_not_know_is_a_warning(reports):
+    text = GLOSSARY_000.replace("住房公积\n\n金（项）", "住房公积\n\n金缴存（项）")
+    fs = _rule(check_text(text, reports[SBJ.name]), "N-12")
+    assert [f.level for f in fs] == ["warning"] and "“住房公积金缴存（项）”不在2022 年" in fs[0].message
+
+
+def test_n12_a_subject_under_the_wrong_parent_or_code_is_an_error(reports):
+    # 行政运行 is a 项 the catalog knows, but not under 住房改革支出 (22102)
+    text = GLOSSARY_000.replace("购房补\n\n贴（项）", "行政运\n\n行（项）")
+    fs = _rule(check_text(text, reports[SBJ.name]), "N-12")
+    assert [f.level for f in fs] == ["error"] and "不属于“住房改革支出”" in fs[0].message
+    # seed 001's 2080109 paragraph with the code of 信息化建设 (2080108)
+    zw = _text(ZW).replace("2080109社会保障和就业（类）", "2080108社会保障和就业（类）")
+    fs = _rule(check_text(zw, reports[ZW.name]), "N-12")
+    assert [f.level for f in fs] == ["error"] and "编码应为 2080109，2080108 为“信息化建设”" in fs[0].message
+    # a code printed with another code's name (五(三) of seed 000: “2080109-社会保险经办机构 2210.47 万元”)
+    text = _text(SBJ)
+    assert _rule(check_text(text, reports[SBJ.name]), "N-12") == []
+    fs = _rule(check_text(text.replace("2080109-社会保险经办机构", "2080109-行政运行"), reports[SBJ.name]), "N-12")
+    assert [f.level for f in fs] == ["error"] and "2080109 的名称应为“社会保险经办机构”" in fs[0].message
+
+
+# ---------------------------------------------------------------- N-13 one heading for two sections
+
+def test_n13_one_heading_for_two_sections(reports):
+    text = _text(SBJ)
+    assert _rule(check_text(text, reports[SBJ.name]), "N-13") == []
+    # 九 printed with 八's title (the template copied on)
+    twice = text.replace("九、国有资本经营预算财政拨款支出情况说明", "九、政府性基金预算财政拨款收入支出决算情况说明")
+    fs = _rule(check_text(twice, reports[SBJ.name]), "N-13")
+    assert [(f.level, f.cell) for f in fs] == [("error", "九、政府性基金预算财政拨款收入支出决算情况说明")]
+    assert "八、政府性基金预算财政拨款收入支出决算情况说明" in fs[0].message
+    # a sub-heading repeated within one section: a warning; under another section it is fine
+    sub = text.replace("（二）政府采购情况说明", "（一）机关运行经费支出情况说明")
+    assert [f.level for f in _rule(check_text(sub, reports[SBJ.name]), "N-13")] == ["warning"]
+
+
+# ---------------------------------------------------------------- N-14 template text
+
+def test_n14_template_zeros_placeholders_and_instructions(reports):
+    rep = reports[SBJ.name]
+    real = "根据预算绩效管理要求，自治区社保局组织对 2022 年度项目支出开展绩效自评。"
+    assert _rule(check_text(real, rep), "N-14") == []
+    fs = _rule(check_text("根据预算绩效管理要求，本部门组织对0等0个0级项目开展绩效自评。", rep), "N-14")
+    assert [f.level for f in fs] == ["error"] and "0等0个" in fs[0].actual
+    # the 上海 2024 template's instruction (reference/shanghai-2024-final-accounts-template.txt l.286)
+    fs = _rule(check_text("主要原因：结余资金减少。（如持平作持平表述）", rep), "N-14")
+    assert [f.actual for f in fs] == ["（如持平作持平表述）"]
+    fs = _rule(check_text("本年度某某单位无政府性基金预算财政拨款支出。（此处填写原因）", rep), "N-14")
+    assert sorted(f.actual for f in fs) == sorted(["（此处填写原因）", "某某单位"])
+    # the published 情况说明 of seed 000 keeps the template's 备注 in a heading: a warning
+    fs = _rule(check_text(_text(SBJ), rep), "N-14")
+    assert [f.level for f in fs] == ["warning"] and fs[0].actual.startswith("（备注：此数据与部门决算中")
+    assert _rule(check_text(_text(RST), reports[RST.name]), "N-14") == []
+
+
+# ---------------------------------------------------------------- a 项's change in the budget narrative vs 表二
+
+def test_budget_narrative_change_of_a_item_is_checked_against_table_two(reports):
+    """Seed 001: “2080109…（项）2024年预算 87.00万元，比 2023年执行数增加 21万元，增长 31.82%” — 表二 has
+    66.00 上年执行数 and 87.00 本年预算数. Printed right it passes; a wrong change or base is reported."""
+    rep = reports[ZW.name]
+    text = _text(ZW)
+    assert [f for f in check_text(text, rep) if f.level == "error"] == []
+    wrong = text.replace("执行数增加 21万元，增长 31.82%", "执行数增加 22万元，增长 31.82%")
+    fs = [f for f in check_text(wrong, rep) if f.level == "error"]
+    assert ("N-06", "22万元", "21.00万元") in {(f.rule, f.actual, f.expected) for f in fs}
+    wrong = text.replace("执行数增加 636.64万元，增加 7.1%", "执行数增加 637.64万元，增加 7.1%")
+    assert wrong != text
+    fs = [f for f in check_text(wrong, rep) if f.level == "error"]
+    assert [(f.rule, f.expected) for f in fs] == [("N-06", "636.64万元")]
