@@ -3,6 +3,8 @@ N-11 a list of parts that does not add up to its total, N-12 科目 names agains
 for two sections, N-14 template text left in; and the change of a 项 a budget narrative states, against 表二."""
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 
 from conftest import SAMPLES
@@ -185,3 +187,49 @@ def test_budget_narrative_change_of_a_item_is_checked_against_table_two(reports)
     assert wrong != text
     fs = [f for f in check_text(wrong, rep) if f.level == "error"]
     assert [(f.rule, f.expected) for f in fs] == [("N-06", "636.64万元")]
+
+
+# ---------------------------------------------------------------- 经济 vs 功能 in the budget tables (W-B03/S08/J08)
+
+def _edited(tmp_path, name, table, old, new):
+    import shutil
+    import tempfile
+
+    dst = Path(tempfile.mkdtemp(dir=tmp_path)) / name
+    shutil.copytree(SAMPLES / name, dst, ignore=shutil.ignore_patterns("*.xlsx", "published"))
+    p = dst / f"{table}.csv"
+    text = p.read_text(encoding="utf-8")
+    assert old in text
+    p.write_text(text.replace(old, new), encoding="utf-8")
+    return load_data(dst)
+
+
+def _soft(report, prefix):
+    from xltools.rules import check_report
+
+    return [f for f in check_report(report) if f.rule.startswith(prefix)]
+
+
+@pytest.mark.parametrize("name,prefix", [("zhongwei-sbzx-2024-budget", "W-B03-"),
+                                         ("shanghai-putuo-sfj-2026-budget", "W-S08-"),
+                                         ("shanghai-putuo-sfj-2026-unit-budget", "W-S08-"),
+                                         ("jiangsu-swbgt-2019-budget", "W-J08-")])
+def test_economic_and_functional_agree_in_the_published_budgets(name, prefix):
+    """住房公积金 30113 = 2210201, 养老 30108 = 2080505, 职业年金 30109 = 2080506 (基本支出), 医疗 30110 ≤ 2101101–03
+    (江苏's 公开07 prints 基本 and 项目 together: at most) — all four published budgets agree."""
+    assert _soft(load_data(SAMPLES / name), prefix) == []
+
+
+def test_economic_and_functional_disagree(tmp_path):
+    # 宁夏 (seed 001): 表三's 住房公积金 typed as 39.21 for 表二's 29.21 基本支出
+    rep = _edited(tmp_path, "zhongwei-sbzx-2024-budget", "B03", "30113,住房公积金,29.21,29.21", "30113,住房公积金,39.21,39.21")
+    fs = _soft(rep, "W-B03-")
+    assert [(f.rule, f.level) for f in fs] == [("W-B03-01", "warning")]
+    assert "30113" in fs[0].message and "2210201" in fs[0].message and fs[0].difference == "10.00"
+    # 医疗: 30110 12.32 is at most 2101102's 18.19 (which pays 30111 5.88 too); above it is reported
+    rep = _edited(tmp_path, "zhongwei-sbzx-2024-budget", "B03", "30110,职工基本医疗保险缴费,12.32,12.32",
+                  "30110,职工基本医疗保险缴费,18.32,18.32")
+    assert [f.rule for f in _soft(rep, "W-B03-")] == ["W-B03-04"]
+    # 江苏 2019: 公开08's 30113 above 公开07's 2210201
+    rep = _edited(tmp_path, "jiangsu-swbgt-2019-budget", "J08", "30113,住房公积金,965.87", "30113,住房公积金,995.87")
+    assert [f.rule for f in _soft(rep, "W-J08-")] == ["W-J08-01"]

@@ -364,10 +364,11 @@ def _parse_set(doc: dict, path: Path) -> TableSet:
         terms: tuple[str, ...] = ()
         if "sum" in i:
             terms = tuple(str(x) for x in i["sum"])
-        elif "at_most" in i:
-            kind, terms = "at_most", (str(i["at_most"]),)
-        elif "at_least" in i:
-            kind, terms = "at_least", (str(i["at_least"]),)
+        elif "at_most" in i or "at_least" in i:
+            # one reference, or a list of signed references (compared with their sum)
+            kind = "at_most" if "at_most" in i else "at_least"
+            side = i[kind]
+            terms = tuple(str(x) for x in side) if isinstance(side, list) else (str(side),)
         elif "ratio" in i:
             if not isinstance(i["ratio"], list) or len(i["ratio"]) != 2:
                 raise _fail(path, where, "ratio 须为 [分子, 分母]")
