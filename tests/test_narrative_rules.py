@@ -233,3 +233,37 @@ def test_economic_and_functional_disagree(tmp_path):
     # 江苏 2019: 公开08's 30113 above 公开07's 2210201
     rep = _edited(tmp_path, "jiangsu-swbgt-2019-budget", "J08", "30113,住房公积金,965.87", "30113,住房公积金,995.87")
     assert [f.rule for f in _soft(rep, "W-J08-")] == ["W-J08-01"]
+
+
+# ---------------------------------------------------------------- N-12 / N-13 on published PDFs (江苏 2017–2019)
+
+CORPUS = Path(__file__).resolve().parents[3] / "shared" / "corpus"
+if not CORPUS.is_dir():
+    CORPUS = Path("/work/shared/corpus")
+
+
+def _pdf_wording(name):
+    from xltools.importer import read_any
+    from xltools.narrative.wording import wording_findings
+
+    path = CORPUS / "jiangsu" / name
+    if not path.is_file():
+        pytest.skip(f"corpus PDF not here: {path}")
+    rep, text, _ = read_any(path)
+    assert text
+    return wording_findings(text, rep)
+
+
+def test_pdf_table_of_contents_and_bracketed_names_are_no_findings():
+    """省委办公厅 2017: the 目录's tail repeats “第三部分…情况说明” before the part itself (no N-13), and
+    “党委办公厅（室）及相关机构事务（款）” keeps its （室） (no N-12)."""
+    assert _pdf_wording("江苏省委办公厅--江苏省委办公厅2017年部门预算.pdf") == []
+
+
+def test_pdf_page_break_inside_a_name_and_a_kuan_called_a_lei():
+    """人大常委会 2019 calls the 款 行政事业单位离退休 / 住房改革支出 “（类）” (5 warnings); “离退─ 11 ─休” (a page
+    number inside the name) is read as 离退休."""
+    fs = _pdf_wording("江苏省人大办公厅--江苏省人大常委会2019年度部门预算公开.pdf")
+    assert [(f.rule, f.level) for f in fs] == [("N-12", "warning")] * 5
+    assert all("不是类级科目名称" in f.message and "─" not in f.message for f in fs)
+    assert sum("“住房改革支出”" in f.message for f in fs) == 2

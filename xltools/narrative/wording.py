@@ -37,6 +37,8 @@ def wording_findings(text: str, report: Report) -> list[Finding]:
 _MARK = re.compile(r"\((类|款|项)\)")
 _LEVEL_OF = {"类": 3, "款": 5, "项": 7}
 _CUT = re.compile(r"[，。；、：:,;！？!?“”\"'\s]")
+_HEAD_CUT = re.compile(r"[，。；：:,;！？!?“”\"']|\((?:类|款|项)\)")   # a name may hold 、 and (室)
+_INLINE_PAGE = re.compile(r"(?<!\d)[-─—－]\s*\d{1,4}\s*[-─—－](?!\d)")  # “离退─ 11 ─休”: a page break inside a word
 _PAIR = re.compile(r"(?<![\d.])(\d{7}|\d{5})\s*[-—－]?\s*([\u4e00-\u9fff]{2,30}?)(?=\s*(?:[\d，。；、：:,;]|$))")
 
 
@@ -92,7 +94,7 @@ def _chains(s: str):
         for m in run:
             if prev_end is None:
                 head = s[max(0, m.start() - 30):m.start()]
-                cut = max((x.end() for x in _CUT.finditer(head)), default=0)
+                cut = max((x.end() for x in _HEAD_CUT.finditer(head)), default=0)
                 head = head[cut:]
                 head = re.sub(r"^(?:[一二三四五六七八九十]+、|\d{1,2}[.．、](?!\d)|\([一二三四五六七八九十\d]+\))", "", head)
                 lead = re.match(r"(\d{3}(?:\d{2}){0,2})\s*[-—－]?\s*", head)     # “2080109社会保障和就业（类）…”
@@ -121,7 +123,7 @@ def subject_findings(paras, year: int | None) -> list[Finding]:
     yr = f"{year} 年" if year else ""
     for para in paras:
         for sentence in sentences(para.text):
-            s = unicodedata.normalize("NFKC", sentence)
+            s = re.sub(r"\s", "", _INLINE_PAGE.sub("", unicodedata.normalize("NFKC", sentence)))
             chained = []
             for start, end, code, chain in _chains(s):
                 chained.append((start, end))
@@ -145,15 +147,30 @@ def _code_before(before: str) -> str:
     return m.group(1) if m else ""
 
 
+def _known_suffix(names: _Names, head: str, level: int) -> str:
+    """The words before the first （类/款/项） mark are cut at punctuation only: the name is the longest end of
+    them the catalog knows (at this level, else at any), or all of them (“一般公共服务1.人大事务行政运行” →
+    行政运行)."""
+    for i in range(len(head) - 1):
+        if names.find(head[i:], level):
+            return head[i:]
+    for i in range(len(head) - 1):
+        if names.known_elsewhere(head[i:]):
+            return head[i:]
+    return head
+
+
 def _check_chain(names: _Names, chain, code: str, sentence: str, add, yr: str) -> None:
     """One “A（类）B（款）C（项）” run (``code`` printed before it, if any): every name known at its level,
     each under the one before it, and the code the last one's."""
     parents: list | None = None
     printed = "".join(f"{n}（{lv}）" for lv, n in chain)
-    for lv, name in chain:
+    for k, (lv, name) in enumerate(chain):
         level = _LEVEL_OF[lv]
         if not name or re.fullmatch(r"[XxＸｘ×*＊]+", name):     # “XX（类）”: a placeholder (N-08)
             return
+        if k == 0:
+            name = _known_suffix(names, name, level)
         found = names.find(name, level)
         if not found:
             if names.known_elsewhere(name):
@@ -191,18 +208,30 @@ def _title(heading: str) -> str:
     return re.sub(r"[\s“”\"'。.]", "", t)
 
 
+def _level(heading: str) -> int:
+    if heading.startswith("第") and _TOP.match(heading):
+        return 0
+    return 1 if _TOP.match(heading) else (2 if _SUB.match(heading) else 3)
+
+
 def heading_findings(paras) -> list[Finding]:
+    """N-13. A heading opens a section only where what follows it is its body or a heading below it: a run of
+    headings of one level (a table of contents, a heading repeated at a page break) opens none."""
     out: list[Finding] = []
     top_seen: dict[str, str] = {}
     sub_seen: dict[str, str] = {}
-    for para in paras:
+    for n, para in enumerate(paras):
         if not para.heading:
             continue
         h = para.text.strip()
         title = _title(h)
-        if len(title) < 4:
+        level = _level(h)
+        nxt = paras[n + 1] if n + 1 < len(paras) else None
+        if nxt is None or (nxt.heading and _level(nxt.text.strip()) <= level):
             continue
-        if _TOP.match(h):
+        if len(title) < 4 or level == 3:
+            continue
+        if level <= 1:
             sub_seen = {}
             if title in top_seen:
                 out.append(Finding("N-13", "error", TABLE, h,
@@ -210,7 +239,7 @@ def heading_findings(paras) -> list[Finding]:
                                    actual=h))
             else:
                 top_seen[title] = h
-        elif _SUB.match(h):
+        else:
             if title in sub_seen:
                 out.append(Finding("N-13", "warning", TABLE, h,
                                    f"小标题“{h}”与同一部分中的“{sub_seen[title]}”相同，请核对是否重复或标题写错",
