@@ -40,7 +40,7 @@ def test_n11_seed_000_leaves_out_303_from_the_basic_expenditure_it_explains(repo
     assert f.level == "warning"           # “支出具体情况如下” does not claim the list is complete
     assert "基本支出2518.81万元" in f.cell
     assert "2475.96万元" in f.message and "303 对个人和家庭的补助 42.85万元" in f.message
-    assert (f.actual, f.expected) == ("2475.96万元", "2518.81万元")
+    assert (f.actual, f.expected, f.difference) == ("2475.96万元", "2518.81万元", "42.85")
 
 
 def test_n11_seed_002_lists_all_four_classes_and_passes(reports):

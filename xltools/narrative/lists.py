@@ -45,7 +45,6 @@ class _Figure:
     unit: str
     sentence: str            # digits folded to ASCII (same length as the text)
     text: str                # as written
-    para: int                # index of the paragraph in the block
     pos: int                 # start in the sentence
     end: int
 
@@ -114,8 +113,8 @@ def parts_findings(text: str, facts: dict[str, Fact], *, mentions: Callable, tie
                 # a name two facts share (财政拨款收入 of 公开01 and of 公开04): the one in a group
                 fact = t.fact if t.fact is not None and t.fact.group else next(
                     (f for f in getattr(t, "candidates", ()) if f.group), t.fact)
-                figs.append(_Figure(fact, _to_yuan(m.value, m.unit), m.decimals, m.unit, s, sentence, len(block),
-                                    m.start, m.end))
+                figs.append(_Figure(fact, _to_yuan(m.value, m.unit), m.decimals, m.unit, s, sentence, m.start,
+                                    m.end))
         block.append(figs)
         block_sents.append(sents)
     flush()
@@ -166,9 +165,10 @@ def _check_block(block: list[list[_Figure]], block_sents, groups: dict[str, list
                f"{_fmt(total.yuan, total.unit)}；未列出表中的 {left}")
         if level == "warning":
             msg += "（若只列主要项目，宜写“主要包括”或“等”）"
+        left_out = (table_sum - named_sum) / (10000 if unit == "万元" else 1)
         out.append(Finding(RULE, level, TABLE, total.text, msg, expected=_fmt(table_sum, unit),
-                           actual=_fmt(parts_sum, unit), difference=str(((table_sum - named_sum) / 10000
-                                                                        if unit == "万元" else table_sum - named_sum))))
+                           actual=_fmt(parts_sum, unit),
+                           difference=str(left_out.quantize(Decimal("0.01"), rounding=ROUND_HALF_UP))))
     return out
 
 
