@@ -323,6 +323,10 @@ class BudgetReading(Reading):
             return "prior"
         return "actual"                                    # 预算数 is this budget's own figure
 
+    def closing_year(self) -> int | None:
+        # a budget is written before its year: its 资产 stand at the end of the year before
+        return self.year - 1 if self.year else None
+
     def compared_with(self, before: str) -> str | None:
         b = re.sub(r"上年(结转结余|结转|结余)", "", plain(before))
         return "prior" if ("上年" in b or "去年" in b or self.prior_year in b) else None

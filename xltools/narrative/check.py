@@ -8,7 +8,12 @@ Every amount, percentage and year in the text is found and tied to the figure it
   paragraph speaks of; 增加/减少 before it make it a change;
 * a percentage after 占 is a share (of the whole named after 占, or of the paragraph's total), after
   增长/下降 a change rate (on the base the sentence compares with), after 完成…预算 a completion rate;
-* a year must be the report's or the one before, where the sentence compares.
+* a year must be the report's or the one before, where the sentence compares; “截至…年12月31日” the year
+  the set's figures close (a 决算's own year, the year before a budget's);
+* a numbered item that names its 科目 before its figures (“1、一般公共服务支出（类）财政事务（款）行政运行（项）。
+  主要用于：…。年初预算为 X 万元，支出决算为 Y 万元。”) speaks of that 科目's fact from there on; a 科目 the
+  tables do not hold, a 年初预算 no table gives and a figure of a table the document did not publish are info;
+* “决算数大于/小于/等于预算数” is read on the 年初预算 and 支出决算 the paragraph states for its subject.
 
 Amounts after "主要原因" in a sentence, and inside brackets, are the writer's explanation: they are
 checked only when their own clause names a figure of the tables. A percentage is accepted when it agrees
@@ -23,7 +28,7 @@ Rule codes (``Finding.table`` is "情况说明", ``Finding.cell`` the sentence):
   N-00 info: a figure that cannot be tied to exactly one fact ("无法核对：…")
   N-01 amount differs from the table          N-02 元 written where 万元 is meant (or the reverse)
   N-03 percentage on the wrong base           N-04 percentage does not match
-  N-05 completion rate (完成预算) wrong         N-06 change amount or direction (增加/减少) wrong
+  N-05 completion rate (完成预算) wrong         N-06 change amount or direction (增加/减少, 决算数大于预算数) wrong
   N-07 a year that is not the report's        N-08 template leftover (XXX, （增加）减少, 〔〕号, empty 元 …)
   N-09 a 【请填写】 marker still in the text     N-10 说明事项 item the narrative needs is empty
   N-11 a list of parts that does not add up to the total it explains (xltools/narrative/lists.py)
@@ -32,6 +37,7 @@ Rule codes (``Finding.table`` is "情况说明", ``Finding.cell`` the sentence):
 """
 from __future__ import annotations
 
+import functools
 import re
 import unicodedata
 from dataclasses import dataclass, field
@@ -56,6 +62,9 @@ _DELIM = "，。；：,;:、！？"
 _GENERIC = re.compile(r"^(\d{4}年度?)?(其中)?(本年)?(支出|收入)?(决算|预算)?(安排)?(数)?(为|是|达)?$")
 
 
+# “决算数大于预算数” / “决算数与预算数持平”: the verdict a 决算 narrative gives on its two figures
+_VERDICT = re.compile(r"决算数?(?:(大于|高于|多于|超过|超出)|(小于|低于|少于)|(等于))(?:年初)?预算数?|"
+                      r"决算数?与(?:年初)?预算数?(基本)?(持平|相等|一致|相同)")
 _CONTINUE = re.compile(r"^\s*([二三四五六七八九十]是|其次|再次|此外|另外|同时)")
 _FUTURE = re.compile(r"下一步|将|计划|推进|编制|预计|拟|力争|明年|今后")
 
@@ -260,6 +269,58 @@ class _Aliases:
         return self.tie(clause).fact
 
 
+# a 科目 named by its path, “一般公共服务支出（类）财政事务（款）行政运行（项）” (上海 决算 五(三) items; codes may
+# stand in the brackets: “（204类）司法（06款）行政运行（01项）”)
+_NAME = r"([^\s（()）,，。；;：:、！？\d]+?)\s*"
+_PATH = re.compile(_NAME + r"[（(]\s*(\d{3})?\s*类\s*[)）]\s*(?:" + _NAME + r"[（(]\s*(\d{2})?\s*款\s*[)）]\s*(?:"
+                   + _NAME + r"[（(]\s*(\d{2})?\s*项\s*[)）])?)?")
+
+
+@functools.lru_cache(maxsize=1024)
+def _path_code(year: int | None, cls: str, kuan: str | None, xiang: str | None) -> str | None:
+    """The code of the 科目 a printed path names (None: a level that names no single 科目 of the catalog)."""
+    from xltools import catalog
+
+    fc = catalog.functional(year)
+
+    def pick(cands, name):
+        hits = [c for c in cands if fc.matches_name(c.code, name) or fc.matches_name(c.code, name + "支出")]
+        if not hits:            # words before the name ("主要用于一般公共服务支出（类）"): the name it ends with
+            tails = [(len(t), c) for c in cands for t in {c.name, c.name.removesuffix("支出")}
+                     if len(t) >= 2 and name.endswith(t)]
+            hits = [c for n, c in tails if n == max(tails, key=lambda x: x[0])[0]] if tails else []
+        return hits[0] if len(hits) == 1 else None
+
+    node = pick(fc.classes(), cls)
+    for name in (kuan, xiang):
+        if node is None or not name:
+            break
+        node = pick(fc.children(node.code), name)
+    return node.code if node is not None else None
+
+
+def _named_path(text: str, year: int | None) -> tuple[str, str | None] | None:
+    """(the path as printed, its code or None) of the last 科目 path in ``text`` (None: no path)."""
+    if "类" not in text:
+        return None
+    last = None
+    for last in _PATH.finditer(text):
+        pass
+    if last is None:
+        return None
+    cls, c1, kuan, c2, xiang, c3 = last.groups()
+    try:
+        code = _path_code(year, cls, kuan, xiang)
+        if code is None and c1 and (c2 or not kuan) and (c3 or not xiang):   # the codes it prints
+            from xltools import catalog
+
+            code = c1 + (c2 or "") + (c3 or "")
+            code = code if code in catalog.functional(year) else None
+    except Exception:           # no catalog: a path the checker cannot resolve
+        code = None
+    return re.sub(r"\s", "", last.group(0)), code
+
+
 def _to_unit(yuan: Decimal, unit: str) -> Decimal:
     return yuan / 10000 if unit == "万元" else yuan
 
@@ -325,6 +386,9 @@ class _State:
     sentence: str = ""
     unit: str = ""                          # the unit the sentence's amounts are printed in
     change: tuple | None = None   # (|D| carried on, base, role, |D| as written)
+    alt_base: Decimal | None = None         # the base a change implies from the table's figure (not the text's)
+    named: str = ""                         # a 科目 the paragraph names that is no fact of the tables
+    stated: dict = field(default_factory=dict)   # role → (subject, 元 as written): "决算数大于预算数" is read on them
     findings: list = field(default_factory=list)
 
 
@@ -361,6 +425,67 @@ class _Checker:
             return self.facts.get("sangong_budget." + subject.key.split(".", 1)[1])
         return self.facts.get(f"{role}.{subject.key}")
 
+    def unpublished(self, fact: Fact | None) -> str:
+        """The table a fact is read from (“公开03表“支出决算表””), when the document did not publish it."""
+        if fact is None or not self.report.not_published:
+            return ""
+        tids = {part.split("!", 1)[0] for part in fact.source.split("+") if "!" in part}
+        hit = sorted(tids.intersection(self.report.not_published))
+        if not hit:
+            return ""
+        try:
+            from xltools.spec import load_set
+
+            t = load_set(self.report.set_id).tables[hit[0]]
+            return f"{t.number}“{t.title}”"
+        except Exception:          # a hand-made report without its set: the table's id
+            return hit[0]
+
+    def named_subject(self, text: str, st: _State) -> None:
+        """A 科目 named by its path before a sentence's first figure (“1、…（类）…（款）行政运行（项）。主要用于…。
+        年初预算为…，支出决算为…”) is what the paragraph's figures speak of from there on: its fact, or — a
+        科目 the tables do not hold — a name whose figures are left as info."""
+        hit = _named_path(text, self.year)
+        if hit is None:
+            return
+        printed, code = hit
+        fs = ()
+        if code:
+            fs = self.aliases.names.get(code, ())
+            if not fs and len(code) == 3:
+                from xltools.narrative.facts import class_name
+
+                fs = self.aliases.names.get(norm(class_name(code, self.year)), ())
+        fact = fs[0] if fs and len({f.value for f in fs}) == 1 else None
+        if fact is not None and st.subject is not None and fact.key == st.subject.key:
+            return
+        st.subject, st.named = fact, ("" if fact is not None else printed)
+        st.current = st.current_written = None
+        st.stated = {}
+
+    def verdict(self, sentence: str, st: _State) -> None:
+        """“决算数大于预算数” against the 年初预算 and 支出决算 the paragraph states for its subject (N-06). The
+        words after 主要原因 are the explanation (of parts: "一是公务接待费支出决算数小于预算数"), not read."""
+        reason = sentence.find("主要原因")
+        depth = _BracketDepth(sentence)
+        for m in _VERDICT.finditer(sentence):
+            if 0 <= reason < m.start():
+                return
+            if depth(m.start()) or m.group(4):       # in brackets; 基本持平 is a judgement, not a figure
+                continue
+            bud, act = st.stated.get("budget"), st.stated.get("actual")
+            if bud is None or act is None or bud[0] != act[0]:
+                return
+            have = ">" if act[1] > bud[1] else "<" if act[1] < bud[1] else "="
+            want = ">" if m.group(1) else "<" if m.group(2) else "="
+            if have != want:
+                word = {">": "大于", "<": "小于", "=": "等于"}[have]
+                unit = st.unit or self.report.amount_unit
+                self.add("N-06", "error", sentence,
+                         f"“{m.group(0)}”与文中数字不符：支出决算 {_fmt(act[1], unit)}{word}年初预算 {_fmt(bud[1], unit)}，"
+                         f"应为“决算数{word}预算数”", expected=f"决算数{word}预算数", actual=m.group(0))
+            return
+
     def role_of(self, m: Mention) -> str:
         return self.reading.role(m.clause)
 
@@ -380,14 +505,16 @@ class _Checker:
                 st.current, st.current_written = intro.current, intro.current_written
             in_reason = False
             for sentence in sentences(para.text):
-                st.ref, st.change = None, None
+                st.ref, st.change, st.alt_base = None, None, None
                 st.sentence = sentence.translate(_DIGITS)
                 # "一是……。二是……。": the sentences after a 主要原因 that go on listing reasons
                 continued = in_reason and _CONTINUE.match(sentence) is not None
                 in_reason = continued or "主要原因" in sentence
                 self.leftovers(sentence)
                 self.years(sentence)
-                for m in mentions(sentence):
+                found = mentions(sentence)
+                self.named_subject(sentence[:found[0].start] if found else sentence, st)
+                for m in found:
                     if continued:
                         m.after_reason = True
                     if m.kind == "amount":
@@ -396,6 +523,8 @@ class _Checker:
                         self.percent(m, sentence, st)
                     elif m.kind == "count":
                         st.last_amount, st.last_amount_fact = None, None
+                if not continued:
+                    self.verdict(sentence, st)
             if not para.item and not para.heading:
                 intro = st
         return self.out
@@ -455,9 +584,29 @@ class _Checker:
             if role == "actual" or st.subject is None or fact.key != st.subject.key:
                 st.subject = fact
         subject = fact or st.subject
+        if fact is not None:
+            st.named = ""
+        if subject is None and st.named and role in ("actual", "budget", "prior") and not explanation:
+            # the paragraph names a 科目 (“…（类）…（款）…（项）”) the tables do not hold
+            self.add("N-00", "info", sentence, f"无法核对：“{m.text}”——文中所说的“{st.named}”不在表中，"
+                     f"表中没有与之对应的数据", actual=m.text)
+            st.stated[role] = (st.named, _yuan(m))
+            if role != "actual":
+                st.ref = (role, _yuan(m))
+            st.last_amount, st.last_amount_fact = _yuan(m), None
+            return
+        missing = self.unpublished(subject) if role == "actual" else ""
+        if missing:
+            self.add("N-00", "info", sentence, f"无法核对：{subject.label}“{m.text}”——{subject.label}出自{missing}，"
+                     f"本文件未公开该表", actual=m.text)
+            st.current = st.current_written = _yuan(m)
+            st.stated["actual"] = (subject.key, _yuan(m))
+            st.last_amount, st.last_amount_fact = _yuan(m), None
+            return
         value = _yuan(m)
         if role == "actual":
             if subject is not None:
+                st.stated["actual"] = (subject.key, _yuan(m))
                 value = self.compare(m, subject.value, sentence, subject.label, subject)
                 st.current = value
                 st.current_written = _yuan(m) if value == subject.value else value
@@ -466,7 +615,13 @@ class _Checker:
             st.last_amount, st.last_amount_fact = value, subject
             return
         if role in ("budget", "prior"):
+            st.stated[role] = (subject.key if subject is not None else "", _yuan(m))
             rel = self.related(role, subject)
+            if rel is None and subject is not None and not explanation and role == "budget" and \
+                    "年初预算" in m.clause and not subject.key.startswith(("budget.", "prior.")):
+                # the 年初预算 of a 项 (or of a total) that no table of the set gives
+                self.add("N-00", "info", sentence, f"无法核对：{subject.label}年初预算“{m.text}”——表中没有"
+                         f"{subject.label}的年初预算数", actual=m.text)
             if rel is not None and not explanation:
                 word = "年初预算数" if role == "budget" else "上年决算数"
                 src = "公开07表预算数" if rel.key.startswith("sangong_budget.") else "说明事项"
@@ -495,6 +650,10 @@ class _Checker:
         if base is None and st.current is not None:
             # no base stated or known: the base the change implies (本年 ∓ 增减额)
             st.change = (value, st.current - value if up else st.current + value, "derived", _yuan(m))
+            if subject is not None and subject.value != st.current and \
+                    not subject.key.startswith(("prior.", "budget.")):
+                # the text's own figure is wrong (reported): the base is the table's figure ∓ the change
+                st.alt_base = subject.value - value if up else subject.value + value
         st.last_amount, st.last_amount_fact = None, None
 
     def check_change(self, m: Mention, sentence: str, cur: Decimal, base: Decimal, base_role: str,
@@ -646,8 +805,12 @@ class _Checker:
             h = self.half(st)
             # the rate computed from the figures as the sentence prints them is right as well
             if _fits(m, d, base, h) or _fits(m, stated, base, h) or (
-                    st.ref is not None and _fits(m, stated, st.ref[1], h)):
+                    st.ref is not None and _fits(m, stated, st.ref[1], h)) or (
+                    st.alt_base is not None and _fits(m, stated, st.alt_base, h)):
                 return
+            if st.alt_base is not None:            # the text's own figure was wrong: the table's base
+                base = st.alt_base
+                exp = _pct(d, base)
             if st.current is not None and _pct_ok(m, _pct(d, st.current)):
                 basis = "上年数" if role in ("prior", "derived") else "预算数"
                 self.add("N-03", "error", sentence,
@@ -702,6 +865,11 @@ class _Checker:
             elif re.match(r"度?部门决算", after) and y != self.year:
                 self.add("N-07", "error", sentence, f"报告年度应为 {self.year} 年，文中为“{m.group(0).strip()}”",
                          expected=str(self.year), actual=str(y))
+            elif re.search(r"截[至止]到?$", re.sub(r"\s", "", s[max(0, m.start() - 6):m.start()])) and \
+                    re.match(r"(12月31日|末|底)", after) and y != self.reading.closing_year():
+                # “截至 2023年 12 月 31 日” (车辆、资产): the year-end the set's figures stand at
+                self.add("N-07", "error", sentence, f"截至日期的年度应为 {self.reading.closing_year()} 年，"
+                         f"文中为“截至{m.group(0).strip()}”", expected=str(self.reading.closing_year()), actual=str(y))
             elif y > self.year and not _FUTURE.search(sentence):
                 self.add("N-07", "warning", sentence,
                          f"“{m.group(0).strip()}”晚于报告年度 {self.year} 年，而句子说的是已发生的事，请核对年份",

@@ -50,6 +50,10 @@ class Reading:
             return None
         return "prior" if ip > ib else "budget"
 
+    def closing_year(self) -> int | None:
+        """The year whose end “截至…年12月31日” must name: a 决算's own year."""
+        return self.year
+
     def unchecked(self, clause: str) -> bool:
         """A figure the set's tables do not give (checked by nobody)."""
         return False
