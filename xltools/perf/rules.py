@@ -339,7 +339,7 @@ def _selfeval(bt, projects, sheet, report) -> list[Finding]:
                                    expected=str(budget), actual=str(spent)))
             if weight is not None and score is not None:
                 slo, shi = min(lo, Decimal(1)) * weight, min(hi, Decimal(1)) * weight
-                h = _hw(score)
+                h = _hw(score, 0)       # at the precision the 得分 is printed to (8.2 for 8.22 is right)
                 if score + h < slo or score - h > shi:
                     exp = min(spent / budget, Decimal(1)) * weight
                     out.append(Finding(f"P-{bt.id}-03", "error", bt.id, addr("G"),

@@ -48,6 +48,13 @@ def _num(d):
     return int(d) if d == d.to_integral_value() and abs(d) < 2 ** 53 else float(d)
 
 
+def _decimals_format(d: Decimal) -> str:
+    """The number format that shows ``d`` with the decimals it was printed to ("8.2" → #,##0.0)."""
+    exp = d.as_tuple().exponent
+    places = -exp if isinstance(exp, int) and exp < 0 else 0
+    return "#,##0" + ("." + "0" * places if places else "")
+
+
 def _close(given: Decimal | None, computed: Decimal | None, tol: Decimal) -> bool:
     return given is None or (computed is not None and abs(given - computed) <= tol)
 
@@ -249,7 +256,8 @@ def _write_selfeval(ws, f, bt, report, projects):
                 score = (min(rate, Decimal(1)) * weight).quantize(Decimal("0.01")) \
                     if rate is not None and weight is not None else None
                 if score_g is not None and not _close(score_g, score, half_unit(score_g)):
-                    ws.write_number(r, 6, _num(score_g), num_in)
+                    # the printed 得分 with the decimals it was printed to (8.2 is not 8.20): read back by its format
+                    ws.write_number(r, 6, _num(score_g), f(num_format=_decimals_format(score_g), bg_color="#FFF2CC"))
                 else:
                     _wf(ws, r, 6, f'=IF(OR({a1(r, 4)}="",{a1(r, 5)}=""),"",ROUND(MIN({a1(r, 5)},1)*{a1(r, 4)},2))',
                                      num_f, _num(score) if score is not None else "")
@@ -345,6 +353,78 @@ def read_blocks(path: str | Path, report) -> None:
         sheet = bt.sheet_name()
         report.blocks[bt.id] = read_block_grid(bt, grid, sheet)
         report.blocks.setdefault("_sheets", {})[bt.id] = sheet
+        if bt.kind != "targets":
+            _printed_scores(path, sheet, report.blocks[bt.id])
+
+
+def _printed_scores(path, sheet: str, projects) -> None:
+    """A 预算执行得分 typed as a number keeps the decimals its cell shows (8.2 in a #,##0.0 cell is 8.2, not
+    8.20; 9.40 in a #,##0.00 cell is 9.40): the 得分 rule compares it at that precision."""
+    cells = {f"G{p.cells['total']}": p for p in projects if isinstance(p.cells.get("total"), int)}
+    shown = cell_decimals(path, sheet, set(cells))
+    for ref, places in shown.items():
+        vals = cells[ref].funds.get("total")
+        if vals and len(vals) > 5 and isinstance(vals[5], (int, float)) and not isinstance(vals[5], bool):
+            vals[5] = Decimal(repr(vals[5])).quantize(Decimal(1).scaleb(-places))
+
+
+# the decimals of the built-in number formats (ECMA-376 18.8.30); 0 (General) shows what the value holds
+_BUILTIN_DECIMALS = {1: 0, 2: 2, 3: 0, 4: 2, 9: 0, 10: 2, 11: 2, 37: 0, 38: 0, 39: 2, 40: 2}
+
+
+def _format_decimals(code: str) -> int | None:
+    """The decimals a number format code shows (its first section): "#,##0.0" → 1, "0" → 0, General → None."""
+    import re
+
+    first = re.sub(r'"[^"]*"|\\.|\[[^\]]*\]', "", code.split(";")[0])
+    if not re.search(r"[0#?]", first):
+        return None
+    m = re.search(r"\.([0#?]+)", first)
+    return len(m.group(1)) if m else 0
+
+
+def cell_decimals(path, sheet: str, refs: set[str]) -> dict[str, int]:
+    """Cell (A1) → the decimals its number format shows, for the cells ``refs`` of ``sheet`` that have one
+    (a General cell is left out). The workbook was checked by the guard before it was opened."""
+    import re
+    import zipfile
+    from xml.etree import ElementTree as ET
+
+    if not refs:
+        return {}
+    ns = {"m": "http://schemas.openxmlformats.org/spreadsheetml/2006/main",
+          "rel": "http://schemas.openxmlformats.org/package/2006/relationships"}
+    rid_attr = "{http://schemas.openxmlformats.org/officeDocument/2006/relationships}id"
+    try:
+        with zipfile.ZipFile(path) as z:
+            wb = ET.fromstring(z.read("xl/workbook.xml"))
+            rels = ET.fromstring(z.read("xl/_rels/workbook.xml.rels"))
+            target = {r.get("Id"): r.get("Target") for r in rels.findall("rel:Relationship", ns)}
+            node = next((s for s in wb.findall("m:sheets/m:sheet", ns) if s.get("name") == sheet), None)
+            if node is None:
+                return {}
+            t = target.get(node.get(rid_attr), "")
+            data = z.read(t.lstrip("/") if t.startswith("/") else "xl/" + t)
+            styles = ET.fromstring(z.read("xl/styles.xml"))
+    except (KeyError, OSError, zipfile.BadZipFile, ET.ParseError):
+        return {}
+    codes = {int(n.get("numFmtId")): n.get("formatCode") or "" for n in styles.findall("m:numFmts/m:numFmt", ns)
+             if (n.get("numFmtId") or "").isdigit()}
+    xfs = styles.findall("m:cellXfs/m:xf", ns)
+    out = {}
+    for m in re.finditer(rb'<(?:\w+:)?c\s[^>]*>', data):
+        tag = m.group(0)
+        r = re.search(rb'\sr="([A-Z]+[0-9]+)"', tag)
+        if r is None or r.group(1).decode() not in refs:
+            continue
+        s_ = re.search(rb'\ss="(\d+)"', tag)
+        if s_ is None or int(s_.group(1)) >= len(xfs):
+            continue
+        fid = int(xfs[int(s_.group(1))].get("numFmtId") or 0)
+        places = _format_decimals(codes[fid]) if fid in codes else _BUILTIN_DECIMALS.get(fid)
+        if places is not None:
+            out[r.group(1).decode()] = places
+    return out
 
 
 def read_block_grid(bt, grid: list[list], sheet: str, where=None) -> list:
