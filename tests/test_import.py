@@ -538,7 +538,15 @@ def test_performance_workbooks_of_another_layout_import_with_the_same_findings(s
     expected = sorted((f.rule, f.level, f.message.split("：")[0]) for f in check_report(ours))
     assert rep.set_id == "performance" and rep.year == ours.year and rep.unit == load_data(sample).unit
     assert blocks_summary(rep) == blocks_summary(ours)
-    assert sorted((f.rule, f.level, f.message.split("：")[0]) for f in check_report(rep)) == expected
+    # a 得分 is checked at the decimals it shows (issue 13): the values-only copy shows each score as its value
+    # (General), so a printed 9.40 shows as 9.4 — and 9.4 is 9.42 to one decimal. Only such scores may differ.
+    shorter = {f"项目“{p.name}”" for bt in ours.blocks.values() if isinstance(bt, list) for p in bt
+               if isinstance(s := (p.funds.get("total") or [None] * 6)[5], Decimal)
+               and s.as_tuple().exponent < s.normalize().as_tuple().exponent}
+    lost = [e for e in expected if e[0].endswith("-03") and e[2] in shorter]
+    assert sorted((f.rule, f.level, f.message.split("：")[0]) for f in check_report(rep)) == \
+        [e for e in expected if e not in lost]
+    assert len(lost) <= 1
     folder = write_data_folder(res, tmp_path / "导出")
     assert blocks_summary(load_data(folder)) == blocks_summary(rep)
 
