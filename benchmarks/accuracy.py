@@ -26,7 +26,7 @@ if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
 # defects found / labelled, over all samples, as measured when this file was last changed
-RECALL = (77, 82)
+RECALL = (79, 83)
 # error-level headlines that are not defects of the publication, with the reason; the test fails on any
 # other false error (one fixed elsewhere is reported by the harness: remove it here)
 KNOWN_FALSE: dict[str, dict[str, str]] = {}
