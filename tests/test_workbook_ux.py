@@ -283,6 +283,91 @@ def test_rows_add_recalculates_in_libreoffice_and_counts_a_new_row(added, tmp_pa
             assert after.amount("20805", "total") == 0
 
 
+@pytest.mark.parametrize("name", ["clean-unit", "ningxia-rst-2023-final", "zhongwei-sbzx-2024-budget"])
+def test_audit_compiled_again_over_an_unchanged_workbook_is_the_builders(name, tmp_path):
+    """The 审核 sheet compiled again over the layout read from the sheets (what `rows add` does) is the
+    one the builder wrote: the same identity rows, formula for formula, and the same cached values."""
+    from xltools import rewrite
+    from xltools.build.audit import AUDIT_SHEET
+    from xltools.build.reaudit import refresh_audit
+    from xltools.build.writer import build_workbook
+    from xltools.cli import _extra_sheets
+    from xltools.read.datafile import load_data
+    from xltools.read.workbook import read_workbook
+
+    book = build_workbook(load_data(CLEAN_UNIT if name == "clean-unit" else SAMPLES / name), tmp_path / "b.xlsx",
+                          extra_sheets=_extra_sheets()).path
+
+    def rows(ws, cached):
+        out = {}
+        for row in ws.iter_rows(min_row=5):
+            vals = [c.value for c in row]
+            if not isinstance(vals[0], (int, float)):
+                continue
+            r = row[0].row
+            # the sheet's own cells (=F12-H12) named without their row: the order of rows may differ
+            own = tuple(re.sub(rf"(?<![$A-Z'!])([A-Z]){r}\b", r"\1#", str(v)) for v in vals[5:13])
+            # an empty formula result: XlsxWriter writes <v></v>, openpyxl t="str"; both read ""
+            cv = tuple((None, "") if x == ("str", "") else x for x in (cached.get((r, c)) for c in range(6, 14)))
+            out[(vals[1], vals[4], vals[3])] = (own, cv)
+        return out
+
+    wb = rewrite.load(book)
+    cached = rewrite.raw_formula_values(book)
+    before = rows(wb[AUDIT_SHEET], cached[AUDIT_SHEET])
+    n = refresh_audit(wb, read_workbook(book), cached)
+    after = rows(wb[AUDIT_SHEET], cached[AUDIT_SHEET])
+    assert n == len(before) == len(after) > 400
+    assert after == before
+
+
+@pytest.mark.libreoffice
+def test_a_row_added_gets_its_audit_rows_which_follow_the_checker(tmp_path):
+    """`rows add` compiles the 审核 sheet again: the new 科目 row has its own identity rows; a wrong amount
+    typed into it (in LibreOffice) shows 未通过 exactly where `xltools check` reports, and once fixed the
+    workbook shows 审核通过 again."""
+    from python_calamine import CalamineWorkbook
+
+    from conftest import audit_failures, audit_rows, identity_failures
+    from xltools.build.cover import COVER_SHEET
+    from xltools.read.workbook import read_workbook
+    from xltools.rules import check_report
+
+    data = tmp_path / "data"
+    shutil.copytree(CLEAN_UNIT, data)
+    book = tmp_path / "book.xlsx"
+    assert main(["generate", str(data), "-o", str(book)]) == 0
+    before = len(audit_rows(book))
+    assert main(["rows", "add", str(book), "--table", "公开05", "--code", "2080102"]) == 0
+    src = read_workbook(book).tables["F05"].rows["2080102"].source
+    row = int(re.search(r"(\d+)$", src).group(1))
+    rows = audit_rows(book)
+    assert len(rows) > before
+    mine = {r["rule"] for r in rows if r["cell"] == f"{F05}!C{row}"}
+    assert "R-F05-01" in mine, mine                # 合计 = 基本支出 + 项目支出 of the new row
+    assert all(r["status"] == "通过" for r in rows if r["status"] != "不适用")
+
+    def cover(path):
+        grid = CalamineWorkbook.from_path(str(path)).get_sheet_by_name(COVER_SHEET).to_python()
+        return {r[0]: r[1] for r in grid if len(r) > 1 and r[0]}["审核结果"]
+
+    assert cover(book) == "审核通过"
+    # a wrong amount: the new row's 合计 typed as 100 (its 基本支出 and 项目支出 are empty)
+    [wrong] = lo_recalc([book], tmp_path / "wrong", ops={str(book): [
+        {"op": "set", "sheet": F05, "cell": f"C{row}", "value": 100}]})
+    findings = check_report(read_workbook(wrong))
+    expected = identity_failures(findings, wrong)
+    assert ("R-F05-01", f"{F05}!C{row}") in expected
+    assert audit_failures(wrong) == expected
+    errors = {(f.rule, re.match(r"(.+?![A-Z]+\d+)", f.cell).group(1)) for f in findings if f.level == "error"}
+    assert cover(wrong) == f"{len(errors & expected)} 项未通过"
+    # fixed: the formula back in LibreOffice
+    [fixed] = lo_recalc([wrong], tmp_path / "fixed", ops={str(wrong): [
+        {"op": "set", "sheet": F05, "cell": f"C{row}", "value": f"=SUM(D{row};E{row})"}]})   # the API takes ";"
+    assert audit_failures(fixed) == set() == identity_failures(check_report(read_workbook(fixed)), fixed)
+    assert cover(fixed) == "审核通过"
+
+
 def test_rows_add_refuses_with_a_chinese_message(added, capsys):
     out, books = added
     book = books["ningxia"]

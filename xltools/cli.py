@@ -64,7 +64,7 @@ def _parser() -> argparse.ArgumentParser:
 
     rw = sub.add_parser("rows", help="明细表插入科目行（公式、科目名称、格式和保护不变）")
     rsub = rw.add_subparsers(dest="rows_command", metavar="操作", required=True)
-    ra = rsub.add_parser("add", help="在明细表的科目块中按编码顺序插入科目行；原文件保留为 .bak.xlsx")
+    ra = rsub.add_parser("add", help="在明细表的科目块中按编码顺序插入科目行，“审核”页随之重新生成；原文件保留为 .bak.xlsx")
     ra.add_argument("file", help="公开表工作簿 .xlsx")
     ra.add_argument("--table", required=True, help="表：公开05、公开05表、F05 或表名（如 一般公共预算财政拨款支出决算表）")
     ra.add_argument("--code", action="append", default=[], metavar="科目编码", help="科目编码，如 2130101（可多次）")
@@ -271,6 +271,8 @@ def cmd_rows_add(args) -> int:
     if res.notes_added:
         print(f"“说明事项”页随之新增 {len(res.notes_added)} 行：" +
               "、".join(it.label for it in res.notes_added[:5]) + ("……" if len(res.notes_added) > 5 else ""))
+    if res.audit_rows is not None:
+        print(f"“审核”页已按现有各行重新生成（{res.audit_rows} 条勾稽关系，新科目行也在其中）")
     print(f"已在 {path} 的“{res.sheet}”插入 {len(res.added)} 行（公式、科目名称、格式和保护已带上；"
           f"原文件保留为 {path.stem}.bak{path.suffix}）")
     return 0

@@ -17,8 +17,10 @@ rounded numerator and denominator allow, and when it is empty or 0 on a base tha
 Whether a derived cell still holds its formula is shown with ISFORMULA (Excel 2013+, WPS, LibreOffice);
 Excel 2010 has no formula for it, and the column then says so (use xltools: rule F-01).
 
-The rows are compiled when the workbook is made: a row a user inserts later is counted in every sum
-over its block, but gets no row of its own here (its 合计 = Σ parts check is the checker's).
+The rows are compiled when the workbook is made and again by `xltools rows add` (and the add-in's
+插入科目行), over the rows the sheets then hold (``xltools.build.reaudit``); a row a user inserts by hand
+is counted in every sum over its block, but gets no row of its own here until then (its 合计 = Σ parts
+check is the checker's).
 """
 from __future__ import annotations
 

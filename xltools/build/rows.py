@@ -13,7 +13,9 @@ The workbook is edited in place with openpyxl, keeping every other cell, sheet, 
 * the new row's cells are copied from a spare row of the block (formulas translated to the new row);
   a 类/款 row takes the 合计 row's formulas narrowed to its code and its own range;
 * cached values are kept (moved with their cells) and computed for the new cells, so readers without a
-  calculation engine see what Excel shows; the write is atomic, the original is kept as .bak.xlsx.
+  calculation engine see what Excel shows; the write is atomic, the original is kept as .bak.xlsx;
+* the 审核 sheet is compiled again over the rows now present (``xltools.build.reaudit``), so the new 科目
+  have their identity rows, and the 封面 summary counts them.
 """
 from __future__ import annotations
 
@@ -37,6 +39,7 @@ class AddResult:
     added: list[tuple[str, int]] = field(default_factory=list)     # (code or "", sheet row, 1-based)
     unknown: list[str] = field(default_factory=list)                # codes not in the 科目目录 (inserted all the same)
     notes_added: list = field(default_factory=list)                 # 说明事项 items the new 科目 call for
+    audit_rows: int | None = None                                   # rows of the 审核 sheet compiled again
 
 
 # ---------------------------------------------------------------- references
@@ -190,6 +193,7 @@ def add_rows(path: str | Path, table: str, codes: list[str], *, count: int = 0,
     if not ops:
         raise RowsError("请用 --code 给出要插入的科目编码（可多次），或用 --count 给出空行数")
 
+    inserted: list[int] = []                # 1-based rows inserted on the sheet, in order
     for pl, code in ops:
         block = _block(ws, pl, lay)
         rows = _codes(ws, pl, block)
@@ -200,6 +204,7 @@ def add_rows(path: str | Path, table: str, codes: list[str], *, count: int = 0,
         at = _position(rows, block, code, hierarchy, ws, pl)
         template = _template_row(ws, pl, block, rows)
         _insert(wb, ws, at, cached)
+        inserted.append(at)
         if template >= at:
             template += 1
         block = (block[0], block[1] + 1)
@@ -217,9 +222,57 @@ def add_rows(path: str | Path, table: str, codes: list[str], *, count: int = 0,
     res.notes_added = _notes_in_step(wb, report, t, [c for c, _ in res.added if c])
     from xltools.narrative.inputs import NOTES_SHEET
     replaced = {sheet} | ({NOTES_SHEET} if res.notes_added else set())
+    # the 审核 sheet compiled again over the rows now present: the new 科目 get their identity rows
+    from xltools.build.audit import AUDIT_SHEET
+    from xltools.build.cover import COVER_SHEET
+    from xltools.build.reaudit import AuditError, refresh_audit
+    try:
+        res.audit_rows = refresh_audit(wb, _report_after(report, t, lay, sheet, res.added, inserted,
+                                                         funcs if t.detail_kind == "functional" else econ),
+                                       cached)
+    except AuditError as exc:
+        raise RowsError(str(exc)) from None
+    if res.audit_rows is not None:
+        replaced |= {AUDIT_SHEET, COVER_SHEET}
     rewrite.save(wb, path, replaced=replaced, keep_original=keep_original, expect=started, raw=cached,
                  verify=lambda written: _same_values(report, written))
     return res
+
+
+def _report_after(report, t, lay, sheet: str, added: list[tuple[str, int]], inserted: list[int], cat):
+    """``report`` as the workbook stands after the inserts: the sources on ``sheet`` moved down with
+    their rows, the new 科目 rows (no amounts yet) where they were put."""
+    from xltools.model import RowData, TableData
+
+    def moved(source: str) -> str:
+        m = re.match(r"^(.*!\$?[A-Z]+\$?)(\d+)$", source or "")
+        if not m or m.group(1).split("!")[0].strip("'") != sheet:
+            return source
+        r = int(m.group(2))
+        for at in inserted:
+            if r >= at:
+                r += 1
+        return f"{m.group(1)}{r}"
+
+    rep = copy.copy(report)
+    rep.tables = dict(report.tables)
+    for tid, td in report.tables.items():
+        if (td.sheet or "") != sheet:
+            continue
+        new = copy.copy(td)
+        new.rows = {k: copy.copy(r) for k, r in td.rows.items() if not k.startswith("#")}
+        for r in new.rows.values():
+            r.source = moved(r.source)
+        rep.tables[tid] = new
+    td = rep.tables.get(t.id)
+    if td is None:
+        td = rep.tables[t.id] = TableData(t.id, sheet=sheet)
+    leaf = 7 if t.detail_kind == "functional" else 5
+    for code, row in added:
+        if code and code not in td.rows:
+            td.rows[code] = RowData(code, cat.name(code) or "", _panel_for(lay, code, t).panel.id, source=f"{sheet}!A{row}",
+                                    kind="detail" if len(code) == leaf else "class")
+    return rep
 
 
 def _same_values(before, written: Path) -> str | None:
@@ -228,6 +281,9 @@ def _same_values(before, written: Path) -> str | None:
     from xltools.narrative.refresh import read_written
 
     after = read_written(written)
+    for what in ("unit", "year", "amount_unit"):
+        if getattr(after, what) != getattr(before, what):
+            return f"封面 {what} 原为 {getattr(before, what)!r}，写回后为 {getattr(after, what)!r}"
     for tid, td in before.tables.items():
         got = after.tables.get(tid)
         for key, row in td.rows.items():
