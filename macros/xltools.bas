@@ -27,6 +27,56 @@ Public Sub XltExportWord(control As IRibbonControl)
     RunXltools "import xltools.addin as a; a.export_word()", "正在导出 Word…", True
 End Sub
 
+Public Sub XltInsertRows(control As IRibbonControl)
+    Dim codes As String
+    If ActiveWorkbook Is Nothing Then
+        MsgBox "请先打开要插入科目行的公开表工作簿，并选中明细表（如 公开05）中的单元格。", vbExclamation, APP_TITLE
+        Exit Sub
+    End If
+    If ActiveWorkbook.Path = "" Then
+        MsgBox "请先把工作簿保存为 .xlsx 文件，再插入科目行。", vbExclamation, APP_TITLE
+        Exit Sub
+    End If
+    codes = InputBox("要插入的科目编码（多个用逗号或空格分隔），如 2130101：" & vbCrLf & vbCrLf & _
+                     "插入前会先保存工作簿；插入后工作簿重新打开，原文件保留为 .bak.xlsx。", _
+                     APP_TITLE & " - 插入科目行", CodeInCell())
+    codes = CodeList(codes)
+    If codes = "" Then Exit Sub
+    If codes = "?" Then
+        MsgBox "科目编码只能由数字组成（如 2130101），多个编码用逗号或空格分隔。", vbExclamation, APP_TITLE
+        Exit Sub
+    End If
+    RunXltools "import xltools.addin as a; a.insert_rows('" & codes & "')", "正在插入科目行…", True
+End Sub
+
+' The code in the selected cell, when it looks like one (the default of the input box).
+Private Function CodeInCell() As String
+    Dim v As String
+    On Error Resume Next
+    v = Trim(CStr(ActiveCell.Value))
+    On Error GoTo 0
+    If Len(v) >= 3 And Len(v) <= 7 And CodeList(v) = v Then CodeInCell = v
+End Function
+
+' Digits separated by single spaces ("" for nothing typed, "?" for anything else): the only text that
+' goes into the Python command.
+Private Function CodeList(ByVal text As String) As String
+    Dim i As Long, ch As String, out As String
+    For i = 1 To Len(text)
+        ch = Mid$(text, i, 1)
+        If ch Like "[0-9]" Then
+            out = out & ch
+        ElseIf ch = " " Or ch = "," Or ch = ";" Or ch = ChrW(&HFF0C) Or ch = ChrW(&H3001) Or _
+               ch = ChrW(&HFF1B) Or ch = ChrW(&H3000) Or ch = vbTab Then
+            If Len(out) > 0 And Right$(out, 1) <> " " Then out = out & " "
+        Else
+            CodeList = "?"
+            Exit Function
+        End If
+    Next i
+    CodeList = Trim(out)
+End Function
+
 Public Sub XltNewTemplate(control As IRibbonControl)
     RunXltools "import xltools.addin as a; a.new_template()", "正在新建模板…", False
 End Sub

@@ -53,6 +53,7 @@ CALLBACKS = {
     "XltCheck": "check",
     "XltNarrative": "narrative",
     "XltExportWord": "export_word",
+    "XltInsertRows": "insert_rows",
     "XltNewTemplate": "new_template",
     "XltAbout": "about",
 }
@@ -430,7 +431,7 @@ def test_ribbon_xml():
     tabs = root.findall(f".//{{{CUI_NS}}}tab")
     assert [t.get("label") for t in tabs] == ["公开表"]
     buttons = root.findall(f".//{{{CUI_NS}}}button")
-    assert [b.get("label") for b in buttons] == ["校验", "生成情况说明", "导出Word", "新建模板", "关于/设置"]
+    assert [b.get("label") for b in buttons] == ["校验", "生成情况说明", "导出Word", "插入科目行", "新建模板", "关于/设置"]
     assert [b.get("onAction") for b in buttons] == list(CALLBACKS)
     ids = [e.get("id") for e in root.iter() if e.get("id")]
     assert len(ids) == len(set(ids))
@@ -459,7 +460,17 @@ def test_callbacks_run_the_python_entry_points():
     assert code.startswith('Attribute VB_Name = "xltools"\n')
     for sub, func in CALLBACKS.items():
         body = _sub_body(code, sub)
-        assert f'"import xltools.addin as a; a.{func}()"' in body
+        if func == "insert_rows":
+            # the codes typed into an input box, reduced to digits and single spaces before they go
+            # into the Python command ("?" when anything else was typed: refused)
+            assert '"import xltools.addin as a; a.insert_rows(\'" & codes & "\')"' in body
+            assert body.index("codes = CodeList(codes)") < body.index("RunXltools")
+            assert 'If codes = "?" Then' in body
+            listing = _sub_body(code.replace("Private Function CodeList", "Private Sub CodeList").replace(
+                "CodeList = Trim(out)\nEnd Function", "CodeList = Trim(out)\nEnd Sub"), "CodeList")
+            assert 'ch Like "[0-9]"' in listing and 'CodeList = "?"' in listing
+        else:
+            assert f'"import xltools.addin as a; a.{func}()"' in body
         assert re.search(r'"正在[^"]+…"', body), "status bar text"
     runner = _sub_body(code, "RunXltools")
     # Status bar set before RunPython, restored after it and in the error handler.
@@ -667,10 +678,15 @@ def libreoffice(tmp_path_factory, built):
                 Dim s As String
                 s = "通过-" & CStr(6 * 7)
                 ThisComponent.Sheets.getByIndex(0).getCellRangeByName("B2").String = s
-                WriteCell = s
+                WriteCell = s & "|" & CodeList(" 2130101，2130102;; 201 ") & "|" & CodeList("2130101');import os") & _
+                            "|" & CodeList("  ")
             End Function
             """
-        ),
+        )
+        # the 插入科目行 callback's code filter, as written in xltools.bas (that module, with its ribbon
+        # types and RunPython, does not compile in LibreOffice Basic; this function alone does)
+        + re.search(r"^Private Function CodeList\(.*?^End Function\n", (MACROS / "xltools.bas").read_text(
+            encoding="utf-8"), re.M | re.S).group(0),
         encoding="utf-8",
     )
     runnable = build_xlsm(d / "runnable.xlsm", mdir, include_xlwings=False)
@@ -708,7 +724,9 @@ def test_libreoffice_imports_the_vba_project(libreoffice):
 @pytest.mark.libreoffice
 def test_libreoffice_runs_a_macro_from_the_built_project(libreoffice):
     _, runnable = libreoffice
-    assert runnable["returned"] == "通过-42"
+    # and the 插入科目行 callback's code list (xltools.bas, run by LibreOffice Basic): digits and single
+    # spaces, "?" for anything else (nothing else reaches the Python command), "" for nothing typed
+    assert runnable["returned"] == "通过-42|2130101 2130102 201|?|"
     assert runnable["B2"] == "通过-42"
 
 

@@ -818,3 +818,108 @@ def test_narrative_button_on_a_values_only_workbook_of_another_layout(sample, tm
     ours.notes = {}          # the re-laid-out copy has no 说明事项 sheet
     nar = render(ours)
     assert [r[0] for r in block["values"]][1:] == ["\u3000\u3000" + p.text for p in nar.paragraphs]
+
+
+# ---------------------------------------------------------------- 插入科目行
+
+F05_SHEET = "一般公共预算财政拨款支出决算表"
+
+
+@pytest.fixture
+def generated_book(tmp_path) -> Path:
+    from xltools.cli import main
+
+    path = tmp_path / "公开表.xlsx"
+    assert main(["generate", str(ROOT / "tests" / "data" / "clean-unit"), "-o", str(path)]) == 0
+    return path
+
+
+def _on_sheet(path: Path, sheet: str) -> dict:
+    """The payload of the saved workbook at ``path`` with ``sheet`` active; the book's full name is the
+    path (what Excel's Workbook.FullName gives)."""
+    payload = payload_from(path, name=str(path))
+    payload["book"]["active_sheet_index"] = [s["name"] for s in payload["sheets"]].index(sheet)
+    return payload
+
+
+def test_insert_rows_is_rows_add_on_the_saved_file(generated_book):
+    """插入科目行 runs `xltools rows add` on the caller book's file: the 科目 rows with their names and
+    formulas, the 审核 sheet compiled again with rows for them, the first original kept."""
+    import xltools.addin as addin
+    from conftest import audit_rows
+    from xltools.rules import check_report
+
+    before = len(audit_rows(generated_book))
+    book = mock_book(_on_sheet(generated_book, F05_SHEET))
+    res = addin.insert_rows("2080102，2010601")
+    assert res is not None and sorted(c for c, _ in res.added) == ["2010601", "2080102"]
+    rep = read_workbook(generated_book)
+    f05 = rep.tables["F05"]
+    assert {"2080102", "2010601"} <= set(f05.rows) and f05.rows["2080102"].label == "一般行政管理事务"
+    assert [f for f in check_report(rep) if f.level == "error"] == []
+    rows = audit_rows(generated_book)
+    assert len(rows) > before and res.audit_rows == len(rows)
+    row = int(f05.rows["2080102"].source.rsplit("A", 1)[1])
+    assert {"R-F05-01"} <= {r["rule"] for r in rows if r["cell"] == f"{F05_SHEET}!C{row}"}
+    assert generated_book.with_name("公开表.bak.xlsx").is_file()
+    # the remote engine cannot reopen the book: nothing is written into it, the message says what to do
+    (act,) = book.json()["actions"]
+    assert act["func"] == "alert" and f"已在“{F05_SHEET}”插入 2 行" in act["args"][0]
+    assert "审核" in act["args"][0] and "重新打开" in act["args"][0]
+
+
+@pytest.mark.parametrize("case", ["fixed table", "bad code", "no code", "not saved", "listed already"])
+def test_insert_rows_refusals_are_chinese_messages_and_leave_the_file(generated_book, case):
+    import xltools.addin as addin
+
+    sheet, codes, name, says = {
+        "fixed table": ("收入支出决算总表", "2080102", None, "不是可插入科目行的明细表"),
+        "bad code": (F05_SHEET, "20801021", None, "位数不对"),
+        "no code": (F05_SHEET, " , ", None, "请输入要插入的科目编码"),
+        "not saved": (F05_SHEET, "2080102", "工作簿1", "请先把工作簿保存为 .xlsx 文件"),
+        "listed already": (F05_SHEET, "2080101", None, "已有科目 2080101"),
+    }[case]
+    stat = generated_book.stat()
+    payload = _on_sheet(generated_book, sheet)
+    if name:
+        payload["book"]["name"] = name
+    book = mock_book(payload)
+    assert addin.insert_rows(codes) is None
+    (act,) = book.json()["actions"]
+    assert act["func"] == "alert" and says in act["args"][0] and "Traceback" not in act["args"][0]
+    assert generated_book.stat().st_mtime_ns == stat.st_mtime_ns
+    assert not generated_book.with_name("公开表.bak.xlsx").exists()
+
+
+def test_insert_rows_in_excel_saves_closes_edits_and_reopens(generated_book, monkeypatch):
+    """In Excel the book is saved, closed (Excel locks its file), edited on disk, and opened again on the
+    sheet with the first new row selected; the message goes to the reopened book."""
+    import xltools.addin as addin
+    import xltools.addin._book as bookmod
+
+    calls = []
+    monkeypatch.setattr(bookmod, "engine_name", lambda book: "excel")
+    book = mock_book(_on_sheet(generated_book, F05_SHEET))
+    real_close = type(book).close
+    monkeypatch.setattr(type(book), "close", lambda self: (calls.append("close"), real_close(self))[1])
+    reopened = {}
+
+    real_open = xw.main.Books.open
+
+    def open_(self, path=None, *a, json=None, **k):
+        if json is not None:                  # xw.Book(json=…) makes its book through Books.open
+            return real_open(self, json=json)
+        calls.append(("open", path))
+        reopened["book"] = xw.Book(json=payload_from(Path(path), name=str(path)))
+        return reopened["book"]
+
+    monkeypatch.setattr(xw.main.Books, "open", open_)
+    monkeypatch.setattr(type(book), "save", lambda self, *a, **k: calls.append("save"))
+    res = addin.insert_rows("2080102")
+    assert res is not None and calls == ["save", "close", ("open", str(generated_book))], reopened
+    acts = reopened["book"].json()["actions"]
+    assert [a["func"] for a in acts][-1] == "alert" and "插入 1 行" in acts[-1]["args"][0]
+    assert "重新打开" not in acts[-1]["args"][0]
+    row = min(r for _, r in res.added)
+    assert any(a["func"] == "activateSheet" for a in acts) and \
+        any(a["func"] == "rangeSelect" and cell_of(a) == f"A{row}" for a in acts), acts

@@ -3,6 +3,7 @@
     import xltools.addin as a; a.check()        校验: 校验结果 sheet, flagged cells marked
     a.narrative()                               生成情况说明: the 情况说明 sheet
     a.export_word()                             导出Word: 情况说明 (and the tables) as .docx
+    a.insert_rows('2130101 2130102')            插入科目行: `xltools rows add` on the caller book's file
     a.new_template()                            新建模板: an empty workbook of the 设置 set/variant
     a.about()                                   关于/设置: the 设置 sheet (settings + versions, paths)
 
@@ -16,7 +17,7 @@ writes results back through xlwings. A problem the user can fix is shown as a Ch
 """
 from __future__ import annotations
 
-__all__ = ["check", "narrative", "export_word", "new_template", "about", "AddinError"]
+__all__ = ["check", "narrative", "export_word", "insert_rows", "new_template", "about", "AddinError"]
 
 from xltools.addin.common import TITLE, AddinError
 
@@ -34,6 +35,12 @@ def narrative(book=None):
 def export_word(book=None):
     """Write the 情况说明 (with the tables) as a Word document beside the workbook; returns its path."""
     return _run(_export_word, book)
+
+
+def insert_rows(codes: str = "", book=None):
+    """Insert 科目 rows (codes separated by spaces or commas) into the detail table on the active sheet,
+    through `xltools rows add` on the saved file; returns its AddResult."""
+    return _run(lambda b: _insert_rows(b, codes), book)
 
 
 def new_template(book=None):
@@ -164,6 +171,107 @@ def _export_word(book):
         raise AddinError(f"无法写入 Word 文件：{exc}") from None
     _alert(book, f"已导出 Word 文档：\n{path}")
     return path
+
+
+def _insert_rows(book, codes: str):
+    """The caller book is saved and closed (Excel), `xltools rows add` edits its file — formulas, names,
+    protection, 说明事项 and the 审核 sheet, the first original kept as .bak.xlsx — and the book is
+    opened again on the first new row. An engine that cannot close and open books leaves the file
+    edited on disk and says so."""
+    import re
+    from pathlib import Path
+
+    from xltools.addin._book import engine_name, sheet_grid
+    from xltools.read.workbook import META_SHEET
+
+    wanted = [c for c in re.split(r"[^0-9]+", str(codes or "")) if c]
+    if not wanted:
+        raise AddinError("请输入要插入的科目编码（如 2130101），多个编码用逗号或空格分隔。")
+    names = [s.name for s in book.sheets]
+    meta = {}
+    if META_SHEET in names:
+        for row in sheet_grid(book.sheets[META_SHEET]):
+            if len(row) >= 2 and isinstance(row[0], str):
+                meta[row[0]] = row[1]
+    tables = {str(v): k[len("table:"):] for k, v in meta.items() if k.startswith("table:") and v}
+    if not tables:
+        raise AddinError("插入科目行只能用于 xltools 生成的公开表工作簿（xltools new / generate，或“新建模板”）。")
+    active = book.sheets.active.name
+    detail = _detail_sheets(meta, tables)
+    if active not in detail:
+        listed = "\n".join(f"  {d}" for d in detail) or "  （无）"
+        raise AddinError(f"请先选中要插入科目行的明细表中的单元格，再点击“插入科目行”。\n\n当前工作表“{active}”"
+                         f"不是可插入科目行的明细表；可插入科目行的表：\n{listed}")
+    path = Path(str(book.fullname))
+    if path.suffix.lower() not in (".xlsx", ".xlsm") or not path.is_file():
+        raise AddinError(f"请先把工作簿保存为 .xlsx 文件，再插入科目行（现在：{book.name}）。")
+    excel = engine_name(book) == "excel"
+    app = book.app
+    if excel:
+        try:
+            saved = bool(book.api.Saved)
+        except Exception:
+            saved = False
+        if not saved:
+            book.save()
+        book.close()            # the file is locked while Excel has it open
+    from xltools.build.rows import RowsError, add_rows
+    from xltools.read.guard import InputError
+    from xltools.read.workbook import ReadError
+    from xltools.safeio import WriteError
+    from xltools.spec import SpecError
+
+    try:
+        res = add_rows(path, tables[active], wanted)
+    except (RowsError, ReadError, InputError, SpecError, WriteError, OSError) as exc:
+        if excel:
+            _reopen(app, path, active, None)
+        raise AddinError(f"{path.name}：{exc}\n\n工作簿未改动。") from None
+    first = min((r for _, r in res.added), default=None)
+    text = [f"已在“{res.sheet}”插入 {len(res.added)} 行：" +
+            "、".join(f"第 {r} 行 {c or '空白行'}" for c, r in res.added[:8]) + ("……" if len(res.added) > 8 else "")]
+    if res.unknown:
+        text.append(f"注意：科目 {'、'.join(res.unknown)} 不在科目目录中（科目名称显示【目录中无此科目】），"
+                    "可在“科目补充”页补充，或改正编码。")
+    if res.notes_added:
+        text.append(f"“说明事项”页新增 {len(res.notes_added)} 行。")
+    if res.audit_rows is not None:
+        text.append(f"“审核”页已重新生成（{res.audit_rows} 条勾稽关系）。")
+    text.append(f"原文件保留为 {path.stem}.bak{path.suffix}。")
+    reopened = _reopen(app, path, res.sheet, first) if excel else None
+    if reopened is not None:
+        _alert(reopened, "\n\n".join(text))
+    else:
+        text.append("请关闭并重新打开此工作簿以看到新行。")
+        _alert(book, "\n\n".join(text))
+    return res
+
+
+def _detail_sheets(meta: dict, tables: dict[str, str]) -> list[str]:
+    """The sheets of ``tables`` whose table has a 科目 block (of the workbook's set)."""
+    from xltools.spec import SpecError, load_set
+
+    try:
+        tset = load_set(str(meta.get("set") or "final_accounts"))
+    except SpecError:
+        return []
+    return [sheet for sheet, tid in tables.items() if tid in tset.tables and tset.tables[tid].is_detail]
+
+
+def _reopen(app, path, sheet: str, row):
+    """The workbook at ``path`` opened again on ``sheet`` (row ``row`` selected); None if it cannot be."""
+    try:
+        wb = app.books.open(str(path))
+    except Exception:
+        return None
+    try:
+        ws = wb.sheets[sheet]
+        ws.activate()
+        if row:
+            ws.range(f"A{row}").select()
+    except Exception:
+        pass
+    return wb
 
 
 def _new_template(book):
