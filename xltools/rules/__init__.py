@@ -219,7 +219,7 @@ def _outside_block(table, td) -> list[Finding]:
         where = f"（第 {span[0]}–{span[1]} 行）" if span else ""
         out.append(Finding("C-07", "error", td.table_id, rd.source,
                            f"{rd.source}：第 {row} 行填在“{title}”的明细块{where}之外（表下注释行以下），合计公式不计入这一行；"
-                           f"请在块内插入行（xltools rows add，或在块内的行上右键插入）后填写"))
+                           f"请在块内插入行（xltools rows add、加载项的“插入科目行”，或在块内的行上右键插入）后填写"))
     for rd in td.rows.values():
         span = td.blocks.get(rd.panel)
         if span is None or rd.kind not in ("detail", "class", "spare"):
@@ -230,7 +230,7 @@ def _outside_block(table, td) -> list[Finding]:
                 continue
             out.append(Finding("C-07", "error", td.table_id, rd.source,
                                f"{rd.source}：第 {row} 行在“{title}”的明细块（第 {span[0]}–{span[1]} 行）之外，"
-                               f"合计公式不计入这一行；请在块内插入行（xltools rows add，或在块内的行上右键插入）后填写"))
+                               f"合计公式不计入这一行；请在块内插入行（xltools rows add、加载项的“插入科目行”，或在块内的行上右键插入）后填写"))
     return out
 
 
