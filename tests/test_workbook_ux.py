@@ -232,6 +232,28 @@ def test_rows_add_keeps_every_value_and_adds_rows_with_names_and_formulas(added)
             assert "201" not in f05.rows
         assert [f for f in check_report(after) if f.level == "error"] == []
         assert (book.with_name(f"{variant}.bak.xlsx")).exists()
+        # the 审核 sheet compiled again: every identity the checker expands on the rows now present has its
+        # row there, on its cell (the new 科目 rows' included) — or a 不适用 row where the checker skips it
+        # too (a comparison with a 科目 the other table does not have, tables in different units)
+        import collections
+
+        from conftest import audit_rows
+        from xltools.rules.engine import all_checks
+        from xltools.spec import load_set
+
+        tset = load_set(after.set_id)
+        rows = audit_rows(book)
+        listed = {(r["rule"], r["cell"]) for r in rows}
+        targets = set()
+        for c in all_checks(tset, tset.variant(after.variant), after):
+            v = after.tables[c.target.table].get(c.target.row, c.target.col)
+            if v is not None and v.source:
+                targets.add((c.code, v.source))
+        skipped = collections.Counter(r["rule"] for r in rows if r["status"] == "不适用")
+        missing = collections.Counter(rule for rule, _ in targets - listed)
+        assert all(skipped[k] >= n for k, n in missing.items()), (missing, skipped)
+        new_row = re.search(r"(\d+)$", f05.rows["2080102"].source).group(1)
+        assert ("R-F05-01", f"{F05}!C{new_row}") in listed
         # 说明事项 kept in step: the new 类 201 has its 年初预算数 row, the items typed before are all there
         cells = after.notes["_cells"]
         assert "budget.gpb.201" in cells and "reason.gpb.201.budget" in cells and "budget.gpb.208" in cells
@@ -312,13 +334,25 @@ def test_audit_compiled_again_over_an_unchanged_workbook_is_the_builders(name, t
             out[(vals[1], vals[4], vals[3])] = (own, cv)
         return out
 
+    def looks(ws):
+        """What the sheet looks like and prints like."""
+        return (ws.freeze_panes, ws.auto_filter.ref, ws.print_title_rows, str(ws.print_area),
+                ws.page_setup.orientation, ws.page_setup.paperSize, ws.sheet_properties.pageSetUpPr.fitToPage,
+                ws.page_setup.fitToHeight, ws.oddFooter.center.text, ws.protection.sheet, ws.protection.autoFilter,
+                sorted(str(r) for r in ws.merged_cells.ranges),
+                [(str(c.sqref), [r.formula for r in c.rules]) for c in ws.conditional_formatting],
+                {k: (d.min, d.max, d.hidden, d.width) for k, d in ws.column_dimensions.items()},
+                {k: d.ht for k, d in ws.row_dimensions.items() if d.ht})
+
     wb = rewrite.load(book)
     cached = rewrite.raw_formula_values(book)
-    before = rows(wb[AUDIT_SHEET], cached[AUDIT_SHEET])
+    index = wb.sheetnames.index(AUDIT_SHEET)
+    before, shown = rows(wb[AUDIT_SHEET], cached[AUDIT_SHEET]), looks(wb[AUDIT_SHEET])
     n = refresh_audit(wb, read_workbook(book), cached)
     after = rows(wb[AUDIT_SHEET], cached[AUDIT_SHEET])
     assert n == len(before) == len(after) > 400
     assert after == before
+    assert looks(wb[AUDIT_SHEET]) == shown and wb.sheetnames.index(AUDIT_SHEET) == index
 
 
 @pytest.mark.libreoffice
