@@ -240,6 +240,7 @@ def _copy_sheet(src, dst) -> None:
     """Cells (values, styles, links), merges, sizes, conditional formats, filters and print set-up."""
     from openpyxl.worksheet.hyperlink import Hyperlink
 
+    styles: dict[tuple, object] = {}      # the source's style → the same style in the target workbook
     for row in src.iter_rows():
         for cell in row:
             d = dst.cell(cell.row, cell.column)
@@ -247,12 +248,18 @@ def _copy_sheet(src, dst) -> None:
             if cell.data_type == "s":
                 d.data_type = "s"
             if cell.has_style:
-                d.font = copy.copy(cell.font)
-                d.fill = copy.copy(cell.fill)
-                d.border = copy.copy(cell.border)
-                d.alignment = copy.copy(cell.alignment)
-                d.number_format = cell.number_format
-                d.protection = copy.copy(cell.protection)
+                key = tuple(cell._style)
+                done = styles.get(key)
+                if done is not None:
+                    d._style = copy.copy(done)
+                else:
+                    d.font = copy.copy(cell.font)
+                    d.fill = copy.copy(cell.fill)
+                    d.border = copy.copy(cell.border)
+                    d.alignment = copy.copy(cell.alignment)
+                    d.number_format = cell.number_format
+                    d.protection = copy.copy(cell.protection)
+                    styles[key] = copy.copy(d._style)
             if cell.hyperlink is not None:
                 h = cell.hyperlink
                 d.hyperlink = Hyperlink(ref=d.coordinate, location=h.location, display=h.display,
