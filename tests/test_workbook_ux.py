@@ -402,6 +402,39 @@ def test_a_row_added_gets_its_audit_rows_which_follow_the_checker(tmp_path):
     assert cover(fixed) == "审核通过"
 
 
+@pytest.mark.libreoffice
+def test_rows_add_after_a_row_inserted_in_libreoffice_audits_both(tmp_path):
+    """A 科目 row inserted by hand in LibreOffice (summed by the block formulas, no 审核 row of its own), then
+    `rows add` of another: the 审核 sheet compiled again over the sheets as they stand has the rows of both,
+    and recalculated in LibreOffice it fails exactly where `xltools check` reports."""
+    from conftest import audit_failures, audit_rows, identity_failures
+    from xltools.read.workbook import read_workbook
+    from xltools.rules import check_report
+
+    data = tmp_path / "data"
+    shutil.copytree(CLEAN_UNIT, data)
+    book = tmp_path / "book.xlsx"
+    assert main(["generate", str(data), "-o", str(book)]) == 0
+    # LibreOffice: a row inserted at the top of 公开05's block, 2080199 typed with a 基本支出 of 5 (the other
+    # tables not changed: their totals now disagree with 公开05's)
+    [by_hand] = lo_recalc([book], tmp_path / "hand", ops={str(book): [
+        {"op": "insert_rows", "sheet": F05, "row": 7},
+        {"op": "set", "sheet": F05, "cell": "A8", "value": "2080199"},
+        {"op": "set", "sheet": F05, "cell": "D8", "value": 5}]})
+    assert not [r for r in audit_rows(by_hand) if r["cell"] == f"{F05}!C8"]
+    assert main(["rows", "add", str(by_hand), "--table", "公开05", "--code", "2080102"]) == 0
+    rep = read_workbook(by_hand)
+    mine = {code: int(re.search(r"(\d+)$", rep.tables["F05"].rows[code].source).group(1))
+            for code in ("2080199", "2080102")}
+    listed = {(r["rule"], r["cell"]) for r in audit_rows(by_hand)}
+    for code, row in mine.items():
+        assert ("R-F05-01", f"{F05}!C{row}") in listed, code
+    [out] = lo_recalc([by_hand], tmp_path / "out")
+    expected = identity_failures(check_report(read_workbook(out)), out)
+    assert expected and audit_failures(out) == expected
+    assert audit_failures(by_hand) == expected       # the cached statuses rows add wrote are LibreOffice's
+
+
 def test_rows_add_refuses_with_a_chinese_message(added, capsys):
     out, books = added
     book = books["ningxia"]
