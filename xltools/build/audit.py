@@ -46,7 +46,7 @@ COLS = ["序号", "规则", "级别", "说明", "单元格", "本格数", "关�
 WIDTHS = [5, 10, 5, 46, 36, 14, 4, 14, 12, 7, 7, 8]
 (C_NO, C_RULE, C_LEVEL, C_TEXT, C_CELL, C_LEFT, C_REL, C_RIGHT, C_DIFF, C_TOL, C_STATUS, C_FORMULA,
  C_FLAG, C_NUM, C_DEN, C_NH, C_DH) = range(17)
-REL = {"sum": "=", "at_most": "≤", "at_least": "≥", "ratio": "=÷"}
+REL = {"sum": "=", "at_most": "≤", "at_least": "≥", "ratio": "=÷", "same": "≡"}   # same: printed alike
 
 # rules a formula cannot check: named on the sheet (the checker's codes, see xltools/rules/__init__.py)
 PYTHON_ONLY = (
@@ -239,6 +239,16 @@ class Audit:
             fx[C_STATUS] = (f'=IF(ABS({O})<={Q},IF(AND(ISNUMBER({F}),{O}=0),IF({F}<>0,"{FAIL}","{PASS}"),"{PASS}"),'
                             f'IF(NOT(ISNUMBER({F})),"{FAIL}",IF(AND({F}+{th}>=MIN({corners}),'
                             f'{F}-{th}<=MAX({corners})),"{PASS}","{FAIL}")))')
+        elif c.kind == "same":
+            # one quantity printed in two tables: the figures must be identical (no rounding allowance),
+            # compared where both cells hold a number
+            fx[C_LEFT] = f"=N({ref})" if ref else "=0"
+            fx[C_RIGHT] = self._right(c)
+            fx[C_DIFF] = f"={F}-{H}"
+            fx[C_TOL] = "=0"
+            count = self._count_formula(c.terms[0], c.target) or "0"
+            both = f"AND(ISNUMBER({ref}),({count})>0)" if ref else "FALSE"
+            fx[C_STATUS] = f'=IF({both},IF(ROUND(ABS({I}),6)>0,"{FAIL}","{PASS}"),"{NA}")'
         else:
             fx[C_LEFT] = f"=N({ref})" if ref else "=0"
             fx[C_RIGHT] = self._right(c)
@@ -322,8 +332,15 @@ class Audit:
                 diff = left - right
                 t = tol(row.count_cells, row.unit)
                 v.update({C_LEFT: left, C_RIGHT: right, C_DIFF: diff, C_TOL: t})
-                failed = {"sum": abs(diff) > t, "at_most": diff > t, "at_least": -diff > t}[c.kind]
-            v[C_STATUS] = FAIL if failed else PASS
+                if c.kind == "same":
+                    t = ZERO
+                    both = bool(row.ref) and is_num(row.target) and any(is_num(x) for x in row.count_cells[1:])
+                    failed = both and diff != ZERO
+                else:
+                    failed = {"sum": abs(diff) > t, "at_most": diff > t, "at_least": -diff > t}[c.kind]
+                    both = True
+                v.update({C_TOL: t})
+            v[C_STATUS] = (FAIL if failed else PASS) if c.kind != "same" or both else NA
             if row.derived_target:
                 fixed = row.target in d.overrides
                 v[C_FORMULA] = TYPED_OVER if fixed else IS_FORMULA

@@ -46,7 +46,7 @@ class Check:
     code: str
     level: str
     message: str
-    kind: str                 # sum | at_most | at_least | ratio
+    kind: str                 # sum | at_most | at_least | ratio | same
     target: Ref
     terms: tuple[Ref, ...]
     derive: bool = False
@@ -355,6 +355,10 @@ def evaluate(report: Report, tset: TableSet, checks: list[Check], sheet_of=None)
             hw += h
             vals.extend(vs)
             any_exists = any_exists or ex
+        if c.kind == "same":
+            if _both_printed(tvals, vals) and tv != total:
+                findings.append(_same_finding(report, tset, c, tvals[0], vals[0]))
+            continue
         if c.kind != "sum":
             # comparisons only where both sides exist (code presence is its own rule)
             if not texists or not all(term_value(report, tset, t, cache)[3] for t in c.terms):
@@ -436,6 +440,10 @@ def evaluate_compiled(report: Report, tset: TableSet, compiled: tuple) -> list[F
             total += v
             hw += h
             vals.extend(vs)
+        if c.kind == "same":
+            if _both_printed(tvals, vals) and tv != total:
+                findings.append(_same_finding(report, tset, c, tvals[0], vals[0]))
+            continue
         if c.kind != "sum":
             # comparisons only where both sides exist (code presence is its own rule)
             if not target[4] or not all(t[4] for t in terms):
@@ -459,6 +467,25 @@ def _sum_finding(report: Report, tset: TableSet, c: Check, tv: Decimal, total: D
         message=f"{c.message}：{cell} 为 {fmt(tv)}，{rel} {fmt(total)}（{describe_terms(c.terms, report, tset)}），相差 {fmt(diff)}",
         expected=str(total), actual=str(tv), difference=str(diff),
         cells=tuple(dict.fromkeys([cell, *(v.source for v in vals if v.source)])))
+
+
+def _both_printed(a: list[Value], b: list[Value]) -> bool:
+    return bool(a and b) and a[0].amount is not None and b[0].amount is not None and not a[0].problem \
+        and not b[0].problem
+
+
+def _same_finding(report: Report, tset: TableSet, c: Check, a: Value, b: Value) -> Finding:
+    """One quantity printed two ways: the printed figures, not their rounding intervals, are compared."""
+    where_a, where_b = (f"{tset.tables[r.table].title}“{_row_label(tset, r.table, r.row, report)}”"
+                        f"“{_column_label(tset, r.table, r.col)}”" for r in (c.target, c.terms[0]))
+    diff = a.value - b.value
+    return Finding(
+        rule=c.code, level=c.level, table=c.target.table, cell=a.source,
+        message=(f"{c.message}：{a.source}（{where_a}）印为 {fmt(a.value)}，"
+                 f"{b.source}（{where_b}）印为 {fmt(b.value)}，"
+                 f"同一数字在两张表中应印得相同（相差 {fmt(diff)}）"),
+        expected=str(b.value), actual=str(a.value), difference=str(diff),
+        cells=tuple(dict.fromkeys(x for x in (a.source, b.source) if x)))
 
 
 def ratio_value(num: Decimal, den: Decimal, scale: int) -> Decimal | None:

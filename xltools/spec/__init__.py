@@ -129,7 +129,9 @@ class Identity:
     code: str
     target: str
     terms: tuple[str, ...] = ()     # for kind "sum": signed references ("-" prefix subtracts)
-    kind: str = "sum"               # sum | at_most | at_least | ratio (terms = numerator, denominator)
+    kind: str = "sum"               # sum | at_most | at_least | ratio (terms = numerator, denominator) | same
+    #                                 (same: one quantity printed in two tables — the printed figures must be
+    #                                 identical, no rounding allowance; checked where both cells hold a number)
     level: str = "error"
     message: str = ""
     derive: bool = False
@@ -369,12 +371,18 @@ def _parse_set(doc: dict, path: Path) -> TableSet:
             kind = "at_most" if "at_most" in i else "at_least"
             side = i[kind]
             terms = tuple(str(x) for x in side) if isinstance(side, list) else (str(side),)
+        elif "same" in i:
+            if isinstance(i["same"], list):
+                raise _fail(path, where, "same 只能是一个单元格引用")
+            kind, terms = "same", (str(i["same"]),)
+            if terms[0].lstrip().startswith("-") or "*" in terms[0]:
+                raise _fail(path, where, "same 只能是一个单元格引用")
         elif "ratio" in i:
             if not isinstance(i["ratio"], list) or len(i["ratio"]) != 2:
                 raise _fail(path, where, "ratio 须为 [分子, 分母]")
             kind, terms = "ratio", tuple(str(x) for x in i["ratio"])
         else:
-            raise _fail(path, where, "需要 sum、at_most、at_least 或 ratio")
+            raise _fail(path, where, "需要 sum、at_most、at_least、ratio 或 same")
         if i.get("level", "error") not in ("error", "warning", "info"):
             raise _fail(path, where, "level 只能是 error/warning/info")
         ident = Identity(code=str(i["code"]), target=str(i["target"]), terms=terms, kind=kind,
