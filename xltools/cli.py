@@ -334,12 +334,16 @@ def check_file(path: Path) -> tuple[list, str | None]:
     path = Path(path)
     step = "读取"
     try:
-        rep, narrative, _ = read_any(path)   # our workbook, any 公开表 workbook, or a published PDF
+        rep, narrative, res = read_any(path)   # our workbook, any 公开表 workbook, or a published PDF
         step = "校验"
         findings = check_report(rep)
         if narrative:   # a PDF's own 情况说明, checked against its own tables in the same run
             from xltools.narrative import check_text
             findings.extend(check_text(narrative, rep))
+        if res is not None:   # the rest of a PDF's words (headings, 名词解释 …): placeholders and typos
+            from xltools.importer import document_text
+            from xltools.narrative.wording import document_findings
+            findings.extend(document_findings(document_text(res.source), rep))
         return findings, None
     except _user_errors() as exc:
         return [], _err_text(exc, path if isinstance(exc, OSError) else None)

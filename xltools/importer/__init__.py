@@ -124,6 +124,39 @@ _NARR_START = re.compile(
 _PAGE_NO = re.compile(r"^\s*(?:[-—]\s*\d+\s*[-—]|第\s*\d+\s*页(?:[，,]?\s*共\s*\d+\s*页)?|\d{1,3})\s*$")
 
 
+def _text_lines(src) -> tuple[list[str], int | None, int]:
+    """(a PDF's text lines outside its tables — page numbers dropped —, the first and the end line of its
+    情况说明 part or (None, 0) when it has none). The table of contents is left out of the search for the part
+    heading (it names the parts too), not out of the lines."""
+    lines: list[str] = []
+    toc: set[int] = set()
+    for page in getattr(src, "text_pages", ()):
+        head = "".join(page[:3]).replace(" ", "")
+        for t in page:
+            if not _PAGE_NO.match(t):
+                if "目录" in head:
+                    toc.add(len(lines))
+                lines.append(t.strip())
+    compact = [t.replace(" ", "") for t in lines]
+    begin = None
+    for i, t in enumerate(compact):
+        if i in toc:
+            continue
+        window = "".join(x for k, x in enumerate(compact[i:i + 3], start=i) if k not in toc)
+        if _NARR_START.match(t) or (t.startswith("第") and "部分" in t[:6] and _NARR_START.match(window[:60])):
+            begin = i
+            break
+    if begin is None:
+        return lines, None, 0
+    end = len(lines)
+    for k in range(begin + 1, len(lines)):
+        c = compact[k]
+        if c.startswith("第") and "部分" in c[:6] and "名词解释" in c:
+            end = k
+            break
+    return lines, begin, end
+
+
 def narrative_text(src) -> str:
     """A PDF's 情况说明: its text lines from the part heading that names it (it may be broken over
     lines: "第三部分…年度部门决算情况" / "2024" / "说明") to the 名词解释 (or the end), the table of
@@ -131,27 +164,20 @@ def narrative_text(src) -> str:
     sentences)."""
     if getattr(src, "kind", "") != "pdf":
         return ""
-    lines: list[str] = []
-    for page in src.text_pages:
-        head = "".join(page[:3]).replace(" ", "")
-        if "目录" in head:
-            continue          # the table of contents names the parts too
-        lines.extend(t.strip() for t in page if not _PAGE_NO.match(t))
-    compact = [t.replace(" ", "") for t in lines]
-    begin = None
-    for i, t in enumerate(compact):
-        window = "".join(compact[i:i + 3])
-        if _NARR_START.match(t) or (t.startswith("第") and "部分" in t[:6] and _NARR_START.match(window[:60])):
-            begin = i
-            break
-    if begin is None:
+    lines, begin, end = _text_lines(src)
+    return "" if begin is None else "\n".join(lines[begin:end])
+
+
+def document_text(src) -> str:
+    """The rest of a PDF's words outside its tables: cover, 目录, 第一部分, the part headings and table titles
+    and notes, 名词解释 — everything but the 情况说明 (:func:`narrative_text`) and the tables' cells. Checked for
+    placeholders and typos (xltools.narrative.wording.document_findings), never for figures."""
+    if getattr(src, "kind", "") != "pdf":
         return ""
-    out = []
-    for t, c in zip(lines[begin:], compact[begin:]):
-        if c.startswith("第") and "部分" in c[:6] and "名词解释" in c:
-            break
-        out.append(t)
-    return "\n".join(out)
+    lines, begin, end = _text_lines(src)
+    if begin is not None:
+        lines = lines[:begin] + lines[end:]
+    return "\n".join(lines)
 
 
 def read_any(path, *, with_formulas: bool = True):

@@ -34,6 +34,7 @@ Rule codes (``Finding.table`` is "情况说明", ``Finding.cell`` the sentence):
   N-11 a list of parts that does not add up to the total it explains (xltools/narrative/lists.py)
   N-12 a 名词解释 entry naming a 科目 the catalog does not know (xltools/narrative/wording.py)
   N-13 one heading used for two sections      N-14 template text left in (“对0等0个0级项目”, “XX单位”, “（此处填写…）”)
+  N-15 doubled punctuation (“。。”)
 """
 from __future__ import annotations
 
@@ -49,6 +50,7 @@ from xltools.narrative.facts import MARKER_RE, Fact, norm
 from xltools.narrative.reading import CHANGE_TAIL as _CHANGE_TAIL
 from xltools.narrative.reading import Reading, plain as _plain
 from xltools.narrative.text import paragraphs, sentences
+from xltools.narrative.wording import PLACEHOLDER
 from xltools.rules.engine import Finding
 
 __all__ = ["check_text", "notes_findings", "read_narrative", "findings_table", "split_sentences", "Mention", "mentions"]
@@ -396,7 +398,7 @@ class _State:
 _BLANK_YEAR = re.compile(r"(?:([、，；：（(])\s*|([\u4e00-\u9fff])\s+)年(?![初末中底内均龄限份])")
 _BLANK_AMOUNT = re.compile(r"([\u4e00-\u9fff])(\s*)元(?=[。，；、）)\s]|$)")
 _LEFTOVERS = [(re.compile(p), msg) for p, msg in [
-    (r"X{2,}|ＸＸ+|××+", "模板占位符“XXX”未替换"),
+    (PLACEHOLDER.pattern, "模板占位符“XXX”未替换"),
     (r"[（(](增加|减少|增长|下降|降低|大于|小于)[）)]", "模板中的备选词“（增加）/（减少）”之类未删去"),
     (r"〔\s*〕", "文号“〔〕号”未填写"),
     (r"(万元|(?<![万亿千百])元)元", "单位重复（“元元”）"),

@@ -251,14 +251,16 @@ def cmd_check_narrative(args) -> int:
     if sheet is None and text_path.suffix.lower() in (".xlsx", ".xlsm"):
         sheet = "情况说明"
     report, err = _read(against)
-    text = None
+    text, other = None, ""
     if err is None:
         try:
             if text_path.suffix.lower() == ".pdf":
-                from xltools.importer import ImportError_, narrative_text
+                from xltools.importer import ImportError_, document_text, narrative_text
                 from xltools.importer.sources import read_source
                 try:
-                    text = narrative_text(read_source(text_path))
+                    src = read_source(text_path)
+                    text = narrative_text(src)
+                    other = document_text(src)   # headings, 名词解释 …: placeholders and typos (N-08/14/15)
                 except ImportError_ as exc:
                     raise NarrativeReadError(str(exc)) from None
                 if not text:
@@ -268,6 +270,9 @@ def cmd_check_narrative(args) -> int:
         except NarrativeReadError as exc:
             err = str(exc)
     findings = check_text(text, report) if err is None else []
+    if err is None and other:
+        from xltools.narrative.wording import document_findings
+        findings += document_findings(other, report)
     limit = getattr(args, "limit", LIMIT)
     # errors first, in text order; at most ``limit`` listed, the rest counted
     shown = sorted(findings, key=lambda f: _ORDER.get(f.level, 3))

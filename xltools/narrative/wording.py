@@ -9,6 +9,11 @@
        top level (第…部分 / 一、), warning for a sub-heading repeated within one section.
   N-14 template text left in: zeros of an unfilled template (“对0等0个0级项目”), placeholders (“某某单位”;
        “XX单位” is N-08's), and the template's instructions (“（此处填写…）”, “（如持平作持平表述）”, “（备注：…）”).
+  N-15 doubled punctuation (“。。”, “，，”, “、、”, “；；”): a typo, warning.
+
+The rest of a published PDF's words — cover, 目录, 第一部分, part headings, table titles and notes, 名词解释 (what
+xltools.importer.document_text gives) — is checked by :func:`document_findings` for what can be wrong in any
+text: placeholders (N-08's “XX”, N-14) and N-15; never for figures (they are the tables' and the 情况说明's).
 
 The text is read as :mod:`xltools.narrative.text` rebuilds it (PDF lines, page breaks, soft breaks).
 """
@@ -21,15 +26,67 @@ from xltools.model import Report
 from xltools.narrative.text import paragraphs, sentences
 from xltools.rules.engine import Finding
 
-__all__ = ["wording_findings", "subject_findings", "heading_findings", "template_findings"]
+__all__ = ["wording_findings", "subject_findings", "heading_findings", "template_findings", "punctuation_findings",
+           "document_findings", "PLACEHOLDER", "DOCUMENT"]
 
 TABLE = "情况说明"
+DOCUMENT = "情况说明以外的文字"      # the table name of findings on the rest of a document's words
+# a placeholder for a name left in (“XX局”, “XXX单位”): N-08 in the 情况说明 (xltools.narrative.check), and
+# in the rest of a document
+PLACEHOLDER = re.compile(r"X{2,}|ＸＸ+|××+")
 
 
 def wording_findings(text: str, report: Report) -> list[Finding]:
     text = unicodedata.normalize("NFC", text)
     paras = paragraphs(text)
-    return subject_findings(paras, report.year) + heading_findings(paras) + template_findings(paras, report.unit or "")
+    return subject_findings(paras, report.year) + heading_findings(paras) + \
+        template_findings(paras, report.unit or "") + punctuation_findings(paras)
+
+
+def document_findings(text: str, report: Report) -> list[Finding]:
+    """Findings on the rest of a document's words (xltools.importer.document_text): placeholders (N-08 “XX局”,
+    N-14) and doubled punctuation (N-15), with the table name :data:`DOCUMENT`. No figure is read."""
+    text = unicodedata.normalize("NFC", text or "")
+    if not text.strip():
+        return []
+    paras = paragraphs(text)
+    out: list[Finding] = []
+    unit = report.unit or ""
+    for para in paras:
+        for sentence in (sentences(para.text) if not para.heading else [para.text]):
+            for m in PLACEHOLDER.finditer(sentence):
+                if unit and m.group(0) in unit:
+                    continue
+                out.append(Finding("N-08", "error", DOCUMENT, sentence,
+                                   f"模板占位符“XXX”未替换：“{m.group(0)}”", actual=m.group(0)))
+    out += [_retable(f) for f in template_findings(paras, unit) + punctuation_findings(paras)]
+    return out
+
+
+def _retable(f: Finding) -> Finding:
+    from dataclasses import replace
+
+    return replace(f, table=DOCUMENT)
+
+
+# ---------------------------------------------------------------- N-15 doubled punctuation
+
+_DOUBLED = re.compile(r"([。，、；])\1+")
+_SENT_END = "。！？!?"
+
+
+def punctuation_findings(paras) -> list[Finding]:
+    """N-15: a punctuation mark typed twice (“拨款。。”). The finding quotes the sentence up to the marks."""
+    out: list[Finding] = []
+    for para in paras:
+        t = para.text
+        for m in _DOUBLED.finditer(t):
+            start = max(t.rfind(c, 0, m.start()) for c in _SENT_END) + 1
+            sentence = t[start:m.end()].strip()
+            out.append(Finding("N-15", "warning", TABLE, sentence,
+                               f"标点重复：“{m.group(0)}”（应为“{m.group(1)}”）", actual=m.group(0),
+                               expected=m.group(1)))
+    return out
 
 
 # ---------------------------------------------------------------- N-12 科目 names against the catalog

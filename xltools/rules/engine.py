@@ -156,10 +156,17 @@ def expand(identity: Identity, tset: TableSet, report: Report) -> list[Check]:
         if any(t.pattern is None and t.row == target.row and t.table == target.table and t.col == target.col
                for t in terms):
             continue
+        if identity.kind == "same" and not all(_row_present(report, r) for r in (target, *terms)):
+            continue  # one figure printed twice: compared only where both tables print the row
         # a per-column total check never applies to the "合计" column of a row-total identity twice
         checks.append(Check(identity.code, identity.level, identity.message, identity.kind, target, terms,
                             identity.derive, identity.scale))
     return checks
+
+
+def _row_present(report: Report, ref: Ref) -> bool:
+    td = report.tables.get(ref.table)
+    return td is not None and ref.row in td.rows
 
 
 def hierarchy_checks(tset: TableSet, report: Report) -> list[Check]:
