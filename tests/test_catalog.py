@@ -535,3 +535,117 @@ def test_import_is_light():
         "assert c._builtin.cache_info().currsize == 0"
     )
     subprocess.run([sys.executable, "-c", code], check=True, cwd=Path(__file__).resolve().parents[1])
+
+
+# ---------------------------------------------------------------------------
+# the corpus: every code printed in any PDF of ../shared/corpus
+# ---------------------------------------------------------------------------
+
+CORPUS = SHARED / "corpus"
+CORPUS_SNAPSHOT = Path(__file__).parent / "data" / "corpus_codes.json"
+
+
+def _corpus_codes_module():
+    import importlib.util
+
+    path = Path(__file__).resolve().parents[1] / "scripts" / "corpus_codes.py"
+    spec = importlib.util.spec_from_file_location("corpus_codes", path)
+    mod = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(mod)
+    return mod
+
+
+def _corpus_rows() -> list[tuple[str, int, str, str]]:
+    """(document, page, code, printed name) of the snapshot scripts/corpus_codes.py wrote."""
+    import json
+
+    snap = json.loads(CORPUS_SNAPSHOT.read_text(encoding="utf-8"))
+    return [(doc, page, code, name) for doc, d in snap["documents"].items() for code, name, page in d["rows"]]
+
+
+def _year_of(doc: str) -> int:
+    return int(re.search(r"20\d\d", doc.rsplit("/", 1)[-1]).group(0))
+
+
+def _layout_artefact(cat: Catalog, code: str, printed: str) -> bool:
+    """A PDF cell that is not the whole name: a fragment (≥ 4 characters) of a wrapped name (“体育与传媒支” of
+    其他文化旅游体育与传媒支出), or a 类 code beside the name of one of its 款 whose two digits the layout printed
+    on another line (“302 因公出国（境）费” for 30212 in the 普陀 决算)."""
+    s = cat.get(code)
+    p = normalize_name(printed)
+    if len(p) >= 4 and any(p in normalize_name(n) for n in (s.name, *s.aliases)):
+        return True
+    return len(code) == 3 and any(normalize_name(c.name).startswith(p) for c in cat.children(code))
+
+
+def test_every_code_printed_in_the_corpus_is_in_the_catalog():
+    rows = _corpus_rows()
+    codes = {(code[0], len(code)) for _, _, code, _ in rows}
+    # the extraction found codes of every level: 类/款/项 of 功能分类 and 类/款 of 经济分类
+    assert {("2", 3), ("2", 5), ("2", 7), ("3", 3), ("3", 5)} <= codes
+    assert len({code for _, _, code, _ in rows}) >= 180 and len({doc for doc, *_ in rows}) >= 20
+    missing, misnamed, artefacts = [], [], []
+    for doc, page, code, name in rows:
+        year = _year_of(doc)
+        cat = catalog.functional(year) if code[0] == "2" else catalog.economic(year)
+        if cat.get(code) is None:
+            missing.append((code, name, doc, page))
+        elif not cat.matches_name(code, name):
+            (artefacts if _layout_artefact(cat, code, name) else misnamed).append((code, name, doc, page))
+    assert missing == []
+    assert misnamed == []
+    assert len(artefacts) <= 10, artefacts
+
+
+def test_former_economic_names_hold_only_for_their_editions():
+    """江苏 2017 budgets print the pre-2018 经济分类: 30311 住房公积金 (today 代缴社会保险费), 30307 医疗费,
+    310 其他资本性支出. The 2017 catalog accepts them; a 2018+ catalog does not."""
+    printed_2017 = {(code, name) for doc, _, code, name in _corpus_rows() if _year_of(doc) == 2017}
+    for code, old, current in (("30311", "住房公积金", "代缴社会保险费"), ("30307", "医疗费", "医疗费补助"),
+                               ("310", "其他资本性支出", "资本性支出")):
+        assert (code, old) in printed_2017
+        assert catalog.economic(2017).matches_name(code, old)
+        assert not catalog.economic(2018).matches_name(code, old)
+        assert not catalog.economic(2024).matches_name(code, old)
+        assert catalog.economic(2024).matches_name(code, current)
+    # the 2018 and 2019 江苏 budgets print the current names
+    later = {(code, name) for doc, _, code, name in _corpus_rows() if _year_of(doc) in (2018, 2019)}
+    assert ("30113", "住房公积金") in later and ("30311", "住房公积金") not in later
+
+
+def test_dated_alias_in_a_user_csv(tmp_path):
+    p = tmp_path / "extra.csv"
+    p.write_text("code,name,aliases\n2990101,新项目,旧名称@-2019|更旧名称@2010-2012\n", encoding="utf-8")
+    assert catalog.functional(2019, extra=[p]).matches_name("2990101", "旧名称")
+    assert not catalog.functional(2020, extra=[p]).matches_name("2990101", "旧名称")
+    assert catalog.functional(2011, extra=[p]).matches_name("2990101", "更旧名称")
+    assert not catalog.functional(2013, extra=[p]).matches_name("2990101", "更旧名称")
+    p.write_text("code,name,aliases\n2990101,新项目,旧名称@2019年\n", encoding="utf-8")
+    with pytest.raises(ValueError, match=r"extra.csv 第 2 行：别名“旧名称@2019年”的年度写法"):
+        load_user_csv(p)
+
+
+@pytest.mark.skipif(not CORPUS.is_dir(), reason="corpus not available")
+def test_corpus_snapshot_is_what_the_extractor_reads():
+    """The snapshot lists every PDF of the corpus (by name and size), and re-extracting a 江苏 2017 table file,
+    a 上海 budget and the 上海 决算 (name above its code) gives exactly the rows it holds."""
+    import json
+
+    mod = _corpus_codes_module()
+    snap = json.loads(CORPUS_SNAPSHOT.read_text(encoding="utf-8"))["documents"]
+    on_disk = {p.relative_to(CORPUS).as_posix(): p.stat().st_size for p in CORPUS.rglob("*.pdf")}
+    assert {k: v["size"] for k, v in snap.items()} == on_disk, "run python scripts/corpus_codes.py"
+    for rel in ("jiangsu/江苏省委办公厅--江苏省委办公厅2017年预算公开表格.pdf",
+                "shanghai/普陀区司法局-2026-单位预算.pdf",
+                "shanghai/普陀区财政局-2024-部门决算.pdf"):
+        assert [list(r) for r in mod.extract(CORPUS / rel)] == snap[rel]["rows"], rel
+
+
+def test_corpus_row_parser_on_printed_layouts():
+    mod = _corpus_codes_module()
+    text = ("行政运行\n201 06 01 1,511.90 1,511.89 0.01\n机关事业单位基本养老保险\n208 05 05 缴费支出 160.75 160.75\n"
+            "301 2 津贴补贴 16,623,810 16,623,810 0\n机关事业单位基本养老保险\n30108 1,064.46\n缴费\n"
+            "30109 职业年金缴费 425.79\n住房 200 万元\n有 338 名\n7,728,302.0030201 办公费 1.00")
+    assert mod.rows_of_text(text) == [
+        ("2010601", "行政运行"), ("2080505", "机关事业单位基本养老保险缴费支出"), ("30102", "津贴补贴"),
+        ("30108", "机关事业单位基本养老保险"), ("30109", "职业年金缴费"), ("30201", "办公费")]

@@ -19,7 +19,7 @@ import csv
 import functools
 import re
 import unicodedata
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Iterable, Iterator
 
@@ -71,6 +71,10 @@ class Subject:
     aliases: tuple[str, ...] = ()  # former names (renamed items)
     since: int | None = None  # first edition year in which the code is valid (None = open)
     until: int | None = None  # last edition year in which the code is valid (None = open)
+    # (since, until) of each alias, parallel to ``aliases``; (None, None) = a former name valid in any year.
+    # A name a code carried only in old editions (30311 住房公积金 until 2017, today 代缴社会保险费) is written
+    # ``住房公积金@-2017`` in the CSV, so that a catalog built for a later year does not accept it.
+    alias_years: tuple[tuple[int | None, int | None], ...] = ()
 
     def valid_in(self, year: int | None) -> bool:
         if year is None:
@@ -155,6 +159,12 @@ def _parent_code(code: str) -> str | None:
     return None
 
 
+def _aliases_of_year(s: Subject, year: int) -> Subject:
+    keep = [(a, y) for a, y in zip(s.aliases, s.alias_years)
+            if (y[0] is None or year >= y[0]) and (y[1] is None or year <= y[1])]
+    return replace(s, aliases=tuple(a for a, _ in keep), alias_years=tuple(y for _, y in keep))
+
+
 def _kind_of_code(code: str) -> str | None:
     # 支出功能分类 codes start with 2, 部门预算支出经济分类 codes with 3.
     if code[0] == "2":
@@ -186,6 +196,8 @@ class Catalog:
                 continue
             if year is not None and not s.valid_in(year):
                 continue
+            if year is not None and s.alias_years:
+                s = _aliases_of_year(s, year)
             by_code[s.code] = s  # later entries (user files) override earlier ones
         self._by_code = dict(sorted(by_code.items()))
 
@@ -373,8 +385,33 @@ def _parse_row(
     if since is not None and until is not None and since > until:
         raise _RowError(f"起始年度 {since} 晚于终止年度 {until}")
 
-    aliases = tuple(a.strip() for a in values.get("aliases", "").split("|") if a.strip())
-    return Subject(kind=kind, code=code, level=level, name=name, aliases=aliases, since=since, until=until)
+    aliases, alias_years = [], []
+    for raw in values.get("aliases", "").split("|"):
+        alias, years = _parse_alias(raw)
+        if alias:
+            aliases.append(alias)
+            alias_years.append(years)
+    has_years = any(y != (None, None) for y in alias_years)
+    return Subject(kind=kind, code=code, level=level, name=name, aliases=tuple(aliases), since=since, until=until,
+                   alias_years=tuple(alias_years) if has_years else ())
+
+
+_ALIAS_YEARS_RE = re.compile(r"^(\d{4})?-(\d{4})?$")
+
+
+def _parse_alias(raw: str) -> tuple[str, tuple[int | None, int | None]]:
+    """``名称`` or ``名称@2018-``, ``名称@-2017``, ``名称@2015-2017``: a former name and the editions that used it."""
+    text = unicodedata.normalize("NFC", raw).strip()
+    if "@" not in text:
+        return text, (None, None)
+    name, _, span = text.rpartition("@")
+    m = _ALIAS_YEARS_RE.match(unicodedata.normalize("NFKC", span).strip())
+    if not m or not (m.group(1) or m.group(2)):
+        raise _RowError(f"别名“{text}”的年度写法应为 名称@起始年-终止年（如 住房公积金@-2017）")
+    lo, hi = (int(g) if g else None for g in m.groups())
+    if lo is not None and hi is not None and lo > hi:
+        raise _RowError(f"别名“{text}”的起始年度晚于终止年度")
+    return name.strip(), (lo, hi)
 
 
 @functools.lru_cache(maxsize=None)
