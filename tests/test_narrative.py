@@ -386,3 +386,80 @@ def test_central_variant_takes_personnel_and_public_from_the_detail_table():
     f06x.rows["personnel_total"] = RowData("personnel_total", "人员经费合计", "personnel", kind="footer",
                                            values={"basic": Value(Decimal("12.34"))})   # 万元
     assert "人员经费12.34万元" in render(rep).text()
+
+
+# ---------------------------------------------------------------- regional wording: only the sections that differ
+
+def _inheriting_variants():
+    from xltools.narrative.engine import _inherits
+
+    return [(sid, v, parent) for sid in ("budget", "final_accounts") for v, parent in _inherits(sid).items()]
+
+
+def test_a_regional_folder_holds_only_the_sections_it_changes():
+    """No file of a region's folder is a copy of the file it would read anyway (its inherited folders', or the
+    set's standard file): a wording fixed in one place is fixed for every region that shares it."""
+    from xltools.narrative.engine import template_dirs
+    from xltools.spec import load_set, templates_dir
+
+    assert {(sid, v) for sid, v, _ in _inheriting_variants()} >= {("budget", "jiangsu2017"), ("budget", "shanghai_unit")}
+    assert template_dirs("budget", "jiangsu2017")[-2:] == [templates_dir() / "budget" / "narrative" / "jiangsu",
+                                                          templates_dir() / "budget" / "narrative"]
+    assert [d.name for d in template_dirs("budget", "shanghai_unit")] == ["shanghai", "narrative"]
+    copies = []
+    for sid in ("budget", "final_accounts"):
+        for vid in load_set(sid).variants:
+            dirs = template_dirs(sid, vid)
+            for i, d in enumerate(dirs[:-1]):
+                for f in d.glob("*.j2"):
+                    below = next((e / f.name for e in dirs[i + 1:] if (e / f.name).is_file()), None)
+                    if below is not None and below.read_bytes() == f.read_bytes():
+                        copies.append((vid, str(f.relative_to(templates_dir())), str(below.relative_to(templates_dir()))))
+    assert copies == []
+
+
+@pytest.mark.parametrize("folder,variant", [("jiangsu-swbgt-2019-budget", "jiangsu2017"),
+                                            ("shanghai-putuo-sfj-2026-unit-budget", "shanghai_unit"),
+                                            ("shanghai-putuo-sfj-2026-budget", "shanghai_unit")])
+def test_inherited_wording_renders_as_a_full_copy_of_the_folder_would(folder, variant, tmp_path, monkeypatch):
+    """The loader chain (region folder, inherited folders, standard) renders exactly what one flat folder holding
+    every section the region reads renders."""
+    import shutil
+
+    from xltools.narrative import engine
+
+    rep = load_data(SAMPLES / folder)
+    chained = render(rep, variant)
+    dirs = engine.template_dirs(rep.set_id, variant)
+    flat = tmp_path / variant
+    flat.mkdir()
+    for d in reversed(dirs[:-1]):                 # inherited first, the region's own last: it wins
+        for f in d.glob("*.j2"):
+            shutil.copy(f, flat / f.name)
+    monkeypatch.setattr(engine, "template_dirs", lambda set_id, v: [flat, dirs[-1]])
+    copied = render(rep, variant)
+    assert [(p.style, p.section, p.text) for p in chained.paragraphs] == \
+        [(p.style, p.section, p.text) for p in copied.paragraphs]
+    assert len(chained.paragraphs) > 10 and rep.unit in chained.title
+
+
+def test_inherit_file_is_validated(tmp_path, monkeypatch):
+    from xltools import spec
+    from xltools.narrative import engine
+    from xltools.spec import SpecError
+
+    root = tmp_path / "templates"
+    shutil_src = spec.templates_dir()
+    (root / "budget" / "narrative").mkdir(parents=True)
+    for f in ("tables.yaml", "blocks.yaml", "notes.yaml"):
+        if (shutil_src / "budget" / f).is_file():
+            (root / "budget" / f).write_bytes((shutil_src / "budget" / f).read_bytes())
+    monkeypatch.setattr(spec, "templates_dir", lambda: root)
+    (root / "budget" / "narrative" / "inherit.yaml").write_text("jiangsu2017: ../../etc\n", encoding="utf-8")
+    with pytest.raises(SpecError, match="inherit.yaml"):
+        engine._inherits("budget")
+    (root / "budget" / "narrative" / "inherit.yaml").write_text("a: b\nb: a\n", encoding="utf-8")
+    base = root / "budget" / "narrative"
+    (base / "a").mkdir()
+    (base / "b").mkdir()
+    assert engine.template_dirs("budget", "a") == [base / "a", base / "b", base]   # a cycle ends: each folder once

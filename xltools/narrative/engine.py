@@ -2,7 +2,9 @@
 
 Templates live in ``templates/<set>/narrative/`` (one file per section, rendered in file-name order)
 with regional variants in ``templates/<set>/narrative/<variant>/``: a variant file replaces the
-standard file of the same name; an empty variant file drops that section.
+standard file of the same name; an empty variant file drops that section. A variant whose wording is another
+variant's except for a few sections names that one in ``templates/<set>/narrative/inherit.yaml`` and its
+folder holds only the sections it changes (look-up order: its folder, the inherited folders, the standard).
 
 What a template writes, line by line:
   ``# 一、…``   a section heading (黑体)          ``## （一）…``  a sub-heading
@@ -48,10 +50,36 @@ def template_dirs(set_id: str, variant: str | None) -> list[Path]:
     if variant:
         if not isinstance(variant, str) or not _NAME.match(variant):
             raise SpecError(f"情况说明版式“{str(variant)[:80]}”无效：只能是版式名（如 ningxia、shanghai），不能是路径")
-        if (base / variant).is_dir():
-            dirs.append(base / variant)
-    dirs.append(base)
+        parents = _inherits(set_id)
+        seen = set()
+        while variant and variant not in seen:     # the region's folder, then the folder it inherits from, …
+            seen.add(variant)
+            if (base / variant).is_dir():
+                dirs.append(base / variant)
+            variant = parents.get(variant)
+    dirs.append(base)                             # … then the set's standard files
     return dirs
+
+
+INHERIT_FILE = "inherit.yaml"
+
+
+def _inherits(set_id: str) -> dict[str, str]:
+    """``templates/<set>/narrative/inherit.yaml``: variant → the variant whose wording it otherwise reads
+    (江苏 2017 reads 江苏's; 上海 单位预算 reads 上海 部门预算's), so a regional folder holds only the sections
+    it changes."""
+    import yaml
+
+    from xltools.spec import SpecError, templates_dir
+
+    path = templates_dir() / set_id / "narrative" / INHERIT_FILE
+    if not path.is_file():
+        return {}
+    doc = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+    if not isinstance(doc, dict) or not all(isinstance(k, str) and isinstance(v, str) and _NAME.match(k)
+                                            and _NAME.match(v) for k, v in doc.items()):
+        raise SpecError(f"{path}：应为“版式: 所继承的版式”的对应表（只能是版式名）")
+    return doc
 
 
 def _section_files(dirs: list[Path]) -> list[str]:
