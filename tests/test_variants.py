@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import csv
 import importlib.util
+import re
 import shutil
 from decimal import Decimal
 from pathlib import Path
@@ -318,3 +319,88 @@ def test_the_name_lookup_reads_the_supplement_sheet_in_libreoffice(tmp_path):
     assert_recalculation_matches([out], tmp_path / "lo")
     back = read_workbook(out)
     assert [f for f in check_report(back) if f.rule in ("C-01", "C-02")] == []
+
+
+# ---------------------------------------------------------------- 24 or 26 类 lines in 公开01 / 公开04
+
+_TEMPLATE_2024 = Path("/work/shared/reference/shanghai-2024-final-accounts-template.txt")
+_V24 = ("base: shanghai\nlabel: 上海（部门决算模板 2024，24 个类级行）\n"
+        "differs: 公开01、公开04 不列债务还本支出、债务付息支出\n"
+        "tables: [{table: F01, omit: ['231', '232']}, {table: F02, omit: [edu_fee]}, F03,\n"
+        "         {table: F04, omit: ['231', '232']}, {table: F05, total_position: bottom}, F06S, F07S, F08, F09X]\n")
+
+
+def _printed_class_lines(text: str) -> list[str]:
+    """The 类 lines of the 收入支出决算总表 the 上海 2024 template prints, in order."""
+    page = text.split("收入支出决算总表", 1)[1].split("本年收入合计", 1)[0]
+    return [m.group(1) for m in re.finditer(r"(?m)(?:^|\s)([一二三四五六七八九十]+、\S+支出)$", page)]
+
+
+def _f01_expense_labels(path: Path) -> tuple[list[str], int, int]:
+    from python_calamine import CalamineWorkbook
+
+    rows = CalamineWorkbook.from_path(str(path)).get_sheet_by_name("收入支出决算总表").to_python()
+    labels = [x for r in rows for x in r if isinstance(x, str) and re.match(r"^[一二三四五六七八九十]+、\S+支出$", x)
+              and "收入" not in x]
+    income = next(i for i, r in enumerate(rows) if "本年收入合计" in r)
+    expense = next(i for i, r in enumerate(rows) if "本年支出合计" in r)
+    return labels, income, expense
+
+
+@pytest.mark.skipif(not _TEMPLATE_2024.is_file(), reason="reference text not available")
+def test_24_class_lines_as_the_shanghai_2024_template_prints_them(tmp_path):
+    printed = _printed_class_lines(_TEMPLATE_2024.read_text(encoding="utf-8"))
+    assert len(printed) == 24 and printed[-1] == "二十四、抗疫特别国债安排的支出"
+    v = _user_variant(tmp_path, _V24)
+    out = tmp_path / "v24.xlsx"
+    assert main(["new", "--variant", str(v), "-o", str(out)]) == 0
+    labels, income, expense = _f01_expense_labels(out)
+    assert labels == printed                               # the template's 24 lines, numbered as it numbers them
+    assert income == expense                               # 本年收入合计 and 本年支出合计 on one line
+    # the default keeps 26 (the 普陀 publication prints 债务还本支出 and 债务付息支出)
+    labels26, income26, expense26 = _f01_expense_labels(generated_blank(tmp_path, "shanghai"))
+    assert len(labels26) == 26 and "二十四、债务还本支出" in labels26 and income26 == expense26
+    assert [f for f in check_report(read_workbook(out)) if f.level == "error"] == []
+
+
+def generated_blank(tmp_path: Path, vid: str) -> Path:
+    return build_workbook(empty_report("final_accounts", vid, "某某局", 2024), tmp_path / f"{vid}.xlsx").path
+
+
+def test_24_class_lines_with_data_generate_check_and_recalculate(tmp_path, capsys):
+    data = tmp_path / "unit"
+    shutil.copytree(SH, data, ignore=shutil.ignore_patterns("*.xlsx"))
+    (data / "variant.yaml").write_text(_V24, encoding="utf-8")
+    meta = (data / "meta.yaml").read_text(encoding="utf-8")
+    (data / "meta.yaml").write_text(re.sub(r"(?m)^variant:.*$", "variant: variant.yaml", meta), encoding="utf-8")
+    for name in ("F01.csv", "F04.csv"):          # the rows a 24-line form does not print, renumbered as printed
+        lines = (data / name).read_text(encoding="utf-8").splitlines()
+        lines = [x.replace("234,二十六、", "234,二十四、") for x in lines if not x.startswith(("231,", "232,"))]
+        (data / name).write_text("\n".join(lines) + "\n", encoding="utf-8")
+    out = tmp_path / "u.xlsx"
+    assert main(["generate", str(data), "-o", str(out)]) == 0
+    back = read_workbook(out)
+    assert "231" not in back.tables["F01"].rows and back.tables["F01"].rows["234"].label.startswith("二十四、")
+    assert _errors(check_report(back)) == []
+    # every amount as in the 26-line sample (the two lines left out were empty there)
+    src = load_data(SH)
+    for tid in ("F01", "F04"):
+        for key, row in src.tables[tid].rows.items():
+            for col, v in row.values.items():
+                if v.amount is not None:
+                    assert back.tables[tid].get(key, col).amount == v.amount, (tid, key, col)
+    assert assert_recalculation_matches([out], tmp_path / "lo") > 100
+    # an amount on a line the form does not print is refused, naming the file and the line (never dropped)
+    text = (data / "F01.csv").read_text(encoding="utf-8")
+    (data / "F01.csv").write_text(text + "231,债务还本支出,5.00\n", encoding="utf-8")
+    capsys.readouterr()
+    assert main(["generate", str(data), "-o", str(tmp_path / "x.xlsx")]) == 2
+    err = capsys.readouterr().err
+    assert "F01.csv 第" in err and "231" in err and "债务还本支出" in err
+
+
+def test_only_declared_optional_class_lines_can_be_left_out(tmp_path, capsys):
+    v = _user_variant(tmp_path, "base: shanghai\ntables: [{table: F01, omit: ['201']}, F03]\n")
+    assert main(["new", "--variant", str(v), "-o", str(tmp_path / "a.xlsx")]) == 2
+    err = capsys.readouterr().err
+    assert "我的版式.yaml" in err and "201" in err and "231" in err

@@ -6,7 +6,7 @@ import functools
 from dataclasses import dataclass, field, replace
 
 from xltools.model import TableData
-from xltools.spec import Panel, Table, Variant
+from xltools.spec import Panel, Table, Variant, without_rows
 
 __all__ = ["PanelLayout", "TableLayout", "layout_table", "col_letter", "a1", "SPARE_ROWS", "SPARE_VISIBLE", "TITLE_ROWS", "grouped_spare_rows"]
 
@@ -110,7 +110,16 @@ def layout_table(table: Table, data: TableData | None, variant: Variant, spare: 
     panels: list[PanelLayout] = []
     col = 0
     omitted = variant.omitted(table.id) if hasattr(variant, "omitted") else ()
+    # optional 类 lines not printed: the panel loses them, and a panel printed beside it as many blank
+    # filler rows, so that 本年收入合计 and 本年支出合计 stay on one line
+    dropped = max((len(p.rows) - len(without_rows(p.rows, omitted)) for p in table.panels), default=0)
     for p in table.panels:
+        if dropped and not p.is_detail:
+            rows = without_rows(p.rows, omitted)
+            if len(rows) == len(p.rows):
+                blanks = [i for i, r in enumerate(rows) if r.style == "blank"][-dropped:]
+                rows = tuple(r for i, r in enumerate(rows) if i not in blanks)
+            p = replace(p, rows=rows)
         if omitted and any(c.key in omitted for c in p.columns):
             # an optional column this variant does not print: the panel as printed
             kept = [c for c in p.columns if c.key not in omitted]

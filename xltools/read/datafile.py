@@ -190,6 +190,12 @@ def _load_table(path: Path, table, catalogs, omitted=()) -> TableData:
             if key == "note" and "note" not in fixed:     # the table's note as printed (“注：…”)
                 data.note, data.note_source = name, src
                 continue
+            if key in fixed and fixed[key][1].optional and key in omitted:
+                # a 类 line this variant does not print: an amount there would be lost, so it is refused
+                if any(f.strip() for f in fields[2:]):
+                    raise DataError(f"{path} 第 {line} 行：版式不列类级行 {key}（{fixed[key][1].label.split('、', 1)[-1]}），"
+                                    f"它的金额无处填写；请删去该金额或换用列出此行的版式")
+                continue
             if key in fixed:
                 panel, row = fixed[key]
                 kind = "footer" if row in panel.footer else ("total" if row.style == "total" else "fixed")

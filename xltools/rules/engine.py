@@ -113,10 +113,21 @@ def _values_of(expr: str, tset: TableSet, report: Report) -> list[str]:
         elif part.startswith("classes(") and part.endswith(")"):
             tid, pid = part[8:-1].split(".")
             panel = next(p for p in tset.tables[tid].panels if p.id == pid)
-            out.extend(r.key for r in panel.rows if r.style == "class")
+            omitted = _omitted_rows(tset, report, tid)
+            out.extend(r.key for r in panel.rows if r.style == "class" and not (r.optional and r.key in omitted))
         else:
             raise ValueError(f"无法理解的展开式：{part}")
     return list(dict.fromkeys(out))   # `rows(T) + [total]` names the 合计 row once
+
+
+def _omitted_rows(tset: TableSet, report: Report, table_id: str) -> tuple[str, ...]:
+    """The optional 类 lines the report's variant does not print in a table (24 instead of 26 in 公开01)."""
+    from xltools.spec import SpecError
+
+    try:
+        return tset.variant(report.variant).omitted(table_id)
+    except SpecError:
+        return ()
 
 
 def _split_plus(expr: str) -> list[str]:

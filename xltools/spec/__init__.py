@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import functools
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from xltools.spec.types import _USER_VARIANTS, SpecError, TableUse, Variant, register_variant
@@ -38,6 +38,7 @@ class Row:
     lineno: int | None = None       # 行次
     style: str = "normal"           # normal | total | class | blank
     count: bool = False             # a count (辆, 台) rather than money
+    optional: bool = False          # a 类 line a variant may leave out (`omit:`), e.g. 231/232 in 上海's 24-line 公开01
 
 
 @dataclass(frozen=True)
@@ -435,6 +436,27 @@ CLASS_LINES = ("201", "202", "203", "204", "205", "206", "207", "208", "210", "2
                "215", "216", "217", "219", "220", "221", "222", "223", "224", "229", "231", "232", "234")
 
 
+_CLASS_ORDINAL = re.compile(r"^(?:（[一二三四五六七八九十]+）|[一二三四五六七八九十]+、)")
+
+
+def without_rows(rows: tuple[Row, ...], omitted) -> tuple[Row, ...]:
+    """A fixed panel's rows without the optional 类 lines a variant leaves out, the 类 lines renumbered
+    (二十四、抗疫特别国债安排的支出 when 231/232 are not printed)."""
+    kept = [r for r in rows if not (r.optional and r.key in omitted)]
+    if len(kept) == len(rows):
+        return rows
+    out, n = [], 0
+    for r in kept:
+        if r.style == "class":
+            n += 1
+            m = _CLASS_ORDINAL.match(r.label)
+            if m:
+                num = f"（{_cn_ordinal(n)}）" if m.group(0).startswith("（") else f"{_cn_ordinal(n)}、"
+                r = replace(r, label=num + r.label[m.end():])
+        out.append(r)
+    return tuple(out)
+
+
 def _class_rows(r: dict, path: Path, where: str, catalog) -> list[Row]:
     codes = r.get("codes") or CLASS_LINES
     start = r.get("lineno")
@@ -447,11 +469,14 @@ def _class_rows(r: dict, path: Path, where: str, catalog) -> list[Row]:
     if len(linenos) != len(codes):
         raise _fail(path, where, "行次个数与类级科目个数不符")
     cat = catalog.functional()
+    optional = {str(c) for c in r.get("optional", [])}
+    if optional - set(codes):
+        raise _fail(path, where, f"optional 中的 {sorted(optional - set(codes))[0]} 不是本栏的类级科目")
     rows = []
     for n, (code, ln) in enumerate(zip(codes, linenos), start=1):
         name = cat.name(code)
         if not name:
             raise _fail(path, where, f"科目目录中没有类级科目 {code}")
         label = f"（{_cn_ordinal(n)}）{name}" if r.get("numbering") == "paren" else f"{_cn_ordinal(n)}、{name}"
-        rows.append(Row(key=code, label=label, lineno=ln, style="class"))
+        rows.append(Row(key=code, label=label, lineno=ln, style="class", optional=code in optional))
     return rows

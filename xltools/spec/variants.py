@@ -12,6 +12,7 @@ same keys are read::
     tables:                              # which tables (forms), in which order
       - F01
       - {table: F02, omit: [edu_fee]}    # an optional column not printed
+      - {table: F01, omit: ["231", "232"]}  # optional 类 lines not printed (24 instead of 26 in 公开01)
       - {table: F07, amount_unit: 万元}   # a 万元 三公 table in a 元 set
     # user files only:
     base: shanghai                       # start from a built-in variant, then
@@ -77,9 +78,11 @@ def _parse_uses(items, tables, src, key) -> list[TableUse]:
         if not isinstance(omit, list):
             raise _err(src, f"{where}.omit", "应为栏目 key 的列表")
         optional = {c.key for p in tables[tid].panels for c in p.columns if c.optional}
+        optional |= {r.key for p in tables[tid].panels for r in p.rows if r.optional}
+        omit = [str(c) for c in omit]
         for col in omit:
             if col not in optional:
-                raise _err(src, f"{where}.omit", f"表 {tid} 的栏目“{col}”不能省略"
+                raise _err(src, f"{where}.omit", f"表 {tid} 的栏目或类级行“{col}”不能省略"
                                                  f"（可省略：{'、'.join(sorted(optional)) or '无'}）")
         uses.append(TableUse(
             id=tid,
