@@ -404,3 +404,47 @@ def test_only_declared_optional_class_lines_can_be_left_out(tmp_path, capsys):
     assert main(["new", "--variant", str(v), "-o", str(tmp_path / "a.xlsx")]) == 2
     err = capsys.readouterr().err
     assert "我的版式.yaml" in err and "201" in err and "231" in err
+
+
+# ---------------------------------------------------------------- 山西 with data, recalculated in LibreOffice
+
+SBJ = SAMPLES / "ningxia-sbj-2022-final"
+
+
+def _as_shanxi(tmp_path: Path) -> Path:
+    """The 宁夏 2022 seed's published numbers recomposed in the 山西 form: its 基本支出 table (公开06, one amount
+    column) becomes the 明细表 F06X with 合计 = 其中：基本支出 (the seed prints no 项目支出 by 经济分类), no 公开10
+    data; printed rows only, so the generator adds the 类/款 subtotal rows the 山西 form prints."""
+    data = tmp_path / "shanxi"
+    shutil.copytree(SBJ, data, ignore=shutil.ignore_patterns("*.xlsx", "F06.csv", "published", "*.md", "EXPECTED.yaml"))
+    meta = (data / "meta.yaml").read_text(encoding="utf-8")
+    meta = re.sub(r"(?m)^variant:.*$", "variant: shanxi", meta)
+    meta = re.sub(r"(?m)^as_published:.*$", "as_published: false", meta)
+    (data / "meta.yaml").write_text(meta, encoding="utf-8")
+    with (SBJ / "F06.csv").open(encoding="utf-8-sig") as src, (data / "F06X.csv").open("w", encoding="utf-8",
+                                                                                        newline="") as dst:
+        reader, writer = csv.reader(src), csv.writer(dst)
+        assert next(reader) == ["key", "name", "amount"]
+        writer.writerow(["key", "name", "total", "basic"])
+        for key, name, amount in reader:
+            writer.writerow([key, name, amount, amount])
+    return data
+
+
+def test_shanxi_variant_with_data_generates_and_recalculates_in_libreoffice(tmp_path):
+    out = tmp_path / "shanxi.xlsx"
+    assert main(["generate", str(_as_shanxi(tmp_path)), "-o", str(out)]) == 0
+    back = read_workbook(out)
+    assert back.variant == "shanxi" and list(back.tables) == list(load_set("final_accounts").variants["shanxi"].order)
+    # the 山西 form prints 类/款 subtotal rows: generated as formulas over the printed 项
+    f03 = back.tables["F03"]
+    assert f03.rows["208"].kind == "class" and f03.rows["20805"].kind == "class"
+    assert f03.get("208", "total").formula
+    src = load_data(SBJ).tables["F03"]
+    assert f03.get("208", "total").amount == sum(r.values["total"].amount for k, r in src.rows.items()
+                                                  if k.startswith("208") and len(k) == 7 and "total" in r.values)
+    # the 明细表 carries the seed's 基本支出 amounts in both columns
+    assert back.tables["F06X"].get("30101", "basic").amount == Decimal("7728302.00")
+    assert "F10" in back.tables
+    # every formula's cached value is what LibreOffice computes
+    assert assert_recalculation_matches([out], tmp_path / "lo") > 400
