@@ -463,3 +463,24 @@ def test_inherit_file_is_validated(tmp_path, monkeypatch):
     (base / "a").mkdir()
     (base / "b").mkdir()
     assert engine.template_dirs("budget", "a") == [base / "a", base / "b", base]   # a cycle ends: each folder once
+
+
+def test_every_template_file_is_installed():
+    """An installed xltools reads templates/ from <prefix>/share/xltools (pyproject data-files): every file of
+    templates/ and macros/ — a regional narrative folder, sources.yaml, inherit.yaml — is in one of its globs,
+    installed under the same relative folder."""
+    import glob
+    import tomllib
+
+    doc = tomllib.loads((ROOT / "pyproject.toml").read_text(encoding="utf-8"))
+    installed = {}
+    for dest, patterns in doc["tool"]["setuptools"]["data-files"].items():
+        for pattern in patterns:
+            for f in glob.glob(str(ROOT / pattern)):
+                rel = Path(f).relative_to(ROOT)
+                installed[rel.as_posix()] = dest
+    files = [p.relative_to(ROOT).as_posix() for d in ("templates", "macros") for p in (ROOT / d).rglob("*")
+             if p.is_file() and "__pycache__" not in p.parts]
+    assert files and sorted(f for f in files if f not in installed) == []
+    for rel, dest in installed.items():
+        assert dest == "share/xltools/" + rel.rsplit("/", 1)[0], (rel, dest)
