@@ -649,3 +649,14 @@ def test_corpus_row_parser_on_printed_layouts():
     assert mod.rows_of_text(text) == [
         ("2010601", "行政运行"), ("2080505", "机关事业单位基本养老保险缴费支出"), ("30102", "津贴补贴"),
         ("30108", "机关事业单位基本养老保险"), ("30109", "职业年金缴费"), ("30201", "办公费")]
+
+
+def test_codes_of_the_revision_notices_hold_from_their_edition():
+    """财预〔2024〕22号 adds 22006 (and 2300412) to the 2024 edition, 财预〔2025〕41号 adds 22911 and 23107 to 2025:
+    a catalog of an earlier edition does not have them (SOURCES.md, “Codes from 财政部 revision notices”)."""
+    for code, since in (("22006", 2024), ("2300412", 2024), ("22911", 2025), ("23107", 2025)):
+        assert catalog.functional(since - 1).get(code) is None, code
+        assert catalog.functional(since).get(code) is not None, code
+        assert catalog.functional(2026).parent(code) in catalog.functional(2026)
+    assert catalog.functional(2024).name("22006") == "耕地保护考核奖惩基金支出"
+    assert catalog.functional(2023).name("23004") == "政府性基金转移支付"
