@@ -381,7 +381,9 @@ def test_24_class_lines_with_data_generate_check_and_recalculate(tmp_path, capsy
     assert main(["generate", str(data), "-o", str(out)]) == 0
     back = read_workbook(out)
     assert "231" not in back.tables["F01"].rows and back.tables["F01"].rows["234"].label.startswith("二十四、")
-    assert _errors(check_report(back)) == []
+    # the same errors as the 26-line sample (its published X1 differences), none from the form
+    key = lambda f: (f.rule, f.expected, f.actual)  # noqa: E731
+    assert sorted(map(key, _errors(check_report(back)))) == sorted(map(key, _errors(check_report(load_data(SH)))))
     # every amount as in the 26-line sample (the two lines left out were empty there)
     src = load_data(SH)
     for tid in ("F01", "F04"):
