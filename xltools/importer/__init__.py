@@ -194,11 +194,12 @@ def read_any(path, *, with_formulas: bool = True):
         check_workbook(path, error=ReadError)      # before calamine reads anything (read/guard.py)
         try:
             from python_calamine import CalamineWorkbook
-            names = CalamineWorkbook.from_path(str(path)).sheet_names
+            wb = CalamineWorkbook.from_path(str(path))
+            names = wb.sheet_names
         except Exception:
             names = None
         if names is not None and META_SHEET in names:
-            rep = read_workbook(path, with_formulas=with_formulas)
+            rep = read_workbook(path, with_formulas=with_formulas, opened=wb)   # opened once
             _values_only(rep)
             return rep, "", None
         if names is None:

@@ -182,9 +182,10 @@ def meta_from(sheet_names, meta_grid: list[list] | None, name: str = "",
     raise ReadError(f"{name}：不是 xltools 的公开表工作簿（没有隐藏页 {META_SHEET}，也没有可识别的表页）")
 
 
-def read_workbook(path: str | Path, *, with_formulas: bool = True) -> Report:
+def read_workbook(path: str | Path, *, with_formulas: bool = True, opened=None) -> Report:
+    """``opened``: the CalamineWorkbook of ``path`` when the caller opened it already (after the guard's checks)."""
     path = Path(path)
-    wb = _open(path)
+    wb = opened if opened is not None else _open(path)
     names = wb.sheet_names
     meta = meta_from(names, _grid(wb, META_SHEET) if META_SHEET in names else None, path.name,
                      _grid(wb, COVER_SHEET) if COVER_SHEET in names else None)
