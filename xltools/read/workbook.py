@@ -61,11 +61,12 @@ def formula_cells(path: str | Path, ranges: dict | None = None, sheets=None) -> 
             out[s.get("name")] = _formula_refs(data)
             if ranges is not None and b"SUMPRODUCT" in data:
                 cols: dict[str, tuple[int, int]] = {}
-                for f in _SUMPRODUCT_F.finditer(data):
-                    for m in _SAME_SHEET_RANGE.finditer(f.group(1)):
-                        col, a, b = m.group(1).decode(), int(m.group(2)), int(m.group(3))
-                        lo, hi = cols.get(col, (a, b))
-                        cols[col] = (min(lo, a), max(hi, b))
+                # every formula's ranges at once (a range never spans the space between two formulas), each
+                # distinct range once: a block's formulas share their ranges
+                for col, a, b in set(_SAME_SHEET_RANGE.findall(b" ".join(_SUMPRODUCT_F.findall(data)))):
+                    col, a, b = col.decode(), int(a), int(b)
+                    lo, hi = cols.get(col, (a, b))
+                    cols[col] = (min(lo, a), max(hi, b))
                 ranges[s.get("name")] = cols
     return out
 
