@@ -627,8 +627,10 @@ def check_report_amounts(report, name: str, *, error=InputError) -> None:
     for td in report.tables.values():
         for rd in (*td.rows.values(), *td.duplicates, *td.bad_codes):
             for v in rd.values.values():
-                if v.amount is not None:
-                    check_amount(v.amount, f"{name}：{v.source}", error=error)
+                a = v.amount
+                if a is not None:
+                    if not a.is_finite() or (a and a.adjusted() >= MAX_AMOUNT_DIGITS):   # (the message only then)
+                        check_amount(a, f"{name}：{v.source}", error=error)
                 elif isinstance(v.raw, float) and v.raw in (float("inf"), float("-inf")):
                     raise error(f"{name}：{v.source}：金额超出可表示的范围（位数过多，读作无穷大），请核对")
     notes = report.notes if isinstance(report.notes, dict) else {}
