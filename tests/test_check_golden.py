@@ -193,6 +193,8 @@ def test_folder_check_json_identical_to_the_golden_record(generated, tmp_path):
     with contextlib.redirect_stdout(out):
         code = main(["check", str(folder), "--json", "--jobs", "2"])
     doc = json.loads(out.getvalue())
+    # written a file at a time, byte for byte what json.dump of the whole document writes
+    assert out.getvalue() == json.dumps(doc, ensure_ascii=False, indent=1) + "\n"
     for f in doc["files"]:
         f["file"] = Path(f["file"]).relative_to(folder).as_posix()
     wb = CalamineWorkbook.from_path(str(folder / "校验汇总.xlsx"))
