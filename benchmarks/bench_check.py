@@ -65,9 +65,13 @@ def _children_cpu() -> float:
 
 
 def _env(src: Path | None) -> dict[str, str]:
-    """The environment of a measured process: the xltools of ``src`` (default: this checkout) first on the path."""
+    """The environment of a measured process: the xltools of ``src`` (default: this checkout) first on the path,
+    with its bytecode cached (in a folder of its own: an installed package has its .pyc files; a session's
+    PYTHONDONTWRITEBYTECODE would make every run compile every module from source)."""
     env = dict(os.environ)
     env["PYTHONPATH"] = str(src or ROOT)
+    env.pop("PYTHONDONTWRITEBYTECODE", None)
+    env["PYTHONPYCACHEPREFIX"] = str(Path(tempfile.gettempdir()) / "xltools-bench-pycache")
     return env
 
 

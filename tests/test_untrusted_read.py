@@ -196,6 +196,60 @@ def test_prefixed_xml_is_scanned(tmp_path):
         read_workbook(p)
 
 
+def _rows_to_9999() -> bytes:
+    """Rows 9999 down to 100, ten cells each (A–J): about 2.5 MB of sheet XML, every chunk within the quick
+    bounds, and the last chunk holding only the lower rows (the highest row is in an earlier chunk)."""
+    cells = [(b"%c" % (65 + i)) for i in range(10)]
+    return b"".join(b'<row r="%d">' % r + b"".join(b'<c r="%s%d"><v>1</v></c>' % (c, r) for c in cells) + b"</row>"
+                    for r in range(9999, 99, -1))
+
+
+@pytest.mark.parametrize("far, refused", [
+    (b'<row r="50"><c r="WB50"><v>1</v></c></row>', True),        # column 600 x the earlier chunks' 9,999 rows
+    (b'<row r="50"><c r="SF50"><v>1</v></c></row>', False),       # column 500 x 9,999 rows: within MAX_CELLS
+    (b'<row r="20000"><c r="C20000"><v>1</v></c></row>', False),  # beyond the quick bounds, inside the limits
+    (b'<row r="20000"><c r="ALM20000"><v>1</v></c></row>', True),  # column 1,001
+    (b"<row>" + b"<c><v>1</v></c>" * (guard.MAX_COLS + 1) + b"</row>", True),   # no r=: counted one by one
+])
+def test_sheet_larger_than_a_chunk_is_bounded_exactly(tmp_path, far, refused):
+    """A worksheet of several chunks whose first chunks are within the quick bounds (nothing counted) and whose
+    far cell comes in the last one: the part is counted again exactly, with the result of counting every cell."""
+    c = fc.parts()
+    bulk = _rows_to_9999()
+    assert len(bulk) > 2 * guard._CHUNK
+    c[fc.META_SHEET] = fc.add_row(c[fc.META_SHEET], bulk + far)
+    p = fc.write_zip(tmp_path / "big.xlsx", c)
+    exact = _exact_outcome(p)
+    assert (exact is not None) == refused
+    if refused:
+        with pytest.raises(guard.InputError, match="超过上限") as e:
+            guard.check_workbook(p)
+        assert str(e.value) == exact
+    else:
+        guard.check_workbook(p)
+
+
+def _exact_outcome(path):
+    """The refusal (or None) of the scan that counts every cell (no quick path)."""
+    original = guard._scan_sheet
+    try:
+        guard._scan_sheet = lambda *a, **k: original(*a, **{**k, "quick": False})
+        guard._CHECKED.clear()
+        guard.check_workbook(path)
+        return None
+    except guard.InputError as exc:
+        return str(exc)
+    finally:
+        guard._scan_sheet = original
+        guard._CHECKED.clear()
+
+
+def test_quick_bounds_agree_with_counting_on_every_sample():
+    for p in sorted((fc.ROOT / "samples").glob("*/*.xlsx")):
+        assert _exact_outcome(p) is None
+        guard.check_workbook(p)
+
+
 def test_huge_amount_refused_naming_the_cell(tmp_path):
     c = fc.parts()
     c[fc.DATA_SHEET] = fc.set_cell(c[fc.DATA_SHEET], fc.AMOUNT_CELL, fc.inline(fc.AMOUNT_CELL, "9" * 400))
@@ -352,3 +406,28 @@ def test_formula_cells_whatever_the_order_of_a_cells_attributes(tmp_path):
     assert formula_cells(out) == formula_cells(src)
     errors = lambda p: sorted((f.rule, f.cell) for f in check_report(read_workbook(p)) if f.level == "error")  # noqa: E731
     assert errors(out) == errors(src)
+
+
+def test_merge_cells_found_as_by_the_pattern_everywhere():
+    """guard._merge_cells (from the occurrences of “mergeCell”) yields exactly _MERGE_RE.finditer's matches: on
+    every part of every sample and on random XML-like text (prefixes, nested “<”, “mergeCell” in attributes)."""
+    import random
+
+    def both(data):
+        return ([(m.start(), m.end(), m.group(1)) for m in guard._MERGE_RE.finditer(data)],
+                [(m.start(), m.end(), m.group(1)) for m in guard._merge_cells(data)])
+
+    found = 0
+    for p in sorted((fc.ROOT / "samples").glob("*/*.xlsx")):
+        with zipfile.ZipFile(p) as z:
+            for info in z.infolist():
+                a, b = both(z.read(info))
+                assert a == b, (p.name, info.filename)
+                found += len(a)
+    assert found > 100
+    rnd = random.Random(15)
+    pieces = [b"<", b">", b"mergeCell", b' ref="A1:B2"', b" ref='C3'", b"x:", b'"', b" ", b"a", b"/", b"mergeCells"]
+    for _ in range(5000):
+        data = b"".join(rnd.choice(pieces) for _ in range(rnd.randint(1, 16)))
+        a, b = both(data)
+        assert a == b, data

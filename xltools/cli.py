@@ -410,6 +410,31 @@ def _warm_checker() -> None:
         load_set(sid)
 
 
+class _JsonFiles:
+    """The `check --json` document written a file at a time — byte for byte what ``json.dump(doc, indent=1)`` of
+    ``{"files": [...], "error": …}`` writes — so that a folder's findings are not all kept in memory."""
+
+    def __init__(self, out):
+        self.out = out
+        self.first = True
+
+    def add(self, item: dict) -> None:
+        text = json.dumps(item, ensure_ascii=False, indent=1).replace("\n", "\n  ")   # one level deeper
+        self.out.write(('{\n "files": [\n  ' if self.first else ",\n  ") + text)
+        self.first = False
+
+    def close(self, error: str | None) -> None:
+        self.out.write('{\n "files": []' if self.first else "\n ]")
+        if error:
+            self.out.write(',\n "error": ' + json.dumps(error, ensure_ascii=False))
+        self.out.write("\n}\n")
+
+
+def _json_item(path, findings, err, min_level: int) -> dict:
+    return {"file": str(path), **({"error": err} if err else {}),
+            "findings": [f.as_dict() for f in findings if _LEVEL_ORDER[f.level] <= min_level]}
+
+
 def cmd_check(args) -> int:
     items = _expand_paths(args.paths)
     if not items:
@@ -422,12 +447,33 @@ def cmd_check(args) -> int:
     unreadable = False
     from_folder = any(f for _, f in items)
     progress = _progress(len(items)) if len(items) > 20 and not args.json else None
-    for (path, _), (findings, err) in zip(items, _check_files([p for p, _ in items], getattr(args, "jobs", 1))):
-        if err:
-            unreadable = True
-        results.append((path, findings, err))
-        if progress:
-            progress.update(1)
+    summary = None
+    if from_folder or args.summary:
+        from xltools.rules.report import SummaryWriter
+        summary = SummaryWriter()
+    # --json without --write: each file's findings go to the summary and to stdout as they come and are not kept
+    # (the memory of a folder run does not grow with its number of workbooks)
+    stream = _JsonFiles(sys.stdout) if args.json and not args.write else None
+    n_bad = 0
+    has_error = False
+    try:
+        for (path, _), (findings, err) in zip(items, _check_files([p for p, _ in items], getattr(args, "jobs", 1))):
+            if err:
+                unreadable = True
+                n_bad += 1
+            has_error = has_error or any(f.level == "error" for f in findings)
+            if summary is not None:
+                summary.add(path, findings, err)
+            if stream is not None:
+                stream.add(_json_item(path, findings, err, min_level))
+            else:
+                results.append((path, findings, err))
+            if progress:
+                progress.update(1)
+    except BaseException:
+        if summary is not None:
+            summary.close()
+        raise
     if progress:
         progress.close()
     write_errors = []
@@ -446,25 +492,23 @@ def cmd_check(args) -> int:
                 continue
             if not args.json:
                 print(f"已写入“校验结果”页：{out}（原文件保留为 {backup_path(out).name}）")
-    if from_folder or args.summary:
-        from xltools.rules.report import write_summary
+    if summary is not None:
         from xltools.safeio import WriteError
-        summary = Path(args.summary) if args.summary else (Path(args.paths[0]) / "校验汇总.xlsx")
+        target = Path(args.summary) if args.summary else (Path(args.paths[0]) / "校验汇总.xlsx")
         try:
-            write_summary(summary, results)
+            summary.save(target)
         except (OSError, ValueError) as exc:
             write_errors.append(str(exc) if isinstance(exc, WriteError)
-                                else f"无法写入汇总工作簿 {summary}：{_err_text(exc, summary)}")
+                                else f"无法写入汇总工作簿 {target}：{_err_text(exc, target)}")
             print(f"错误：{write_errors[-1]}", file=sys.stderr)
         else:
             if not args.json:
-                print(f"汇总工作簿：{summary}")
-    if args.json:
-        doc = {"files": [{"file": str(p), **({"error": e} if e else {}),
-                          "findings": [f.as_dict() for f in fs if _LEVEL_ORDER[f.level] <= min_level]}
-                         for p, fs, e in results]}
-        n_bad = sum(1 for _, _, e in results if e)
-        problems = ([f"{n_bad} 个文件无法读取（原因见各文件的 error）"] if n_bad else []) + write_errors
+                print(f"汇总工作簿：{target}")
+    problems = ([f"{n_bad} 个文件无法读取（原因见各文件的 error）"] if n_bad else []) + write_errors
+    if stream is not None:
+        stream.close("；".join(problems) if problems else None)   # exit 2: say so at the top too
+    elif args.json:
+        doc = {"files": [_json_item(p, fs, e, min_level) for p, fs, e in results]}
         if problems:   # exit 2: say so at the top too, as for a usage error
             doc["error"] = "；".join(problems)
         json.dump(doc, sys.stdout, ensure_ascii=False, indent=1)
@@ -473,7 +517,7 @@ def cmd_check(args) -> int:
         _print_table(results, min_level)
     if unreadable or write_errors:
         return 2
-    return 1 if any(f.level == "error" for _, fs, _ in results for f in fs) else 0
+    return 1 if has_error else 0
 
 
 def _progress(total: int):

@@ -11,17 +11,25 @@ import re
 from decimal import Decimal
 from pathlib import Path
 
-from xltools.importer.recognize import Recognized, Unplaced, recognize
 from xltools.importer.sources import ImportError_, read_source
 
 __all__ = ["ImportError_", "ImportResult", "Unplaced", "import_source", "write_data_folder", "report_lines"]
 
-ImportResult = Recognized
+
+def __getattr__(name: str):
+    """ImportResult / Recognized / Unplaced, from the recognizer — imported when first asked for: `check` of our own
+    workbooks (read_any) never recognises anything, and a one-workbook check should not pay its import."""
+    if name in ("ImportResult", "Recognized", "Unplaced"):
+        from xltools.importer import recognize as _recognize
+        return getattr(_recognize, "Recognized" if name == "ImportResult" else name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
 def import_source(path: str | Path, *, set_hint: str | None = None) -> Recognized:
     """Recognise the tables of a workbook or PDF. Raises ImportError_ (Chinese, naming the file) when
     nothing can be recognised."""
+    from xltools.importer.recognize import recognize
+
     src = read_source(path)
     res = recognize(src, set_hint=set_hint)
     if res.report is None or not (res.report.tables or any(k != "_sheets" for k in res.report.blocks)):
@@ -194,11 +202,12 @@ def read_any(path, *, with_formulas: bool = True):
         check_workbook(path, error=ReadError)      # before calamine reads anything (read/guard.py)
         try:
             from python_calamine import CalamineWorkbook
-            names = CalamineWorkbook.from_path(str(path)).sheet_names
+            wb = CalamineWorkbook.from_path(str(path))
+            names = wb.sheet_names
         except Exception:
             names = None
         if names is not None and META_SHEET in names:
-            rep = read_workbook(path, with_formulas=with_formulas)
+            rep = read_workbook(path, with_formulas=with_formulas, opened=wb)   # opened once
             _values_only(rep)
             return rep, "", None
         if names is None:

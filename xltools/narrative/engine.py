@@ -211,10 +211,28 @@ def _environment(dirs: tuple[str, ...]):
         env = SandboxedEnvironment(loader=jinja2.ChoiceLoader([_ParagraphLoader(d) for d in dirs]),
                                  autoescape=False, trim_blocks=True, lstrip_blocks=True,
                                  keep_trailing_newline=True, undefined=jinja2.StrictUndefined,
-                                 auto_reload=True, cache_size=200)
+                                 auto_reload=True, cache_size=200, bytecode_cache=_bytecode_cache())
         _install_filters(env)
         _ENVS[dirs] = env
     return env
+
+
+_BCC: list = []
+
+
+def _bytecode_cache():
+    """The templates compiled once per machine, not once per process: jinja2's file cache (a folder of this user's
+    own, mode 0700, in the temporary directory; a bucket is used only for the same source text). A start-up of
+    `xltools check` would otherwise spend most of its time compiling the 情况说明 templates for rule N-10.
+    None (compile in memory) where no such folder can be made."""
+    if not _BCC:
+        import jinja2
+
+        try:
+            _BCC.append(jinja2.FileSystemBytecodeCache())
+        except (OSError, RuntimeError):
+            _BCC.append(None)
+    return _BCC[0]
 
 
 # ---------------------------------------------------------------- text → paragraphs

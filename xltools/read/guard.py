@@ -265,6 +265,12 @@ _TAG_RE = re.compile(rb"<(?:[\w.-]+:)?(row|c)\b([^>]*)>")
 _CELLREF_RE = re.compile(rb'<c(?: r="([A-Z]{1,3})([0-9]{1,7})")?(?=[\s>/])[^>/]*+(?:/(?!>)[^>/]*+)*+(/?)>')
 _ROWREF_RE = re.compile(rb'<row(?: r="([0-9]{1,9})")?[\s>/]')
 _PREFIX_RE = re.compile(rb"<[A-Za-z_][\w.-]*:")
+# the quickest path: a <c> tag whose r= is not within A1:SF9999 (or missing, or not first), a <row> without r= first.
+# A chunk with none of them is inside the bounds (9,999 rows × 500 columns < MAX_CELLS) with nothing to count.
+# (a namespace prefix, as _PREFIX_RE, is looked for in the same pass)
+_OUTSIDE_QUICK_RE = re.compile(rb'<(?:c(?=[\s>/])(?! r="(?:[A-R]?[A-Z]|S[A-F])[0-9]{1,4}"[\s>/])'
+                               rb'|row(?=[\s>/])(?! r="[0-9]{1,9}"[\s>/])|[A-Za-z_][\w.-]*+:)')
+_QUICK_ROWS, _QUICK_COLS = 9999, 500
 _MERGE_RE = re.compile(rb"<(?:[\w.-]+:)?mergeCell\b[^>]*?\bref\s*=\s*[\"']([^\"']*)[\"']")
 _REF_RE = re.compile(r"^\$?([A-Za-z]{1,7})\$?([0-9]{1,9})$")
 _XML_SUFFIXES = (".xml", ".rels", ".vml")
@@ -349,7 +355,8 @@ def _chunks(z: zipfile.ZipFile, info: zipfile.ZipInfo):
 def _watch_doctype(chunks, label: str, part: str, error):
     tail = b""
     for block in chunks:
-        if (b"<!" in block or b"<" in tail) and (_DOCTYPE_RE.search(tail + block[:64]) or _DOCTYPE_RE.search(block)):
+        # (the regular expression finds "<!" faster than a bytes search for it: "<" is everywhere in XML)
+        if _DOCTYPE_RE.search(tail + block[:64]) or _DOCTYPE_RE.search(block):
             raise error(f"{label}：部件 {part} 含有 DOCTYPE/ENTITY 声明（XML 实体），为安全起见拒绝读取")
         tail = block[-16:]
         yield block
@@ -403,7 +410,12 @@ def check_workbook(path, what: str = "工作簿", *, error=InputError) -> None:
             for _ in chunks:
                 pass
             return
-        _scan_sheet(path.name, _sheet_title(titles, name), chunks, error)
+        try:
+            _scan_sheet(path.name, _sheet_title(titles, name), chunks, error)
+        except _Recount:      # chunks of both kinds in one part: count this part's cells exactly, from the start
+            with zipfile.ZipFile(path) as z:
+                _scan_sheet(path.name, _sheet_title(titles, name),
+                            _watch_doctype(_chunks(z, z.getinfo(name)), path.name, name, error), error, quick=False)
 
     def _small(name: str) -> bool:
         return sizes.get(name, 0) <= 4 * 2**20
@@ -440,8 +452,6 @@ _TARGET_ATTR_RE = re.compile(rb"\bTarget\s*=\s*\"([^\"]*)\"")
 def _sheet_title(titles: dict, part: str) -> str:
     """“收入决算表” for xl/worksheets/sheet2.xml when workbook.xml and its rels were read already
     (they come first in files written by Excel, openpyxl and XlsxWriter); else the part name."""
-    from xml.sax.saxutils import unescape
-
     wb, rels = titles.get("xl/workbook.xml"), titles.get("xl/_rels/workbook.xml.rels")
     if not wb or not rels:
         return f" {part} "
@@ -456,11 +466,36 @@ def _sheet_title(titles: dict, part: str) -> str:
         for m in _SHEET_TAG_RE.finditer(wb):
             n, r = _NAME_ATTR_RE.search(m.group(1)), _RID_ATTR_RE.search(m.group(1))
             if n and r and r.group(1) in targets:
-                mapping[targets[r.group(1)]] = unescape(n.group(1).decode("utf-8", "replace"),
-                                                        {"&quot;": '"', "&apos;": "'"})
+                mapping[targets[r.group(1)]] = _unescape(n.group(1).decode("utf-8", "replace"))
         titles["map"] = mapping
     title = titles["map"].get(part)
     return f"“{title}”" if title else f" {part} "
+
+
+def _merge_cells(data: bytes):
+    """The matches of ``_MERGE_RE.finditer(data)``, found from the occurrences of “mergeCell” (a match starts at
+    the last “<” before its “mergeCell”: the optional prefix holds no “<”) instead of trying the pattern at every
+    “<” of the sheet — ten times faster on a sheet of formulas, the same matches in the same order."""
+    end = 0
+    pos = data.find(b"mergeCell")
+    while pos >= 0:
+        lt = data.rfind(b"<", end, pos)
+        if lt >= 0:
+            m = _MERGE_RE.match(data, lt)
+            if m is not None:
+                yield m
+                end = m.end()
+        pos = data.find(b"mergeCell", max(pos + 1, end))
+
+
+def _unescape(text: str) -> str:
+    """xml.sax.saxutils.unescape(text, {"&quot;": '"', "&apos;": "'"}), in the same order, without importing
+    xml.sax.saxutils (which imports urllib.request: a tenth of the start-up of a one-workbook `xltools check`)."""
+    if "&" not in text:
+        return text
+    for entity, ch in (("&lt;", "<"), ("&gt;", ">"), ("&quot;", '"'), ("&apos;", "'"), ("&amp;", "&")):
+        text = text.replace(entity, ch)
+    return text
 
 
 def _limit_msg(label: str, part: str, rows: int, cols: int, where: str) -> str:
@@ -482,12 +517,21 @@ def _too_big(rows: int, cols: int) -> bool:
     return rows > MAX_ROWS or cols > MAX_COLS or rows * cols > MAX_CELLS
 
 
-def _scan_sheet(label: str, part: str, chunks, error) -> None:
+class _Recount(Exception):
+    """A part's chunks were not all within the quick bounds: the part is scanned again, counting every cell."""
+
+
+def _scan_sheet(label: str, part: str, chunks, error, quick: bool = True) -> None:
     """Stream one worksheet's XML and bound the cells present (<c>, with or without r=).
 
     Not the <dimension ref> nor empty <row> elements: LibreOffice writes ``A1:J1048576`` and an empty
-    ``<row r="1048576">`` after a row deletion, and calamine allocates only for cells."""
+    ``<row r="1048576">`` after a row deletion, and calamine allocates only for cells.
+
+    ``quick``: a chunk whose every cell lies in A1:SF9999 (r= first, no namespace prefix: what every writer
+    of real workbooks produces) is within the bounds without counting its cells. If a later chunk of the part
+    is not, :class:`_Recount` asks for the part again with ``quick`` off (exact counts, as before)."""
     max_row = max_col = 0
+    quick_seen = False
     cur_row = 0
     cur_col = 0
     carry = b""
@@ -502,7 +546,7 @@ def _scan_sheet(label: str, part: str, chunks, error) -> None:
         if len(carry) > 65536:   # one tag this long is not a spreadsheet
             raise error(f"{label}：工作表 {part} 的 XML 结构异常（标签过长），拒绝读取")
         if b"mergeCell" in data:   # a merged range is walked cell by cell by readers (import): bound it
-            for m in _MERGE_RE.finditer(data):
+            for m in _merge_cells(data):
                 a, _, b = m.group(1).decode("ascii", "replace").partition(":")
                 r1, r2 = _ref(a), _ref(b or a)
                 if not r1 or not r2:
@@ -513,6 +557,11 @@ def _scan_sheet(label: str, part: str, chunks, error) -> None:
                     raise error(_limit_msg(label, part, rows, cols, "合并单元格"))
         # fast path (what Excel, WPS, openpyxl and XlsxWriter write): no namespace prefix, and r= is the
         # first attribute of every <row> and <c>
+        if quick and not max_row and not max_col and not _OUTSIDE_QUICK_RE.search(data):
+            quick_seen = True       # within A1:SF9999, no prefix: nothing to count
+            continue
+        if quick_seen:
+            raise _Recount(part)
         if not _PREFIX_RE.search(data):
             cells = _CELLREF_RE.findall(data)
             rows_r = _ROWREF_RE.findall(data)
@@ -578,8 +627,10 @@ def check_report_amounts(report, name: str, *, error=InputError) -> None:
     for td in report.tables.values():
         for rd in (*td.rows.values(), *td.duplicates, *td.bad_codes):
             for v in rd.values.values():
-                if v.amount is not None:
-                    check_amount(v.amount, f"{name}：{v.source}", error=error)
+                a = v.amount
+                if a is not None:
+                    if not a.is_finite() or (a and a.adjusted() >= MAX_AMOUNT_DIGITS):   # (the message only then)
+                        check_amount(a, f"{name}：{v.source}", error=error)
                 elif isinstance(v.raw, float) and v.raw in (float("inf"), float("-inf")):
                     raise error(f"{name}：{v.source}：金额超出可表示的范围（位数过多，读作无穷大），请核对")
     notes = report.notes if isinstance(report.notes, dict) else {}

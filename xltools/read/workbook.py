@@ -61,11 +61,12 @@ def formula_cells(path: str | Path, ranges: dict | None = None, sheets=None) -> 
             out[s.get("name")] = _formula_refs(data)
             if ranges is not None and b"SUMPRODUCT" in data:
                 cols: dict[str, tuple[int, int]] = {}
-                for f in _SUMPRODUCT_F.finditer(data):
-                    for m in _SAME_SHEET_RANGE.finditer(f.group(1)):
-                        col, a, b = m.group(1).decode(), int(m.group(2)), int(m.group(3))
-                        lo, hi = cols.get(col, (a, b))
-                        cols[col] = (min(lo, a), max(hi, b))
+                # every formula's ranges at once (a range never spans the space between two formulas), each
+                # distinct range once: a block's formulas share their ranges
+                for col, a, b in set(_SAME_SHEET_RANGE.findall(b" ".join(_SUMPRODUCT_F.findall(data)))):
+                    col, a, b = col.decode(), int(a), int(b)
+                    lo, hi = cols.get(col, (a, b))
+                    cols[col] = (min(lo, a), max(hi, b))
                 ranges[s.get("name")] = cols
     return out
 
@@ -182,9 +183,10 @@ def meta_from(sheet_names, meta_grid: list[list] | None, name: str = "",
     raise ReadError(f"{name}：不是 xltools 的公开表工作簿（没有隐藏页 {META_SHEET}，也没有可识别的表页）")
 
 
-def read_workbook(path: str | Path, *, with_formulas: bool = True) -> Report:
+def read_workbook(path: str | Path, *, with_formulas: bool = True, opened=None) -> Report:
+    """``opened``: the CalamineWorkbook of ``path`` when the caller opened it already (after the guard's checks)."""
     path = Path(path)
-    wb = _open(path)
+    wb = opened if opened is not None else _open(path)
     names = wb.sheet_names
     meta = meta_from(names, _grid(wb, META_SHEET) if META_SHEET in names else None, path.name,
                      _grid(wb, COVER_SHEET) if COVER_SHEET in names else None)

@@ -120,8 +120,9 @@ def _relevant(report: Report, tset, variant, checks: list[Check], findings: list
     fixed or broken by a correction of their cells); the rest of a workbook's checks are never linearized."""
     sums = [c for c in checks if c.kind in ("sum", "at_most", "at_least")]
     reported = {(f.rule, f.cell) for f in findings}
+    rules = {f.rule for f in findings}      # (a check of a rule with no finding is not looked up cell by cell)
     # the search starts from failed errors: a soft check (warning) that fails alone stays its own headline
-    failed = [c for c in sums if c.level == "error" and (c.code, _cell_of(report, c)) in reported]
+    failed = [c for c in sums if c.level == "error" and c.code in rules and (c.code, _cell_of(report, c)) in reported]
     focus = {(r.table, r.col) for c in failed for r in (c.target, *c.terms)}
     whole = {p.within for p in tset.presence_for(variant)} if any(f.rule.endswith("-00") for f in findings) else set()
     if not focus and not whole:

@@ -241,51 +241,82 @@ _restore_cached = restore_cached
 
 def write_summary(path: str | Path, results: list) -> Path:
     """A workbook with a row per file (errors, warnings) and a sheet of all findings."""
-    import xlsxwriter
+    summary = SummaryWriter()
+    for p, fs, err in results:
+        summary.add(p, fs, err)
+    return summary.save(path)
 
-    path = Path(path)
-    with atomic_write(path, keep_original=True) as tmp:
-        wb = xlsxwriter.Workbook(str(tmp), XLSX_OPTIONS)
-        bold = wb.add_format({"bold": True, "font_name": "宋体", "bg_color": "#DDEBF7", "border": 1})
-        red = wb.add_format({"font_name": "宋体", "bg_color": "#FFC7CE"})
-        plain = wb.add_format({"font_name": "宋体"})
-        ws = wb.add_worksheet("汇总")
+
+class SummaryWriter:
+    """The summary workbook (:func:`write_summary`) made a file at a time, as a folder's results come: the rows go
+    to XlsxWriter's constant-memory row files, not to a list of every finding, so the memory of `check 文件夹/`
+    does not grow with the number of workbooks. :meth:`save` writes it (atomically, the old one kept)."""
+
+    def __init__(self):
+        import io
+
+        import xlsxwriter
+
+        self._buf = io.BytesIO()
+        wb = self.wb = xlsxwriter.Workbook(self._buf, {**XLSX_OPTIONS, "constant_memory": True})
+        self.bold = wb.add_format({"bold": True, "font_name": "宋体", "bg_color": "#DDEBF7", "border": 1})
+        self.red = wb.add_format({"font_name": "宋体", "bg_color": "#FFC7CE"})
+        self.plain = wb.add_format({"font_name": "宋体"})
+        self.ws = wb.add_worksheet("汇总")
+        self.ws2 = wb.add_worksheet("全部问题")
         for j, text in enumerate(["文件", "错误", "警告", "提示", "状态"]):
-            ws.write_string(0, j, text, bold)
-        for i, (p, fs, err) in enumerate(results, start=1):
-            n = {lv: sum(f.level == lv for f in fs) for lv in ("error", "warning", "info")}
-            status = f"无法读取：{err}" if err else ("有错误" if n["error"] else "通过")
-            ws.write_string(i, 0, str(p), plain)
-            ws.write_number(i, 1, n["error"], red if n["error"] else plain)
-            ws.write_number(i, 2, n["warning"], plain)
-            ws.write_number(i, 3, n["info"], plain)
-            ws.write_string(i, 4, status, red if (err or n["error"]) else plain)
+            self.ws.write_string(0, j, text, self.bold)
+        for j, text in enumerate(["文件", "级别", "规则", "表", "单元格", "说明", "应为", "实际", "差额"]):
+            self.ws2.write_string(0, j, text, self.bold)
+        self.files = 0
+        self.row = 1
+
+    def add(self, p, fs, err) -> None:
+        ws, ws2, plain, red = self.ws, self.ws2, self.plain, self.red
+        self.files += 1
+        i = self.files
+        n = {lv: sum(f.level == lv for f in fs) for lv in ("error", "warning", "info")}
+        status = f"无法读取：{err}" if err else ("有错误" if n["error"] else "通过")
+        ws.write_string(i, 0, str(p), plain)
+        ws.write_number(i, 1, n["error"], red if n["error"] else plain)
+        ws.write_number(i, 2, n["warning"], plain)
+        ws.write_number(i, 3, n["info"], plain)
+        ws.write_string(i, 4, status, red if (err or n["error"]) else plain)
+        r = self.row
+        for f in fs:
+            for j, text in enumerate([str(p), _LEVEL_CN[f.level], f.rule, f.table, f.cell, f.message]):
+                ws2.write_string(r, j, "" if text is None else str(text), plain)   # text, never a formula
+            for j, v in enumerate((f.expected, f.actual, f.difference), start=6):
+                x = _num(v)
+                if isinstance(x, float):
+                    ws2.write_number(r, j, x, plain)
+                elif x is not None:
+                    ws2.write_string(r, j, str(x), plain)
+            r += 1
+        self.row = r
+
+    def save(self, path: str | Path) -> Path:
+        path = Path(path)
+        ws, ws2 = self.ws, self.ws2
         ws.set_column(0, 0, 60)
         ws.set_column(4, 4, 40)
-        ws.autofilter(0, 0, max(1, len(results)), 4)
+        ws.autofilter(0, 0, max(1, self.files), 4)
         ws.freeze_panes(1, 0)
-        ws2 = wb.add_worksheet("全部问题")
-        for j, text in enumerate(["文件", "级别", "规则", "表", "单元格", "说明", "应为", "实际", "差额"]):
-            ws2.write_string(0, j, text, bold)
-        r = 1
-        for p, fs, err in results:
-            for f in fs:
-                for j, text in enumerate([str(p), _LEVEL_CN[f.level], f.rule, f.table, f.cell, f.message]):
-                    ws2.write_string(r, j, "" if text is None else str(text), plain)   # text, never a formula
-                for j, v in enumerate((f.expected, f.actual, f.difference), start=6):
-                    x = _num(v)
-                    if isinstance(x, float):
-                        ws2.write_number(r, j, x, plain)
-                    elif x is not None:
-                        ws2.write_string(r, j, str(x), plain)
-                r += 1
         ws2.set_column(0, 0, 40)
         ws2.set_column(4, 4, 30)
         ws2.set_column(5, 5, 90)
-        ws2.autofilter(0, 0, max(1, r - 1), 8)
+        ws2.autofilter(0, 0, max(1, self.row - 1), 8)
         ws2.freeze_panes(1, 0)
-        wb.close()
-    return path
+        self.close()
+        with atomic_write(path, keep_original=True) as tmp:
+            tmp.write_bytes(self._buf.getvalue())
+        return path
+
+    def close(self) -> None:
+        """Finish the workbook in memory (its row files removed); :meth:`save` calls it, and so must a caller
+        that does not save."""
+        if not self.wb.fileclosed:
+            self.wb.close()
 
 
 __all__ += ["backup_path"]
