@@ -155,9 +155,9 @@ def cmd_narrative(args) -> int:
     if no_row:
         print(f"\n“说明事项”页已按表中科目补上 {len(no_row)} 行（如 {no_row[0].label}），已填内容不变；请填写后重新生成。")
     if narrative.missing:
-        print(f"\n还有 {len(narrative.missing)} 项说明事项未填写，情况说明中以【请填写金额/数量/文字：…】标出：")
-        for _, label in narrative.missing[:30]:
-            print(f"  - {label}")
+        print(f"\n还有 {len(narrative.missing)} 项说明事项未填写，情况说明中如下标出（请在“说明事项”页填写）：")
+        for key, label in narrative.missing[:30]:
+            print(f"  - {narrative.markers.get(key) or label}")
         if len(narrative.missing) > 30:
             print(f"  …… 共 {len(narrative.missing)} 项")
     return 1 if errors else 0      # forced over errors too: the errors are findings (exit 1)
