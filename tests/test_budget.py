@@ -211,7 +211,7 @@ def test_rendered_budget_narrative_has_the_published_sections_and_passes_the_che
 def test_budget_narrative_from_the_workbook_and_the_cli(sample_book, tmp_path, capsys):
     book = tmp_path / "b.xlsx"
     shutil.copy(sample_book, book)
-    assert main(["narrative", str(book), "--no-docx", "--force"]) == 0   # 13 check errors, as published
+    assert main(["narrative", str(book), "--no-docx", "--force"]) == 1   # 13 check errors, as published
     assert main(["check-narrative", str(SAMPLE / "published" / "情况说明.txt"), "--against", str(book)]) == 0
     out = capsys.readouterr().out
     assert "0 个错误，2 个警告" in out

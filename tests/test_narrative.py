@@ -282,7 +282,7 @@ def test_clean_text_gives_no_findings():
 def narrated(tmp_path_factory):
     out = tmp_path_factory.mktemp("narrative")
     assert main(["generate", str(SBJ), "-o", str(out / "sbj.xlsx")]) == 0
-    assert main(["narrative", str(out / "sbj.xlsx"), "--full", "--force"]) == 0   # 8 check errors
+    assert main(["narrative", str(out / "sbj.xlsx"), "--full", "--force"]) == 1   # 8 check errors: exit 1 (findings)
     return out
 
 

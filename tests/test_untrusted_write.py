@@ -373,7 +373,7 @@ def test_check_write_keeps_user_text_as_strings_and_every_value(hostile, capsys)
 
 def test_narrative_keeps_user_text_as_strings_and_every_value(hostile, capsys):
     before = values(hostile)
-    assert main(["narrative", str(hostile), "--force"]) == 0   # the book has check errors (issue 14: --force)
+    assert main(["narrative", str(hostile), "--force"]) == 1   # the book has check errors (issue 14: --force, exit 1)
     capsys.readouterr()
     assert formulas_with(hostile) == []
     after = assert_values_kept(before, hostile)
@@ -507,7 +507,7 @@ def test_first_original_is_kept_and_permissions_follow(tmp_path, capsys):
     original = book.read_bytes()
     os.chmod(book, 0o640)
     assert main(["check", str(book), "--write"]) == 1
-    assert main(["narrative", str(book), "--no-docx", "--force"]) == 0   # the book has check errors (issue 14: --force)
+    assert main(["narrative", str(book), "--no-docx", "--force"]) == 1   # the book has check errors (issue 14: --force, exit 1)
     assert main(["check", str(book), "--write"]) == 1
     bak = book.with_name("book.bak.xlsx")
     assert bak.read_bytes() == original                      # the first original, not a later rewrite
@@ -568,7 +568,7 @@ def test_users_own_result_and_narrative_sheets_are_never_replaced(tmp_path, caps
     before = values(book)
     for _ in range(2):
         assert main(["check", str(book), "--write"]) == 1
-        assert main(["narrative", str(book), "--no-docx", "--force"]) == 0   # the book has check errors (issue 14: --force)
+        assert main(["narrative", str(book), "--no-docx", "--force"]) == 1   # the book has check errors (issue 14: --force, exit 1)
     capsys.readouterr()
     after = values(book)
     for name in ("校验结果", "情况说明"):
@@ -624,7 +624,7 @@ def test_cached_values_survive_unusual_sheet_xml(tmp_path, capsys, shape):
     formula_cells = re.findall(r"<(?:x:)?f>", sheet_xml(book)[F03])
     assert formula_cells
     assert main(["check", str(book), "--write"]) == 1
-    assert main(["narrative", str(book), "--no-docx", "--force"]) == 0   # the book has check errors (issue 14: --force)
+    assert main(["narrative", str(book), "--no-docx", "--force"]) == 1   # the book has check errors (issue 14: --force, exit 1)
     capsys.readouterr()
     assert_values_kept(before, book)
 
@@ -692,7 +692,7 @@ def test_control_characters_quoted_in_messages_do_not_crash(tmp_path, capsys):
     set_meta(book, "unit", "单位_x0007_名")
     before = values(book)
     assert main(["check", str(book), "--write"]) == 1
-    assert main(["narrative", str(book), "--force"]) == 0   # the book has check errors (issue 14: --force)
+    assert main(["narrative", str(book), "--force"]) == 1   # the book has check errors (issue 14: --force, exit 1)
     assert "Traceback" not in capsys.readouterr().err
     after = assert_values_kept(before, book)
     assert after[F03][(7, 4)] == "a\x01b"

@@ -484,11 +484,26 @@ def test_narrative_on_a_workbook_with_errors_warns_and_writes_docx_only_with_for
     assert ws["A1"].font.color.rgb.endswith("C00000") and ws["A1"].font.b
     assert "中卫市社会保险事业管理中心" in ws["A2"].value
     assert ws.print_area and not str(ws.print_area).endswith("$A$1")     # the warning is not printed
-    assert main(["narrative", str(book), "--force"]) == 0
+    # forced: the .docx is written, its first paragraph is the same warning in bold red; exit 1 (errors found)
+    assert main(["narrative", str(book), "--force"]) == 1
     assert docx.exists()
+    import docx as python_docx
+    first = python_docx.Document(str(docx)).paragraphs[0]
+    assert first.text == ws["A1"].value
+    assert all(r.bold and str(r.font.color.rgb).endswith("C00000") for r in first.runs)
+    assert "中卫市社会保险事业管理中心" in python_docx.Document(str(docx)).paragraphs[1].text
+    assert "首段有红色警告" in capsys.readouterr().out
+    # check-narrative of the .docx reads the text, not the warning
+    text = read_narrative_docx(docx)
+    assert not text.startswith("注意") and text.split("\n")[0] == ws["A2"].value
     # check-narrative reads the sheet's text, not the warning line above it
     from xltools.narrative.check import read_narrative
     assert not read_narrative(book, sheet="情况说明").startswith("注意")
+
+
+def read_narrative_docx(path):
+    from xltools.narrative.check import read_narrative
+    return read_narrative(path)
 
 
 def test_narrative_on_a_clean_workbook_writes_the_docx_without_force(generated, tmp_path):

@@ -138,7 +138,7 @@ def _narrative(book):
     if done["kept_as"]:
         notes.append(f"原有的“{SHEET}”页已改名为“{done['kept_as']}”保留（其中的文字不是上次生成的原样）。")
     if done["missing"]:
-        notes.append(f"还有 {len(done['missing'])} 项说明事项未填写（文中以【请填写…：…】标出），"
+        notes.append(f"还有 {len(done['missing'])} 项说明事项未填写（文中以【请填写…】或【待计算…：需先填写“…”】标出），"
                      "请在“说明事项”页填写后重新生成。")
     if notes:
         _alert(book, f"已生成“{SHEET}”页。\n\n" + "\n\n".join(notes))

@@ -117,7 +117,7 @@ class Audit:
         if lay is None:
             return []
         if t.pattern == "leaf":
-            return [(t.table, k, t.col) for k in d._leaf_keys(t, target)]
+            return [(t.table, k, t.col) for k in d._leaf_keys(t, target, whole=True)]
         if t.pattern == "classes":
             out = []
             for pl in lay.panels:
@@ -147,7 +147,9 @@ class Audit:
         if by_code is not None:
             codes, vals = by_code
             return f'SUMPRODUCT(--({codes}&""="{t.row}"),{vals})'
-        return self.deriv.term_formula(t, AUDIT_SHEET, target)
+        # a pattern sums its whole blocks, as the checker does (the builder's subtotal formula stops at the
+        # next row of its level to avoid a circular reference; a term on the target's own table needs not)
+        return self.deriv.term_formula(t, AUDIT_SHEET, target, whole=True)
 
     def _right(self, c: Check) -> str:
         """The right side (as ``Derivation.formula`` writes it, with 科目 rows found by code)."""
@@ -173,7 +175,7 @@ class Audit:
         if t.pattern == "leaf":
             n = leaf_len(self.deriv.tset.tables[t.table].detail_kind)
             parts = []
-            for pl, r0, r1 in self.deriv.leaf_ranges(t, target):
+            for pl, r0, r1 in self.deriv.leaf_ranges(t, target, whole=True):
                 if r1 < r0:
                     continue
                 c = pl.value_cols[t.col]
@@ -318,7 +320,7 @@ class Audit:
             v: dict[int, object] = {}
             if c.kind == "ratio":
                 left = d.value(row.target) if is_num(row.target) else ""
-                right = d.formula_value(c)
+                right = d.formula_value(c, whole=True)
                 right = "" if right is None else right
                 num = sum((d.value(x) for x in row.num_cells), ZERO) * c.terms[0].sign
                 den = sum((d.value(x) for x in row.den_cells), ZERO) * c.terms[1].sign
@@ -328,7 +330,7 @@ class Audit:
                 failed = _ratio_fails(left, num, den, nh, dh, c.scale)
             else:
                 left = d.value(row.target) if row.ref else ZERO
-                right = d.formula_value(c)
+                right = d.formula_value(c, whole=True)
                 diff = left - right
                 t = tol(row.count_cells, row.unit)
                 v.update({C_LEFT: left, C_RIGHT: right, C_DIFF: diff, C_TOL: t})

@@ -87,11 +87,13 @@ class Derivation:
             return cell[1] == "total" or any(r.key == cell[1] for p in table.panels for r in p.footer)
         return row.kind != "spare" and cell[2] not in row.values and bool(row.source)
 
-    def leaf_ranges(self, t: Ref, target: Ref) -> list[tuple[object, int, int]]:
+    def leaf_ranges(self, t: Ref, target: Ref, whole: bool = False) -> list[tuple[object, int, int]]:
         """(panel layout, first row, last row) of the code ranges a leaf pattern sums over.
 
         A subtotal row in the same block sums only the rows below it up to the next row of its own
         level or higher: a range that held the subtotal's own cell would be a circular reference.
+        ``whole``: every block whole, as the checker sums a pattern (a formula outside the tables, on
+        the 审核 sheet, cannot be circular).
         """
         lay = self.layouts.get(t.table)
         out = []
@@ -103,7 +105,7 @@ class Derivation:
             if pl.panel.classes and t.row and t.row[:3] not in pl.panel.classes:
                 continue
             r0, r1 = pl.block
-            own = pl.rows.get(target.row) if target.table == t.table else None
+            own = pl.rows.get(target.row) if target.table == t.table and not whole else None
             if own is not None and r0 <= own <= r1:
                 level = len(target.row)
                 after = sorted((r, k) for k, r in pl.rows.items() if r > own and r0 <= r <= r1)
@@ -116,15 +118,17 @@ class Derivation:
             out.append((pl, r0, r1))
         return out
 
-    def _leaf_keys(self, t: Ref, target: Ref) -> list[str]:
+    def _leaf_keys(self, t: Ref, target: Ref, whole: bool = False) -> list[str]:
         n = leaf_len(self.tset.tables[t.table].detail_kind)
         keys = []
-        for pl, r0, r1 in self.leaf_ranges(t, target):
+        for pl, r0, r1 in self.leaf_ranges(t, target, whole):
             keys.extend(k for k, r in pl.rows.items() if r0 <= r <= r1 and k.isdigit() and len(k) == n
                         and k.startswith(t.row))
         return keys
 
-    def formula_value(self, check: Check) -> Decimal | None:
+    def formula_value(self, check: Check, whole: bool = False) -> Decimal | None:
+        """The value of the check's right side as its formula computes it (``whole``: patterns over whole
+        blocks, as on the 审核 sheet — :meth:`leaf_ranges`)."""
         if check.kind == "ratio":
             from xltools.rules.engine import ratio_value
 
@@ -133,7 +137,7 @@ class Derivation:
         total = ZERO
         for t in check.terms:
             if t.pattern == "leaf":
-                for k in self._leaf_keys(t, check.target):
+                for k in self._leaf_keys(t, check.target, whole):
                     total += t.sign * self.value((t.table, k, t.col))
             elif t.pattern == "classes":   # the 类 lines of a fixed panel, whether or not data gives them
                 for p in self.tset.tables[t.table].panels:
@@ -174,11 +178,11 @@ class Derivation:
             return ""
         return sheet_prefix(self.layouts[table].sheet)
 
-    def term_formula(self, t: Ref, here: str, target: Ref) -> str:
-        """One term of a check as an Excel expression (without its sign)."""
-        return self._term(t, here, target)
+    def term_formula(self, t: Ref, here: str, target: Ref, whole: bool = False) -> str:
+        """One term of a check as an Excel expression (without its sign); ``whole``: see :meth:`leaf_ranges`."""
+        return self._term(t, here, target, whole)
 
-    def _term(self, t: Ref, here: str, target: Ref) -> str:
+    def _term(self, t: Ref, here: str, target: Ref, whole: bool = False) -> str:
         lay = self.layouts.get(t.table)
         if lay is None:
             return "0"
@@ -200,7 +204,7 @@ class Derivation:
         if t.pattern == "leaf":
             n = leaf_len(self.tset.tables[t.table].detail_kind)
             sums = []
-            for pl, r0, r1 in self.leaf_ranges(t, target):
+            for pl, r0, r1 in self.leaf_ranges(t, target, whole):
                 c = pl.value_cols[t.col]
                 if r1 < r0:
                     continue

@@ -340,11 +340,11 @@ class Template:
         if leaf is not None:
             cache, orig = self._leaf_cache, leaf
 
-            def cached(t, target):
-                k = (t, target)
+            def cached(t, target, whole=False):
+                k = (t, target, whole)
                 r = cache.get(k)
                 if r is None:
-                    r = cache[k] = orig(t, target)
+                    r = cache[k] = orig(t, target, whole)
                 return r
             d._leaf_keys = cached
         for cell in d.derived:

@@ -75,6 +75,7 @@ class Report:
     no_data: tuple[str, ...] = ()         # tables printed empty with “本表无数据” (meta.yaml)
     table_units: dict = field(default_factory=dict)   # amount unit of a table where it differs (variant)
     supplement: list = field(default_factory=list)    # 科目补充: (code, level, name) a user added in the workbook
+    uncalculated: tuple[str, ...] = ()   # formula cells saved without a calculated value ("sheet!A1")
 
     def use_variant(self, variant) -> None:
         """Take the per-table amount units a variant sets (a 万元 三公 table in a 元 set)."""

@@ -6,7 +6,7 @@ inside the functions that need them — the Excel add-in imports this module on 
     render(report, variant=None) -> Narrative          sections → paragraphs (text + style)
     render_report(report)        -> list[Paragraph]    the same, flat (for the add-in)
     write_sheet(path, narrative)                        the 情况说明 sheet in a workbook (openpyxl)
-    write_docx(path, narrative, report, full=False)     a Word document (python-docx)
+    write_docx(path, narrative, report, full=False, warning=None)     a Word document (python-docx)
     check_text(text, report)     -> list[Finding]       a narrative someone wrote, against the tables
     notes_findings(report)       -> list[Finding]       说明事项 items a rendered narrative still lacks
 """
@@ -32,9 +32,9 @@ def write_sheet(path, narrative, **kw):
     return _w(path, narrative, **kw)
 
 
-def write_docx(path, narrative, report, full: bool = False):
+def write_docx(path, narrative, report, full: bool = False, warning: str | None = None):
     from xltools.narrative.word import write_docx as _w
-    return _w(path, narrative, report, full=full)
+    return _w(path, narrative, report, full=full, warning=warning)
 
 
 def check_text(text: str, report):

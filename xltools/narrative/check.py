@@ -927,8 +927,9 @@ def read_narrative(path: str | Path, sheet: str | None = None) -> str:
             import docx
 
             guard.check_zip(path, "Word 文档", error=NarrativeReadError)
+            from xltools.narrative.sheet import WARNING_PREFIX   # the red line `narrative --force` adds: not text
             doc = docx.Document(str(path))
-            return "\n".join(_docx_text(p) for p in doc.paragraphs)
+            return "\n".join(t for p in doc.paragraphs if not (t := _docx_text(p)).startswith(WARNING_PREFIX))
         if suffix in (".xlsx", ".xlsm"):
             from python_calamine import CalamineWorkbook
 

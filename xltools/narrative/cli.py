@@ -22,7 +22,7 @@ def register(sub) -> None:
     n.add_argument("--prior", metavar="上年公开", help="上年度决算公开（.xlsx 或 .pdf）：与上年比较的数字取自其中，不必在说明事项中录入")
     n.add_argument("--budget", metavar="本年预算公开", help="本年度部门预算公开（.xlsx 或 .pdf）：各科目年初预算数取自其中")
     n.add_argument("--force", action="store_true",
-                   help="工作簿有校验错误时仍生成 Word 文档（默认只写带红色警告的“情况说明”页）")
+                   help="工作簿有校验错误时仍生成 Word 文档（首段为红色警告，退出码仍为 1；默认只写带红色警告的“情况说明”页）")
     n.set_defaults(func=cmd_narrative)
 
     nt = sub.add_parser("notes", help="说明事项页：按表中现有科目补齐应填写的事项（已填内容保留）")
@@ -143,23 +143,24 @@ def cmd_narrative(args) -> int:
             print(f"错误：Word 文档不能写到工作簿 {out.name}（请用 .docx 文件名）", file=sys.stderr)
             return 2
         try:
-            write_docx(out, narrative, report, full=args.full)
+            write_docx(out, narrative, report, full=args.full, warning=warning)
         except WriteError as exc:
             print(f"错误：{exc}", file=sys.stderr)
             return 2
         except (OSError, ValueError) as exc:      # python-docx refuses control characters
             print(f"错误：无法生成 Word 文档 {out.name}（{exc}）", file=sys.stderr)
             return 2
-        print(f"已生成 Word 文档：{out}{'（完整公开内容）' if args.full else ''}")
+        print(f"已生成 Word 文档：{out}{'（完整公开内容）' if args.full else ''}"
+              + ("；文档首段有红色警告（工作簿有校验错误）" if warning else ""))
     if no_row:
         print(f"\n“说明事项”页已按表中科目补上 {len(no_row)} 行（如 {no_row[0].label}），已填内容不变；请填写后重新生成。")
     if narrative.missing:
-        print(f"\n还有 {len(narrative.missing)} 项说明事项未填写，情况说明中以【请填写金额/数量/文字：…】标出：")
-        for _, label in narrative.missing[:30]:
-            print(f"  - {label}")
+        print(f"\n还有 {len(narrative.missing)} 项说明事项未填写，情况说明中如下标出（请在“说明事项”页填写）：")
+        for key, label in narrative.missing[:30]:
+            print(f"  - {narrative.markers.get(key) or label}")
         if len(narrative.missing) > 30:
             print(f"  …… 共 {len(narrative.missing)} 项")
-    return 1 if errors and not args.force else 0
+    return 1 if errors else 0      # forced over errors too: the errors are findings (exit 1)
 
 
 def check_errors(report) -> list:

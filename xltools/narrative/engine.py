@@ -95,10 +95,12 @@ class Recorder:
         self.labels = labels
         self.kinds = kinds or {}
         self.missing: dict[str, str] = {}
+        self.markers: dict[str, str] = {}      # key → the marker the text shows where the item first appears
 
-    def _shown(self, key: str, label: str) -> bool:
+    def _shown(self, key: str, label: str, marker: str = "") -> bool:
         first = key not in self.missing
         self.missing.setdefault(key, label)
+        self.markers.setdefault(key, marker)
         return first
 
     def miss(self, key: str, label: str | None = None, kind: str = "") -> Missing:
@@ -112,7 +114,7 @@ class Item:
     编码: str = ""
     名称: str = ""
     金额: object = None
-    占比: Decimal | None = None
+    占比: Decimal | str | None = None    # NO_SHARE: a share of a zero total (not printed)
     年初预算: object = None
     上年: object = None
     预算原因: object = None
@@ -157,10 +159,15 @@ def render_with(report: Report, variant: str | None, nset) -> Narrative:
         text = env.get_template(name).render(ctx)
         out.extend(paragraphs_from_text(text, structured=True))
     return Narrative(title=f"{report.unit or ''}{report.year or ''}{nset.title}", paragraphs=out,
-                     missing=list(rec.missing.items()), variant=variant or "", unit=unit)
+                     missing=list(rec.missing.items()), variant=variant or "", unit=unit,
+                     markers=dict(rec.markers))
 
 
 PARA = "\u00b6"     # ¶: where the template source had a blank line (a paragraph ends)
+# what the 占比 / 百分比 filters give for a share of a zero total: its clause (“，占本年支出合计的…”, “，占…”) is
+# left out of the paragraph (a share of nothing is not a number; “占0.00%” would say the part is 0)
+NO_SHARE = "\u2063"
+_NO_SHARE_CLAUSE = re.compile("[，,]?\\s*占[^，。；;：:\u2063]*\u2063")
 _BLANK = re.compile(r"\n[ \t]*\n(?:[ \t]*\n)*")
 
 
@@ -262,6 +269,8 @@ def paragraphs_from_text(text: str, structured: bool = False) -> list[Paragraph]
         blocks = []
         for chunk in text.split(PARA):
             b = "".join(line.strip() for line in chunk.splitlines())
+            if NO_SHARE in b:
+                b = _NO_SHARE_CLAUSE.sub("", b).replace(NO_SHARE, "")
             if b:
                 blocks.append(b)
     else:
@@ -298,12 +307,15 @@ def _install_filters(env) -> None:
     def percent(p):
         if isinstance(p, Missing):
             return str(p)
+        if p is NO_SHARE:
+            return NO_SHARE
         return fmt_pct(p)
 
     def share(x, whole):
         if isinstance(x, Missing) or isinstance(whole, Missing):
             return (x if isinstance(x, Missing) else whole).derived("百分比")
-        return fmt_pct(pct(x, whole) if pct(x, whole) is not None else ZERO)
+        p = pct(x, whole)
+        return NO_SHARE if p is None else fmt_pct(p)     # a share of a zero total: the clause is left out
 
     def delta(cur, base, rate=True):
         """增加 X万元，增长 Y% / 减少 X万元，下降 Y% / 持平 — on the base (prior year or budget)."""
@@ -433,6 +445,7 @@ def with_shares(items: list[Item], whole) -> None:
     vals = [value_of(i.金额) for i in items]
     # the shares of a complete group add to exactly 100.00 % (largest-remainder rounding, see
     # numbers.shares); a group that is not the whole gets plain half-up shares of the whole
-    for it, s in zip(items, shares(vals, value_of(whole))):
-        it.占比 = s
+    total = value_of(whole)
+    for it, s in zip(items, shares(vals, total)):
+        it.占比 = s if total != ZERO else NO_SHARE     # shares of a zero total are not printed
 

@@ -36,22 +36,25 @@ class Missing:
         self.kind = self.KINDS.get(kind, kind)
         self._on_show = on_show
 
-    def _show(self) -> bool:
-        """Record the item as missing; True the first time the narrative prints it."""
+    def _show(self, marker: str) -> bool:
+        """Record the item as missing, with ``marker`` (how the text shows it the first time); True the first
+        time the narrative prints it."""
         if self._on_show is None:
             return True
-        return bool(self._on_show(self.key, self.label))
+        return bool(self._on_show(self.key, self.label, marker))
 
     def __str__(self) -> str:
         # recorded as missing only when the narrative actually shows it (a template may not use it)
-        if self._show():
-            return f"【请填写{self.kind}：{self.label}】"
+        full = f"【请填写{self.kind}：{self.label}】"
+        if self._show(full):
+            return full
         return f"【请填写{self.kind}：见上文】"
 
     def derived(self, what: str) -> str:
         """The marker of a figure computed from this item (``what``: 百分比, 增减额, 增减额及增减率 …)."""
-        if self._show():
-            return f"【待计算{what}：需先填写“{self.label}”】"
+        full = f"【待计算{what}：需先填写“{self.label}”】"
+        if self._show(full):
+            return full
         return f"【待计算{what}】"
 
     __html__ = None

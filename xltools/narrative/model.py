@@ -22,6 +22,7 @@ class Narrative:
     missing: list[tuple[str, str]] = field(default_factory=list)   # (说明事项 key, label) still to fill in
     variant: str = ""
     unit: str = "万元"
+    markers: dict[str, str] = field(default_factory=dict)   # key → its marker where the text first shows it
 
     def text(self) -> str:
         return "\n".join(p.text for p in self.paragraphs)

@@ -94,10 +94,13 @@ def _paragraphs(doc, narrative: Narrative) -> None:
                     run.font.highlight_color = WD_COLOR_INDEX.YELLOW
 
 
-def write_docx(path: str | Path, narrative: Narrative, report: Report, full: bool = False) -> Path:
+def write_docx(path: str | Path, narrative: Narrative, report: Report, full: bool = False,
+               warning: str | None = None) -> Path:
+    """The narrative as a Word document; ``warning`` (the workbook has check errors: ``narrative --force``) is
+    its first paragraph, in bold red, as the 情况说明 sheet shows it."""
     import docx
     from docx.enum.section import WD_ORIENT
-    from docx.shared import Cm
+    from docx.shared import Cm, RGBColor
 
     from xltools.util import atomic_path
 
@@ -109,6 +112,10 @@ def write_docx(path: str | Path, narrative: Narrative, report: Report, full: boo
     sec.left_margin = sec.right_margin = Cm(2.6)
     sec.top_margin, sec.bottom_margin = Cm(3.0), Cm(2.5)
     year = report.year or ""
+    if warning:
+        run = doc.add_paragraph(style="Normal").add_run(warning)
+        run.bold = True
+        run.font.color.rgb = RGBColor(0xC0, 0x00, 0x00)
     if full:
         from xltools.spec import load_set
 

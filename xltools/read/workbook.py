@@ -38,11 +38,14 @@ _SUMPRODUCT_F = re.compile(rb"<f(?:\s[^>]*)?>([^<]*SUMPRODUCT[^<]*)</f>")
 _SAME_SHEET_RANGE = re.compile(rb"(?<![!A-Za-z])\$([A-Z]{1,3})\$(\d+):\$\1\$(\d+)")
 
 
-def formula_cells(path: str | Path, ranges: dict | None = None, sheets=None) -> dict[str, set[str]]:
+def formula_cells(path: str | Path, ranges: dict | None = None, sheets=None,
+                  uncached: dict | None = None) -> dict[str, set[str]]:
     """Sheet name → the cells (A1) that hold a formula (of the sheets named in ``sheets``, or of every sheet).
 
     ``ranges`` (a dict, filled in): sheet → column letter → (first, last) 1-based rows that the sheet's
-    SUMPRODUCT formulas cover in that column (the detail blocks: a row outside them is not summed)."""
+    SUMPRODUCT formulas cover in that column (the detail blocks: a row outside them is not summed).
+    ``uncached`` (a dict, filled in): sheet → the formula cells that carry no calculated value (a file saved by
+    a program that does not calculate formulas, e.g. openpyxl), as :func:`_uncached_refs` gives them."""
     out: dict[str, set[str]] = {}
     with zipfile.ZipFile(path) as z:
         wb = ET.fromstring(z.read("xl/workbook.xml"))
@@ -59,6 +62,8 @@ def formula_cells(path: str | Path, ranges: dict | None = None, sheets=None) -> 
             except KeyError:
                 continue
             out[s.get("name")] = _formula_refs(data)
+            if uncached is not None and _MAYBE_UNCACHED.search(data):
+                uncached[s.get("name")] = _uncached_refs(data)
             if ranges is not None and b"SUMPRODUCT" in data:
                 cols: dict[str, tuple[int, int]] = {}
                 # every formula's ranges at once (a range never spans the space between two formulas), each
@@ -96,6 +101,30 @@ def _formula_refs(data: bytes) -> set[str]:
             if r:
                 cells.add(r.group(1).decode())
     return cells
+
+
+# a formula element followed by no value or an empty one: what a program that does not calculate writes
+_MAYBE_UNCACHED = re.compile(rb"(?:</(?:\w+:)?f>|<(?:\w+:)?f\s[^>]*/>)\s*(?:<(?:\w+:)?v\s*/>|<(?:\w+:)?v>\s*</(?:\w+:)?v>)?"
+                             rb"\s*</(?:\w+:)?c>")
+_CELL_FULL = re.compile(rb"<(?:\w+:)?c\s([^>]*?)(?<!/)>(.*?)</(?:\w+:)?c>", re.S)
+_HAS_F = re.compile(rb"<(?:\w+:)?f[\s>/]")
+_HAS_V = re.compile(rb"<(?:\w+:)?v>\s*[^<\s]")
+_T_STR = re.compile(rb'\st="(?:str|inlineStr)"')
+
+
+def _uncached_refs(data: bytes) -> tuple[set[str], set[str]]:
+    """The cells of one sheet's XML that hold a formula but no calculated value: (those whose formula cannot give
+    an empty text — SUM, SUMPRODUCT …: surely not calculated —, those whose formula may give "" as its result).
+    A formula's empty text result written with t="str" is a value."""
+    sure, maybe = set(), set()
+    for m in _CELL_FULL.finditer(data):
+        attrs, body = m.group(1), m.group(2)
+        if _HAS_F.search(body) and not _HAS_V.search(body) and not _T_STR.search(b" " + attrs):
+            r = _R_ATTR.search(b" " + attrs)
+            if r:
+                blank = b'&quot;&quot;' in body or b'""' in body
+                (maybe if blank else sure).add(r.group(1).decode())
+    return sure, maybe
 
 
 def _norm(text) -> str:
@@ -191,9 +220,10 @@ def read_workbook(path: str | Path, *, with_formulas: bool = True, opened=None) 
     meta = meta_from(names, _grid(wb, META_SHEET) if META_SHEET in names else None, path.name,
                      _grid(wb, COVER_SHEET) if COVER_SHEET in names else None)
     ranges: dict = {}
+    uncached: dict = {}     # sheet → (formula cells surely not calculated, those that may hold "")
     try:
         # only the sheets the tables are read from (not the 科目目录, 说明事项, 审核 or result sheets)
-        fcells = formula_cells(path, ranges, _table_sheets(meta)) if with_formulas else None
+        fcells = formula_cells(path, ranges, _table_sheets(meta), uncached) if with_formulas else None
     except (zipfile.BadZipFile, KeyError, ET.ParseError, zlib.error, EOFError, UnicodeDecodeError) as exc:
         raise ReadError(f"{path.name}：工作簿结构损坏（{_lib_text(exc)}）") from None
     from xltools.read.guard import check_meta_rows, check_report_amounts
@@ -201,7 +231,34 @@ def read_workbook(path: str | Path, *, with_formulas: bool = True, opened=None) 
     report = read_grids(lambda sheet: _grid(wb, sheet), names, meta, fcells, origin=str(path), name=path.name,
                         ranges=ranges)
     check_report_amounts(report, path.name, error=ReadError)
+    if any(sure for sure, _ in uncached.values()):
+        # not calculated: the formulas that may give "" have no result either
+        _note_uncached(report, {sheet: sure | maybe for sheet, (sure, maybe) in uncached.items()})
     return report
+
+
+def _note_uncached(report: Report, uncached: dict[str, set[str]]) -> None:
+    """Formula cells of the tables that carry no calculated value: one error finding (F-02) instead of every
+    identity failing on them; the checker skips the identities that involve these cells (xltools.rules)."""
+    from xltools.rules.engine import Finding
+
+    cells, tables = [], []
+    for td in report.tables.values():
+        for row in td.rows.values():
+            for v in row.values.values():
+                if v.formula and v.amount is None and v.source:
+                    sheet, _, ref = v.source.rpartition("!")
+                    if ref in uncached.get(sheet, ()):
+                        cells.append(v.source)
+                        tables.append(td.table_id)
+    if not cells:
+        return
+    report.uncalculated = tuple(cells)
+    first = "、".join(cells[:3]) + ("等" if len(cells) > 3 else "")
+    report.problems.append(Finding(
+        "F-02", "error", tables[0], cells[0],
+        f"工作簿中 {len(cells)} 个公式没有计算结果（{first}）：文件由不计算公式的程序保存（如 openpyxl 或某些转换工具），"
+        f"请在 Excel/WPS 中打开、保存后再校验；涉及这些单元格的校验已跳过", cells=tuple(cells)))
 
 
 def _table_sheets(meta: dict[str, str]) -> set[str] | None:

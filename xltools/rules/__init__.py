@@ -9,6 +9,7 @@ Rule codes:
   W-…  soft checks (warnings)
   V-01 a number typed as text (read anyway)      V-02 not a number
   V-03 negative amount                            F-01 a derived cell's formula replaced by a constant
+  F-02 formulas saved without calculated values (openpyxl, converters): one error; what involves them is skipped
   C-01 unknown 科目编码                           C-02 科目名称 does not match the catalog
   C-03 a 项 under the wrong 类 row                C-04 a 项 whose 类/款 row is missing (hierarchy variants)
   C-05 duplicated 科目编码                         C-06 amounts in a row without a 科目编码
@@ -72,12 +73,19 @@ def check_report(report: Report, *, catalogs=None) -> list[Finding]:
     findings += notes_findings(report)
     from xltools.perf import block_findings   # 绩效 block tables (目标表, 自评表), where the set declares them
     findings += block_findings(report)
+    if report.uncalculated:   # formulas saved without results (F-02): what involves them is not checked
+        findings = _without_uncalculated(findings, frozenset(report.uncalculated))
     from xltools.rules.causes import assign_causes   # one headline per defect, the rest name it as cause
 
     def recheck(rep: Report) -> list[Finding]:
         return _code_rules(rep, tset, variant, catalogs) + evaluate(rep, tset, all_checks(tset, variant, rep))
 
     return assign_causes(report, tset, variant, checks, findings, recheck)
+
+
+def _without_uncalculated(findings: list[Finding], cells: frozenset) -> list[Finding]:
+    """The findings that involve none of ``cells`` (formula cells with no calculated value), and F-02 itself."""
+    return [f for f in findings if f.rule == "F-02" or not ({f.cell, *f.cells} & cells)]
 
 
 _DERIVED: dict = {}   # id(a shape's checks) → (checks, derived cells): the shape's checks are one tuple object

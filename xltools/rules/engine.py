@@ -554,7 +554,7 @@ def _evaluate_ratio(report: Report, tset: TableSet, c: Check) -> Finding | None:
                    + (f"，相差 {fmt(diff)}" if diff is not None else ""),
                    expected=str(exact), actual=str(given.amount) if given is not None else None,
                    difference=str(diff) if diff is not None else None,
-                   cells=tuple(dict.fromkeys([cell, *(v.source for v in nvals + dvals if v.source)])))
+                   cells=tuple(dict.fromkeys([cell, *(v.source for v in tvals + nvals + dvals if v.source)])))
 
 
 def _column_label(tset: TableSet, table: str, col: str) -> str:
