@@ -31,12 +31,10 @@ class AuditError(Exception):
 _A1_ROW = re.compile(r"!\$?[A-Z]+\$?(\d+)$")
 
 
-def sheet_block(ws, pl, stop: frozenset = frozenset()) -> tuple[int, int] | None:
-    """1-based first and last sheet row of a detail panel's block: the rows the sheet's SUMPRODUCT
-    formulas cover in the panel's 科目编码 column, and a 类 row just above them (its subtotal sums the
-    rows below it); ``stop``: 1-based rows that are not in the block (the 合计 row, which may show the
-    unit's code). None when the sheet has no such formula."""
-    code = col_letter(pl.code_col)
+def sumproduct_span(ws, code_col: int) -> tuple[int, int] | None:
+    """1-based first and last sheet row that the sheet's SUMPRODUCT formulas cover in the 0-based column
+    ``code_col`` (the panel's 科目编码 column); None when no such formula exists."""
+    code = col_letter(code_col)
     pat = re.compile(rf"(?<![!A-Za-z])\${code}\$(\d+):\${code}\$(\d+)")
     lo = hi = None
     for row in ws.iter_rows():
@@ -47,8 +45,18 @@ def sheet_block(ws, pl, stop: frozenset = frozenset()) -> tuple[int, int] | None
                     a, b = int(m.group(1)), int(m.group(2))
                     lo = a if lo is None else min(lo, a)
                     hi = b if hi is None else max(hi, b)
-    if lo is None:
+    return None if lo is None else (lo, hi)
+
+
+def sheet_block(ws, pl, stop: frozenset = frozenset()) -> tuple[int, int] | None:
+    """1-based first and last sheet row of a detail panel's block: the rows the sheet's SUMPRODUCT
+    formulas cover in the panel's 科目编码 column, and a 类 row just above them (its subtotal sums the
+    rows below it); ``stop``: 1-based rows that are not in the block (the 合计 row, which may show the
+    unit's code). None when the sheet has no such formula."""
+    span = sumproduct_span(ws, pl.code_col)
+    if span is None:
         return None
+    lo, hi = span
     # a 类 row at the top of the block is inside it, though its own subtotal range starts below it
     while lo > 1 and lo - 1 not in stop and _code_text(ws.cell(lo - 1, pl.code_col + 1).value).isdigit():
         lo -= 1

@@ -341,29 +341,15 @@ def _panel_for(lay, code: str, t):
     return cands[0]
 
 
-def _col_letter(c: int) -> str:
-    from xltools.build.layout import col_letter
-    return col_letter(c)
-
-
 def _block(ws, pl, lay) -> tuple[int, int]:
     """1-based first and last sheet row of the panel's detail block: the rows the sheet's SUMPRODUCT
     formulas cover in the panel's 科目编码 column (合计, 类/款 subtotals and footers alike)."""
-    code = _col_letter(pl.code_col)
-    pat = re.compile(rf"(?<![!A-Za-z])\${code}\$(\d+):\${code}\$(\d+)")
-    lo, hi = None, None
-    for row in ws.iter_rows():
-        for cell in row:
-            v = cell.value
-            if isinstance(v, str) and v.startswith("=") and "SUMPRODUCT" in v:
-                for m in pat.finditer(v):
-                    a, b = int(m.group(1)), int(m.group(2))
-                    lo = a if lo is None else min(lo, a)
-                    hi = b if hi is None else max(hi, b)
-    if lo is None:
+    from xltools.build.reaudit import sumproduct_span
+    span = sumproduct_span(ws, pl.code_col)
+    if span is None:
         raise RowsError(f"“{ws.title}”中找不到明细块的合计公式（SUMPRODUCT），无法确定插入位置；"
                         f"请用 xltools new / generate 生成的工作簿")
-    return lo, hi
+    return span
 
 
 def _codes(ws, pl, block) -> dict[int, str]:
