@@ -110,6 +110,25 @@ def generated(tmp_path_factory) -> dict[str, Path]:
     return made
 
 
+@pytest.fixture(scope="session")
+def lo_edited_cases(generated, tmp_path_factory) -> dict[str, Path]:
+    """test_check's CASES (rows inserted, deleted, typed over … in LibreOffice) applied to copies of the
+    clean unit, recalculated once for every test that needs them."""
+    import shutil
+
+    from test_check import CASES
+
+    base = generated["clean-unit"]
+    work = tmp_path_factory.mktemp("cases")
+    files, ops = [], {}
+    for name, (case_ops, _) in CASES.items():
+        f = work / f"{name}.xlsx"
+        shutil.copy(base, f)
+        files.append(f)
+        ops[str(f)] = case_ops
+    return {Path(p).stem: Path(p) for p in lo_recalc(files, work / "out", ops=ops)}
+
+
 # ---------------------------------------------------------------- the 审核 sheet
 
 _REF_RE = re.compile(r"(?:'((?:[^']|'')+)'|([^\s'!(),=&+\-*/\"]+))!\$?([A-Z]+)\$?(\d+)")   # Excel / LibreOffice

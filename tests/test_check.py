@@ -11,7 +11,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from conftest import ROOT, final_samples, lo_recalc
+from conftest import ROOT, final_samples
 from xltools.cli import main
 from xltools.model import Report, RowData, TableData, Value, parse_amount, to_wan
 from xltools.read.workbook import read_workbook
@@ -96,17 +96,8 @@ CASES = {
 
 
 @pytest.fixture(scope="module")
-def edited(generated, tmp_path_factory):
-    base = generated["clean-unit"]
-    work = tmp_path_factory.mktemp("cases")
-    files, ops = [], {}
-    for name, (case_ops, _) in CASES.items():
-        f = work / f"{name}.xlsx"
-        shutil.copy(base, f)
-        files.append(f)
-        ops[str(f)] = case_ops
-    outs = lo_recalc(files, work / "out", ops=ops)
-    return {Path(p).stem: Path(p) for p in outs}
+def edited(lo_edited_cases):
+    return lo_edited_cases
 
 
 @pytest.mark.libreoffice

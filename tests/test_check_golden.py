@@ -110,19 +110,9 @@ def _edits(name: str, rep) -> dict:
 
 
 @pytest.fixture(scope="module")
-def lo_edited(generated, tmp_path_factory):
+def lo_edited(lo_edited_cases):
     """test_check's LibreOffice-edited copies of the clean unit (rows inserted, deleted, typed over …)."""
-    from test_check import CASES
-
-    base = generated["clean-unit"]
-    work = tmp_path_factory.mktemp("golden-cases")
-    files, ops = [], {}
-    for name, (case_ops, _) in CASES.items():
-        f = work / f"{name}.xlsx"
-        shutil.copy(base, f)
-        files.append(f)
-        ops[str(f)] = case_ops
-    return {Path(p).stem: Path(p) for p in lo_recalc(files, work / "out", ops=ops)}
+    return lo_edited_cases
 
 
 @pytest.fixture(scope="module")

@@ -155,6 +155,15 @@ _typed = st.one_of(
 _FUZZ_DIR = _CORPUS / "hypothesis"
 
 
+def _sample_data(folder: Path) -> Path:
+    """A copy of the sample's data folder (CSV + YAML) to edit."""
+    folder.mkdir()
+    for f in fc.SAMPLE_DIR.iterdir():
+        if f.suffix in (".csv", ".yaml"):
+            shutil.copy(f, folder / f.name)
+    return folder
+
+
 def _fresh(name: str) -> Path:
     d = _FUZZ_DIR / name
     if d.exists():
@@ -230,11 +239,7 @@ def test_typed_values_in_csv(amount, name, encoding):
         encoding = "utf-8"
         data = buf.getvalue().encode(encoding)
     d = _fresh("typed-csv")
-    folder = d / "data"
-    folder.mkdir()
-    for f in fc.SAMPLE_DIR.iterdir():
-        if f.suffix in (".csv", ".yaml"):
-            shutil.copy(f, folder / f.name)
+    folder = _sample_data(d / "data")
     (folder / "F01.csv").write_bytes(data)
     value, problem = parse_amount(amount)
     refused = problem == "nan" or _too_many_digits(value) or "\x00" in name + amount
@@ -258,11 +263,7 @@ def test_notes_yaml_shapes(notes):
     import yaml
 
     d = _fresh("notes-shape")
-    folder = d / "data"
-    folder.mkdir()
-    for f in fc.SAMPLE_DIR.iterdir():
-        if f.suffix in (".csv", ".yaml"):
-            shutil.copy(f, folder / f.name)
+    folder = _sample_data(d / "data")
     (folder / "notes.yaml").write_text(yaml.safe_dump(notes, allow_unicode=True), encoding="utf-8")
     r = _run(["generate", str(folder), "-o", str(d / "out")], d, {0, 2})
     if not isinstance(notes, dict) and notes is not None:

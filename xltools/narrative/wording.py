@@ -290,19 +290,13 @@ def heading_findings(paras) -> list[Finding]:
             continue
         if level <= 1:
             sub_seen = {}
-            if title in top_seen:
-                out.append(Finding("N-13", "error", TABLE, h,
-                                   f"标题“{h}”与前文“{top_seen[title]}”相同：同一标题用于两个部分，请核对是否重复或标题写错",
-                                   actual=h))
-            else:
-                top_seen[title] = h
+            seen, lvl, msg = top_seen, "error", "标题“{h}”与前文“{prev}”相同：同一标题用于两个部分，请核对是否重复或标题写错"
         else:
-            if title in sub_seen:
-                out.append(Finding("N-13", "warning", TABLE, h,
-                                   f"小标题“{h}”与同一部分中的“{sub_seen[title]}”相同，请核对是否重复或标题写错",
-                                   actual=h))
-            else:
-                sub_seen[title] = h
+            seen, lvl, msg = sub_seen, "warning", "小标题“{h}”与同一部分中的“{prev}”相同，请核对是否重复或标题写错"
+        if title in seen:
+            out.append(Finding("N-13", lvl, TABLE, h, msg.format(h=h, prev=seen[title]), actual=h))
+        else:
+            seen[title] = h
     return out
 
 

@@ -257,8 +257,6 @@ def _one_line(exc) -> str:
 # ---------------------------------------------------------------- zip containers
 
 _DOCTYPE_RE = re.compile(rb"<!\s*(?:DOCTYPE|ENTITY)", re.I)
-_ROW_RE = re.compile(rb"<(?:[\w.-]+:)?row\b([^>]*)>")
-_CELL_RE = re.compile(rb"<(?:[\w.-]+:)?c\b([^>]*)>")
 _R_ATTR_RE = re.compile(rb"(?:^|\s)r\s*=\s*[\"']([^\"']*)[\"']")
 _TAG_RE = re.compile(rb"<(?:[\w.-]+:)?(row|c)\b([^>]*)>")
 # every <c …> tag (r= first, or group 1 empty → slow path); group 3 is "/" for a cell without content
