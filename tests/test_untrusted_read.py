@@ -431,3 +431,80 @@ def test_merge_cells_found_as_by_the_pattern_everywhere():
         data = b"".join(rnd.choice(pieces) for _ in range(rnd.randint(1, 16)))
         a, b = both(data)
         assert a == b, data
+
+
+def _part_of(c: dict, title: str) -> str:
+    titles = {"xl/workbook.xml": c["xl/workbook.xml"], "xl/_rels/workbook.xml.rels": c["xl/_rels/workbook.xml.rels"]}
+    return next(p for p in c if p.startswith("xl/worksheets/") and guard._title_of(titles, p) == title)
+
+
+@pytest.mark.parametrize("hostile", [b'<!DOCTYPE x [<!ENTITY a "b">]>', b"far"])
+def test_sheet_check_never_reads_is_not_inflated_but_a_rewrite_refuses_it(tmp_path, capsys, hostile):
+    """`check` reads the tables' sheets, 封面, 说明事项, 科目补充 and _xltools — not 科目目录 or 审核 — and the guard
+    inflates only what a parser will read (issue 15: the 审核 sheet is most of a workbook's XML). A DOCTYPE or a
+    cell at XFD1048576 in 科目目录 therefore does not stop the check (its findings are the original's); `check
+    --write` parses every sheet (openpyxl), so the guard checks every part first and refuses, naming the sheet."""
+    from xltools.cli import check_file
+
+    c = fc.parts()
+    part = _part_of(c, "科目目录")
+    if hostile == b"far":
+        c[part] = fc.add_row(c[part], b'<row r="1048576"><c r="XFD1048576"><v>1</v></c></row>')
+    else:
+        c[part] = c[part].replace(b"?>", b"?>" + hostile, 1)
+    p = fc.write_zip(tmp_path / "hostile.xlsx", c)
+    guard._CHECKED.clear()
+    found, err = check_file(p)
+    assert err is None
+    want, _ = check_file(SAMPLE)
+    assert [(f.rule, f.cell, f.message) for f in found] == [(f.rule, f.cell, f.message) for f in want]
+    with pytest.raises(guard.InputError, match="科目目录|DOCTYPE"):
+        guard.check_workbook(p)
+    guard._CHECKED.clear()
+    assert main(["check", str(p), "--write"]) == 2
+    out = capsys.readouterr()
+    assert ("DOCTYPE" in out.err or "XFD1048576" in out.err) and "hostile.xlsx" in out.err
+    assert not (tmp_path / "hostile.bak.xlsx").exists()
+
+
+def test_the_guard_checks_a_sheet_before_calamine_reads_it(tmp_path):
+    """Every sheet the reader reads is checked: a far cell in 说明事项 (read for its notes) is refused."""
+    c = fc.parts()
+    part = _part_of(c, "说明事项")
+    c[part] = fc.add_row(c[part], b'<row r="1048576"><c r="XFD1048576"><v>1</v></c></row>')
+    p = fc.write_zip(tmp_path / "notes.xlsx", c)
+    with pytest.raises(ReadError, match="“说明事项”.*XFD1048576"):
+        read_workbook(p)
+
+
+def test_formula_scan_equals_the_general_scans(tmp_path):
+    """The one-pass formula scan (read/workbook.py `_formula_scan`) gives exactly what the general scans give —
+    formula cells, cells without a calculated value, SUMPRODUCT texts — on every sheet of every sample workbook,
+    of an openpyxl-saved copy (no calculated values) and of a copy with another attribute order (general path)."""
+    import re
+
+    import openpyxl
+
+    from xltools.read import workbook as W
+
+    files = sorted((fc.ROOT / "samples").glob("*/*.xlsx"))
+    saved = tmp_path / "openpyxl.xlsx"
+    openpyxl.load_workbook(SAMPLE).save(saved)
+    swapped = tmp_path / "swapped.xlsx"
+    fc.write_zip(swapped, {k: re.sub(rb'<c r="([A-Z]+[0-9]+)" s="(\d+)"', rb'<c s="\2" r="\1"', v)
+                           if k.startswith("xl/worksheets/") else v for k, v in fc.parts().items()})
+    quick = uncached = 0
+    for f in [*files, saved, swapped]:
+        with zipfile.ZipFile(f) as z:
+            for name in z.namelist():
+                if not name.startswith("xl/worksheets/"):
+                    continue
+                data = z.read(name)
+                refs, none, texts = W._formula_scan(data)
+                assert refs == W._formula_refs(data), (f.name, name)
+                general = W._uncached_refs(data) if W._MAYBE_UNCACHED.search(data) else None
+                assert none == (general if general and (general[0] or general[1]) else None), (f.name, name)
+                assert [t for t in texts if b"SUMPRODUCT" in t] == W._SUMPRODUCT_F.findall(data), (f.name, name)
+                quick += len(W._FCELL_QUICK.findall(data)) == len(W._F_RE.findall(data)) and bool(refs)
+                uncached += none is not None
+    assert quick > 50 and uncached >= 5

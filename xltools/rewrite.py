@@ -122,6 +122,10 @@ def load(path: Path):
     """The workbook at ``path`` through openpyxl, with every value as stored."""
     import openpyxl
 
+    from xltools.read import guard
+
+    # openpyxl parses every part: every part is checked first (a check reads only the sheets it needs)
+    guard.check_workbook(path, error=WriteError)
     keep_vba = path.suffix.lower() in (".xlsm", ".xlam")
     try:
         with _faithful_openpyxl():

@@ -194,24 +194,15 @@ def read_any(path, *, with_formulas: bool = True):
     text or "", import result or None). Raises ImportError_ / ReadError with a Chinese message."""
     from pathlib import Path as _P
 
-    from xltools.read.workbook import META_SHEET, ReadError, read_workbook
+    from xltools.read.workbook import META_SHEET, Book, read_workbook
 
     path = _P(path)
     if path.suffix.lower() in (".xlsx", ".xlsm") and path.is_file():
-        from xltools.read.guard import check_workbook
-        check_workbook(path, error=ReadError)      # before calamine reads anything (read/guard.py)
-        try:
-            from python_calamine import CalamineWorkbook
-            wb = CalamineWorkbook.from_path(str(path))
-            names = wb.sheet_names
-        except Exception:
-            names = None
-        if names is not None and META_SHEET in names:
-            rep = read_workbook(path, with_formulas=with_formulas, opened=wb)   # opened once
+        book = Book(path)      # the file's bytes, checked by the guard before calamine reads a sheet (read/guard.py)
+        if META_SHEET in book.sheet_names:
+            rep = read_workbook(path, with_formulas=with_formulas, opened=book)   # opened once
             _values_only(rep)
             return rep, "", None
-        if names is None:
-            raise ReadError(f"{path.name}：无法打开工作簿")
     res = import_source(path)
     return res.report, narrative_text(res.source), res
 

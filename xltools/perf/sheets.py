@@ -338,9 +338,13 @@ def read_blocks(path: str | Path, report) -> None:
 
     from xltools.perf.blocks import blocks_of
 
+    from xltools.read import guard
+
     bts = blocks_of(report)
     if not bts:
         return
+    # the block sheets are checked before calamine reads them (the reader checked only the sheets it read)
+    guard.check_workbook(path, sheets={bt.sheet_name() for bt in bts})
     wb = CalamineWorkbook.from_path(str(path))
     for bt in bts:
         if bt.sheet_name() not in wb.sheet_names:

@@ -29,6 +29,7 @@ The module imports nothing from xltools (every reader may use it). Each function
 from __future__ import annotations
 
 import errno
+import functools
 import itertools
 import operator
 import os
@@ -40,7 +41,7 @@ from decimal import Decimal
 from pathlib import Path
 
 __all__ = ["InputError", "regular_file", "read_bytes", "read_text", "decode_text", "load_yaml", "check_zip",
-           "check_workbook", "check_pdf", "check_amount", "check_report_amounts", "check_meta_rows", "os_error_text",
+           "check_workbook", "WorkbookGuard", "check_pdf", "check_amount", "check_report_amounts", "check_meta_rows", "os_error_text",
            "MAX_WORKBOOK_BYTES", "MAX_ENTRY_BYTES", "MAX_TOTAL_BYTES", "MAX_RATIO", "MAX_ROWS", "MAX_COLS",
            "MAX_CELLS", "MAX_TEXT_BYTES", "MAX_YAML_BYTES", "MAX_YAML_NODES", "MAX_YAML_DEPTH",
            "MAX_AMOUNT_DIGITS"]
@@ -274,6 +275,7 @@ _REF_RE = re.compile(r"^\$?([A-Za-z]{1,7})\$?([0-9]{1,9})$")
 _XML_SUFFIXES = (".xml", ".rels", ".vml")
 
 
+@functools.lru_cache(maxsize=4096)
 def _col_number(letters) -> int:
     if isinstance(letters, bytes):
         letters = letters.decode("ascii", "replace")
@@ -295,46 +297,63 @@ def check_zip(path, what: str = "文件", *, error=InputError, scan=None, sizes:
     XML part and refuse a DOCTYPE/ENTITY declaration. ``scan(name, chunks)`` may inspect parts further."""
     path = Path(path)
     regular_file(path, what, error=error, limit=MAX_WORKBOOK_BYTES)
-    label = path.name
+    with _open_zip(path, path.name, error) as z:
+        infos = _check_entries(z, path.name, error, sizes)
+        _scan_parts(z, infos, path.name, error, scan)
+
+
+def _open_zip(source, label: str, error) -> zipfile.ZipFile:
     try:
-        z = zipfile.ZipFile(path)
+        return zipfile.ZipFile(source)
     except zipfile.BadZipFile as exc:
         raise error(f"{label}：不是有效的 Excel/Word 文件（zip 结构损坏或文件不完整）（{exc}）") from None
     except OSError as exc:
         raise error(f"{label}：无法打开：{os_error_text(exc)}") from None
-    with z:
-        infos = z.infolist()
-        if len(infos) > MAX_ENTRIES:
-            raise error(f"{label}：包含 {len(infos)} 个部件，超过上限 {MAX_ENTRIES}，拒绝读取")
-        total = 0
-        for info in infos:
-            if info.flag_bits & 0x1:
-                raise error(f"{label}：文件已加密（设置了打开密码），请在 Excel 中取消密码后再试")
-            if info.file_size > MAX_ENTRY_BYTES:
-                raise error(f"{label}：部件 {info.filename} 解压后 {_mb(info.file_size)}，超过上限 "
-                            f"{_mb(MAX_ENTRY_BYTES)}（疑似压缩炸弹），拒绝读取")
-            if info.file_size > RATIO_FLOOR and info.file_size > MAX_RATIO * max(1, info.compress_size):
-                raise error(f"{label}：部件 {info.filename} 压缩比 {info.file_size // max(1, info.compress_size)}:1，"
-                            f"超过上限 {MAX_RATIO}:1（疑似压缩炸弹），拒绝读取")
-            total += info.file_size
-            if sizes is not None:
-                sizes[info.filename] = info.file_size
-            if total > MAX_TOTAL_BYTES:
-                raise error(f"{label}：解压后总大小超过上限 {_mb(MAX_TOTAL_BYTES)}（疑似压缩炸弹），拒绝读取")
-        # the workbook and its relationships first: they name the sheets for the messages
-        first = ("xl/workbook.xml", "xl/_rels/workbook.xml.rels")
-        for info in sorted(infos, key=lambda i: i.filename not in first):
-            if not info.filename.lower().endswith(_XML_SUFFIXES):
-                continue
-            try:
-                chunks = _chunks(z, info)
-                if scan is not None:
-                    scan(info.filename, _watch_doctype(chunks, label, info.filename, error))
-                else:
-                    for _ in _watch_doctype(chunks, label, info.filename, error):
-                        pass
-            except (zipfile.BadZipFile, zlib.error, EOFError, NotImplementedError, RuntimeError) as exc:
-                raise error(f"{label}：部件 {info.filename} 已损坏，无法解压（{_one_line(exc)}）") from None
+
+
+def _check_entries(z: zipfile.ZipFile, label: str, error, sizes: dict | None = None) -> list[zipfile.ZipInfo]:
+    """The zip's entries, from its central directory: not encrypted, each and all together within the size limits,
+    and no entry compressed beyond MAX_RATIO (what zipfile inflates stops at the declared size)."""
+    infos = z.infolist()
+    if len(infos) > MAX_ENTRIES:
+        raise error(f"{label}：包含 {len(infos)} 个部件，超过上限 {MAX_ENTRIES}，拒绝读取")
+    total = 0
+    for info in infos:
+        if info.flag_bits & 0x1:
+            raise error(f"{label}：文件已加密（设置了打开密码），请在 Excel 中取消密码后再试")
+        if info.file_size > MAX_ENTRY_BYTES:
+            raise error(f"{label}：部件 {info.filename} 解压后 {_mb(info.file_size)}，超过上限 "
+                        f"{_mb(MAX_ENTRY_BYTES)}（疑似压缩炸弹），拒绝读取")
+        if info.file_size > RATIO_FLOOR and info.file_size > MAX_RATIO * max(1, info.compress_size):
+            raise error(f"{label}：部件 {info.filename} 压缩比 {info.file_size // max(1, info.compress_size)}:1，"
+                        f"超过上限 {MAX_RATIO}:1（疑似压缩炸弹），拒绝读取")
+        total += info.file_size
+        if sizes is not None:
+            sizes[info.filename] = info.file_size
+        if total > MAX_TOTAL_BYTES:
+            raise error(f"{label}：解压后总大小超过上限 {_mb(MAX_TOTAL_BYTES)}（疑似压缩炸弹），拒绝读取")
+    return infos
+
+
+_FIRST_PARTS = ("xl/workbook.xml", "xl/_rels/workbook.xml.rels")
+
+
+def _scan_parts(z: zipfile.ZipFile, infos, label: str, error, scan) -> None:
+    """Stream every XML part (the workbook and its relationships first: they name the sheets for the messages),
+    refusing a DOCTYPE/ENTITY declaration; ``scan(name, chunks)`` sees each part's chunks. A part is inflated only
+    as far as its chunks are consumed (a scan that returns without reading them skips the part)."""
+    for info in sorted(infos, key=lambda i: i.filename not in _FIRST_PARTS):
+        if not info.filename.lower().endswith(_XML_SUFFIXES):
+            continue
+        try:
+            chunks = _chunks(z, info)
+            if scan is not None:
+                scan(info.filename, _watch_doctype(chunks, label, info.filename, error))
+            else:
+                for _ in _watch_doctype(chunks, label, info.filename, error):
+                    pass
+        except (zipfile.BadZipFile, zlib.error, EOFError, NotImplementedError, RuntimeError) as exc:
+            raise error(f"{label}：部件 {info.filename} 已损坏，无法解压（{_one_line(exc)}）") from None
 
 
 def _chunks(z: zipfile.ZipFile, info: zipfile.ZipInfo):
@@ -390,43 +409,118 @@ def check_pdf(path, what: str = "PDF 文件", *, error=InputError) -> None:
             continue
 
 
-def check_workbook(path, what: str = "工作簿", *, error=InputError) -> None:
-    """check_zip, and every worksheet's used cells bounded by MAX_ROWS / MAX_COLS /
-    MAX_CELLS — what calamine would allocate for it."""
+def check_workbook(path, what: str = "工作簿", *, error=InputError, sheets=None) -> None:
+    """check_zip, and the used cells of every worksheet (of the worksheets titled ``sheets``; None: all) bounded
+    by MAX_ROWS / MAX_COLS / MAX_CELLS — what calamine would allocate for it. For readers that open the file by
+    its path after this: what passed is remembered for the file (inode, size, times), so a second call for the
+    same file only scans what the first did not. A reader that can work on bytes uses :class:`WorkbookGuard`."""
     path = Path(path)
     key = _identity(path)
-    if key is not None and key in _CHECKED:
-        return      # the same file (inode, size, mtime) passed a moment ago (read_any, then read_workbook)
-    titles: dict[str, str] = {}
-
-    def scan(name: str, chunks) -> None:
-        if name == "xl/workbook.xml" or name == "xl/_rels/workbook.xml.rels":
-            titles[name] = b"".join(chunks) if _small(name) else b""
-            return
-        if not (name.startswith("xl/worksheets/") or name.startswith("xl/chartsheets/")) \
-                or not name.endswith(".xml"):
-            for _ in chunks:
-                pass
-            return
-        try:
-            _scan_sheet(path.name, _sheet_title(titles, name), chunks, error)
-        except _Recount:      # chunks of both kinds in one part: count this part's cells exactly, from the start
-            with zipfile.ZipFile(path) as z:
-                _scan_sheet(path.name, _sheet_title(titles, name),
-                            _watch_doctype(_chunks(z, z.getinfo(name)), path.name, name, error), error, quick=False)
-
-    def _small(name: str) -> bool:
-        return sizes.get(name, 0) <= 4 * 2**20
-
-    sizes: dict[str, int] = {}
-    check_zip(path, what, error=error, scan=scan, sizes=sizes)
+    done = _CHECKED.get(key) if key is not None else None
+    if done is not None and (done.everything or (sheets is not None and set(sheets) <= done.titles)):
+        return      # the same file passed a moment ago (read_any, then read_workbook)
+    guard = WorkbookGuard(path, what, error=error, done=done)
+    guard.check(sheets)
     if key is not None:
         if len(_CHECKED) > 256:
             _CHECKED.clear()
-        _CHECKED.add(key)
+        _CHECKED[key] = guard.passed
 
 
-_CHECKED: set = set()
+class _Passed:
+    """The parts of one workbook the guard has scanned: part names, the titles of the worksheets among them, and
+    whether that is every XML part."""
+    __slots__ = ("parts", "titles", "everything")
+
+    def __init__(self) -> None:
+        self.parts: set[str] = set()
+        self.titles: set[str] = set()
+        self.everything = False
+
+
+class WorkbookGuard:
+    """One workbook read once into memory and checked before any parser sees a part of it.
+
+    Creating it checks the file (a regular file of at most MAX_WORKBOOK_BYTES) and the zip's central directory
+    (entries, sizes, ratios, encryption). :meth:`check` then streams the parts a reader is about to parse: every
+    XML part that is not a worksheet (workbook, relationships, shared strings, styles … — what python-calamine
+    and openpyxl read on opening) and the worksheets titled ``sheets`` (every one when None), refusing a
+    DOCTYPE/ENTITY declaration and bounding each worksheet's used cells. A worksheet nothing parses is bounded
+    by its declared size alone. Readers parse :attr:`data` — the bytes that were checked — so the file cannot
+    change between the check and the parse."""
+
+    def __init__(self, path, what: str = "工作簿", *, error=InputError, done: _Passed | None = None) -> None:
+        self.path = Path(path)
+        self.label = self.path.name
+        self.error = error
+        self.data = read_bytes(self.path, MAX_WORKBOOK_BYTES, what, error=error)
+        import io
+
+        self._zip = _open_zip(io.BytesIO(self.data), self.label, error)
+        self._sizes: dict[str, int] = {}
+        self._infos = _check_entries(self._zip, self.label, error, self._sizes)
+        self._titles: dict = {}
+        self.passed = done if done is not None else _Passed()
+        self.xml: dict[str, bytes] = {}     # worksheet title → its XML, for the worksheets scanned with keep=True
+
+    def check(self, sheets=None, *, keep: bool = False) -> None:
+        """Scan the parts above not scanned yet. ``keep``: keep the XML of the worksheets of ``sheets`` scanned now
+        in :attr:`xml` (a reader's own scan of them — formula cells — then inflates nothing again)."""
+        want = None if sheets is None else set(sheets)
+        passed = self.passed
+        if passed.everything or (want is not None and want <= passed.titles and self._first_done()):
+            return
+        titles = self._titles
+
+        def scan(name: str, chunks) -> None:
+            if name in _FIRST_PARTS:
+                if name not in titles:     # (small: a parser reads them whole anyway)
+                    data = b"".join(chunks)
+                    titles[name] = data if self._sizes.get(name, 0) <= 4 * 2**20 else b""
+                passed.parts.add(name)
+                return
+            if name in passed.parts:
+                return
+            sheet = name.startswith("xl/worksheets/") or name.startswith("xl/chartsheets/")
+            if not sheet or not name.endswith(".xml"):
+                for _ in chunks:
+                    pass
+                passed.parts.add(name)
+                return
+            title = _title_of(titles, name)
+            if want is not None and title is not None and title not in want:
+                return      # nothing will parse this worksheet: not inflated
+            blocks: list[bytes] | None = [] if keep and title is not None else None
+            try:
+                _scan_sheet(self.label, _sheet_title(titles, name), _tee(chunks, blocks), self.error)
+            except _Recount:      # chunks of both kinds in one part: count this part's cells exactly, from the start
+                blocks = [] if blocks is not None else None
+                _scan_sheet(self.label, _sheet_title(titles, name),
+                            _tee(_watch_doctype(_chunks(self._zip, self._zip.getinfo(name)), self.label, name,
+                                                self.error), blocks), self.error, quick=False)
+            passed.parts.add(name)
+            if title is not None:
+                passed.titles.add(title)
+                if blocks is not None:
+                    self.xml[title] = b"".join(blocks)
+
+        _scan_parts(self._zip, self._infos, self.label, self.error, scan)
+        if want is None:
+            passed.everything = True
+
+    def _first_done(self) -> bool:
+        return all(n in self.passed.parts for n in _FIRST_PARTS if n in self._sizes)
+
+
+def _tee(chunks, blocks: list | None):
+    """``chunks`` passed through, each also appended to ``blocks`` (when a list)."""
+    for block in chunks:
+        if blocks is not None:
+            blocks.append(block)
+        yield block
+
+
+_CHECKED: dict = {}     # file identity → _Passed
 
 
 def _identity(path: Path):
@@ -447,12 +541,11 @@ _ID_ATTR_RE = re.compile(rb"\bId\s*=\s*\"([^\"]*)\"")
 _TARGET_ATTR_RE = re.compile(rb"\bTarget\s*=\s*\"([^\"]*)\"")
 
 
-def _sheet_title(titles: dict, part: str) -> str:
-    """“收入决算表” for xl/worksheets/sheet2.xml when workbook.xml and its rels were read already
-    (they come first in files written by Excel, openpyxl and XlsxWriter); else the part name."""
+def _title_of(titles: dict, part: str) -> str | None:
+    """The title of worksheet ``part`` by workbook.xml and its rels (None: not known)."""
     wb, rels = titles.get("xl/workbook.xml"), titles.get("xl/_rels/workbook.xml.rels")
     if not wb or not rels:
-        return f" {part} "
+        return None
     if "map" not in titles:
         targets = {}
         for m in _REL_TAG_RE.finditer(rels):
@@ -466,7 +559,13 @@ def _sheet_title(titles: dict, part: str) -> str:
             if n and r and r.group(1) in targets:
                 mapping[targets[r.group(1)]] = _unescape(n.group(1).decode("utf-8", "replace"))
         titles["map"] = mapping
-    title = titles["map"].get(part)
+    return titles["map"].get(part)
+
+
+def _sheet_title(titles: dict, part: str) -> str:
+    """“收入决算表” for xl/worksheets/sheet2.xml when workbook.xml and its rels were read already
+    (they come first in files written by Excel, openpyxl and XlsxWriter); else the part name."""
+    title = _title_of(titles, part)
     return f"“{title}”" if title else f" {part} "
 
 
@@ -484,6 +583,27 @@ def _merge_cells(data: bytes):
                 yield m
                 end = m.end()
         pos = data.find(b"mergeCell", max(pos + 1, end))
+
+
+# <mergeCell ref="A1:B2"/> as every writer of real workbooks puts it
+_MERGE_QUICK_RE = re.compile(rb'<mergeCell ref="([A-Z]{1,3})([0-9]{1,7}):([A-Z]{1,3})([0-9]{1,7})"/>')
+
+
+def _merged_ranges(data: bytes):
+    """((row, col) of one corner, (row, col) of the other) of each merged range of ``data`` with a valid reference,
+    in order: by one regular-expression pass when every <mergeCell> is in the usual form, else by
+    :func:`_merge_cells`."""
+    quick = _MERGE_QUICK_RE.findall(data)
+    if len(quick) == data.count(b"mergeCell "):
+        col = _col_number
+        return [((int(r1), col(c1)), (int(r2), col(c2))) for c1, r1, c2, r2 in quick]
+    out = []
+    for m in _merge_cells(data):
+        a, _, b = m.group(1).decode("ascii", "replace").partition(":")
+        r1, r2 = _ref(a), _ref(b or a)
+        if r1 and r2:
+            out.append((r1, r2))
+    return out
 
 
 def _unescape(text: str) -> str:
@@ -544,11 +664,7 @@ def _scan_sheet(label: str, part: str, chunks, error, quick: bool = True) -> Non
         if len(carry) > 65536:   # one tag this long is not a spreadsheet
             raise error(f"{label}：工作表 {part} 的 XML 结构异常（标签过长），拒绝读取")
         if b"mergeCell" in data:   # a merged range is walked cell by cell by readers (import): bound it
-            for m in _merge_cells(data):
-                a, _, b = m.group(1).decode("ascii", "replace").partition(":")
-                r1, r2 = _ref(a), _ref(b or a)
-                if not r1 or not r2:
-                    continue
+            for r1, r2 in _merged_ranges(data):
                 rows, cols = max(r1[0], r2[0]), max(r1[1], r2[1])
                 merged_area += (abs(r2[0] - r1[0]) + 1) * (abs(r2[1] - r1[1]) + 1)
                 if _too_big(rows, cols) or merged_area > MAX_CELLS:

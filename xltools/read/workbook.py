@@ -7,6 +7,7 @@ tables) or their 行次/label (fixed tables), so inserted, deleted and re-ordere
 from __future__ import annotations
 
 import functools
+import io
 import re
 import zipfile
 import zlib
@@ -22,6 +23,7 @@ __all__ = ["ReadError", "read_workbook", "read_grids", "meta_from", "formula_cel
 META_SHEET = "_xltools"
 COVER_SHEET = "封面"     # xltools.build.cover.COVER_SHEET (not imported: the reader stays light)
 SUPPLEMENT_SHEET = "科目补充"   # as xltools.build.writer writes it
+NOTES_SHEET = "说明事项"     # xltools.narrative.inputs.NOTES_SHEET
 _NS = {"m": "http://schemas.openxmlformats.org/spreadsheetml/2006/main",
        "r": "http://schemas.openxmlformats.org/officeDocument/2006/relationships",
        "rel": "http://schemas.openxmlformats.org/package/2006/relationships"}
@@ -39,20 +41,50 @@ _SAME_SHEET_RANGE = re.compile(rb"(?<![!A-Za-z])\$([A-Z]{1,3})\$(\d+):\$\1\$(\d+
 
 
 def formula_cells(path: str | Path, ranges: dict | None = None, sheets=None,
-                  uncached: dict | None = None) -> dict[str, set[str]]:
+                  uncached: dict | None = None, xml: dict | None = None) -> dict[str, set[str]]:
     """Sheet name → the cells (A1) that hold a formula (of the sheets named in ``sheets``, or of every sheet).
 
     ``ranges`` (a dict, filled in): sheet → column letter → (first, last) 1-based rows that the sheet's
     SUMPRODUCT formulas cover in that column (the detail blocks: a row outside them is not summed).
     ``uncached`` (a dict, filled in): sheet → the formula cells that carry no calculated value (a file saved by
-    a program that does not calculate formulas, e.g. openpyxl), as :func:`_uncached_refs` gives them."""
+    a program that does not calculate formulas, e.g. openpyxl), as :func:`_uncached_refs` gives them.
+    ``xml``: sheet title → its XML, already inflated (by the guard's scan); other sheets are read from ``path``."""
     out: dict[str, set[str]] = {}
+    for name, data in _sheet_xml(path, sheets, xml or {}):
+        refs, none, texts = _formula_scan(data)
+        out[name] = refs
+        if uncached is not None and none is not None:
+            uncached[name] = none
+        sums = [t for t in texts if b"SUMPRODUCT" in t]
+        if ranges is not None and sums:
+            cols: dict[str, tuple[int, int]] = {}
+            # every formula's ranges at once (a range never spans the space between two formulas), each
+            # distinct range once: a block's formulas share their ranges
+            for col, a, b in set(_SAME_SHEET_RANGE.findall(b" ".join(sums))):
+                col, a, b = col.decode(), int(a), int(b)
+                lo, hi = cols.get(col, (a, b))
+                cols[col] = (min(lo, a), max(hi, b))
+            ranges[name] = cols
+    return out
+
+
+def _sheet_xml(path, sheets, xml: dict):
+    """(title, XML) of the worksheets named in ``sheets`` (every one when None): from ``xml`` where it holds them,
+    else inflated from the file."""
+    if sheets is not None and all(s in xml for s in sheets):
+        for s in sheets:
+            yield s, xml[s]
+        return
     with zipfile.ZipFile(path) as z:
         wb = ET.fromstring(z.read("xl/workbook.xml"))
         rels = ET.fromstring(z.read("xl/_rels/workbook.xml.rels"))
         target = {r.get("Id"): r.get("Target") for r in rels.findall("rel:Relationship", _NS)}
         for s in wb.findall("m:sheets/m:sheet", _NS):
-            if sheets is not None and s.get("name") not in sheets:
+            name = s.get("name")
+            if sheets is not None and name not in sheets:
+                continue
+            if name in xml:
+                yield name, xml[name]
                 continue
             rid = s.get(f"{{{_NS['r']}}}id")
             t = target.get(rid, "")
@@ -61,25 +93,36 @@ def formula_cells(path: str | Path, ranges: dict | None = None, sheets=None,
                 data = z.read(part)
             except KeyError:
                 continue
-            out[s.get("name")] = _formula_refs(data)
-            if uncached is not None and _MAYBE_UNCACHED.search(data):
-                uncached[s.get("name")] = _uncached_refs(data)
-            if ranges is not None and b"SUMPRODUCT" in data:
-                cols: dict[str, tuple[int, int]] = {}
-                # every formula's ranges at once (a range never spans the space between two formulas), each
-                # distinct range once: a block's formulas share their ranges
-                for col, a, b in set(_SAME_SHEET_RANGE.findall(b" ".join(_SUMPRODUCT_F.findall(data)))):
-                    col, a, b = col.decode(), int(a), int(b)
-                    lo, hi = cols.get(col, (a, b))
-                    cols[col] = (min(lo, a), max(hi, b))
-                ranges[s.get("name")] = cols
-    return out
+            yield name, data
 
 
 # a cell whose first child is a formula element <f>, <f …> or <f/> (the schema puts <f> before <v>)
 _FCELL_RE = re.compile(rb'<(?:\w+:)?c\s(?:[^>]*?\s)?r="([A-Z]+[0-9]+)"[^>]*>\s*<(?:\w+:)?f[\s>/]')
 _CELL_OPEN = re.compile(rb'<(?:\w+:)?c\s[^>]*>')
 _R_ATTR = re.compile(rb'\sr="([A-Z]+[0-9]+)"')
+# a formula cell as Excel, WPS, openpyxl, XlsxWriter and LibreOffice write it: r= first, the formula element first,
+# no namespace prefix — (reference, the other attributes, the formula's text, its calculated value)
+_FCELL_QUICK = re.compile(rb'<c r="([A-Z]+[0-9]+)"([^>]*)>\s*<f(?:\s[^>]*?)?(?:/>|>([^<]*)</f>)\s*(?:<v>([^<]*)</v>)?')
+
+
+def _formula_scan(data: bytes) -> tuple[set[str], tuple[set[str], set[str]] | None, list[bytes]]:
+    """(the cells of one sheet's XML that hold a formula, the formula cells without a calculated value as
+    :func:`_uncached_refs` gives them — None when there are none —, the formulas' texts).
+
+    One regular-expression pass when it finds every formula element (the usual writers' form, above); otherwise
+    the general scans :func:`_formula_refs` and :func:`_uncached_refs`."""
+    found = _FCELL_QUICK.findall(data)
+    if len(found) == len(_F_RE.findall(data)) and b":f" not in data and b":c " not in data:
+        refs, sure, maybe = set(), set(), set()
+        for ref, attrs, text, value in found:
+            ref = ref.decode()
+            refs.add(ref)
+            if not value.strip() and not _T_STR.search(attrs):
+                # no calculated value (a formula whose empty text result is written with t="str" has one)
+                (maybe if (b'&quot;&quot;' in text or b'""' in text) else sure).add(ref)
+        return refs, ((sure, maybe) if sure or maybe else None), [t for _, _, t, _ in found]
+    return (_formula_refs(data), (_uncached_refs(data) if _MAYBE_UNCACHED.search(data) else None),
+            _SUMPRODUCT_F.findall(data))
 
 
 def _formula_refs(data: bytes) -> set[str]:
@@ -138,33 +181,52 @@ def _norm_str(text: str) -> str:
     return _WS_RE.sub("", text).replace("（", "(").replace("）", ")")
 
 
-def _open(path: Path):
-    from python_calamine import CalamineWorkbook
+class Book:
+    """A workbook being read: its bytes are read once and checked by the guard (read/guard.py) part by part, each
+    sheet before python-calamine parses it — the sheets a check reads, not the 审核 or 科目目录 sheets it never
+    looks at — and calamine parses the same bytes."""
 
-    from xltools.read import guard
+    def __init__(self, path: Path) -> None:
+        from python_calamine import CalamineWorkbook
 
-    if not path.exists() and not path.is_symlink():
-        raise ReadError(f"找不到文件：{path}")
-    if path.suffix.lower() not in (".xlsx", ".xlsm", ".xlam"):
-        raise ReadError(f"{path.name}：只能读取 .xlsx/.xlsm 工作簿")
-    # bounded before parsing: zip sizes and ratios, no XML entities, the cells of each sheet (guard.py)
-    guard.check_workbook(path, error=ReadError)
-    try:
-        return CalamineWorkbook.from_path(str(path))
-    except Exception as exc:  # calamine raises several error types for damaged files
-        raise ReadError(f"{path.name}：无法打开工作簿，文件可能已损坏（{_lib_text(exc)}）") from None
+        from xltools.read import guard
+
+        if not path.exists() and not path.is_symlink():
+            raise ReadError(f"找不到文件：{path}")
+        if path.suffix.lower() not in (".xlsx", ".xlsm", ".xlam"):
+            raise ReadError(f"{path.name}：只能读取 .xlsx/.xlsm 工作簿")
+        self.path = path
+        # bounded before parsing: zip sizes and ratios, no XML entities, the cells of each sheet read (guard.py)
+        self.guard = guard.WorkbookGuard(path, error=ReadError)
+        self.guard.check((META_SHEET, COVER_SHEET))
+        try:
+            self.wb = CalamineWorkbook.from_filelike(io.BytesIO(self.guard.data))
+        except Exception as exc:  # calamine raises several error types for damaged files
+            raise ReadError(f"{path.name}：无法打开工作簿，文件可能已损坏（{_lib_text(exc)}）") from None
+        self.sheet_names = self.wb.sheet_names
+
+    def need(self, sheets, *, keep: bool = False) -> None:
+        """The guard's checks of ``sheets`` (titles) at once; ``keep``: their XML stays in ``self.guard.xml``."""
+        self.guard.check(sheets, keep=keep)
+
+    def grid(self, name: str) -> list[list]:
+        self.guard.check((name,))
+        return _grid(self.wb, name, self.path.name)
+
+
+def _open(path: Path) -> Book:
+    return Book(path)
 
 
 def _lib_text(exc) -> str:
     return " ".join(str(exc).split())[:300] or type(exc).__name__
 
 
-def _grid(wb, name: str) -> list[list]:
+def _grid(wb, name: str, file: str = "工作簿") -> list[list]:
     try:
         sh = wb.get_sheet_by_name(name)
         rows = sh.to_python(skip_empty_area=False)
     except Exception as exc:  # calamine: a bad shared-string index, a corrupt part, bad XML …
-        file = Path(wb.path).name if getattr(wb, "path", None) else "工作簿"
         raise ReadError(f"{file}：工作表“{name}”无法读取，"
                         f"内容已损坏（{_lib_text(exc)}）") from None
     r0, c0 = sh.start if sh.start else (0, 0)
@@ -212,24 +274,29 @@ def meta_from(sheet_names, meta_grid: list[list] | None, name: str = "",
     raise ReadError(f"{name}：不是 xltools 的公开表工作簿（没有隐藏页 {META_SHEET}，也没有可识别的表页）")
 
 
-def read_workbook(path: str | Path, *, with_formulas: bool = True, opened=None) -> Report:
-    """``opened``: the CalamineWorkbook of ``path`` when the caller opened it already (after the guard's checks)."""
+def read_workbook(path: str | Path, *, with_formulas: bool = True, opened: Book | None = None) -> Report:
+    """``opened``: the :class:`Book` of ``path`` when the caller opened it already."""
     path = Path(path)
-    wb = opened if opened is not None else _open(path)
-    names = wb.sheet_names
-    meta = meta_from(names, _grid(wb, META_SHEET) if META_SHEET in names else None, path.name,
-                     _grid(wb, COVER_SHEET) if COVER_SHEET in names else None)
+    book = opened if opened is not None else Book(path)
+    names = book.sheet_names
+    meta = meta_from(names, book.grid(META_SHEET) if META_SHEET in names else None, path.name,
+                     book.grid(COVER_SHEET) if COVER_SHEET in names else None)
     ranges: dict = {}
     uncached: dict = {}     # sheet → (formula cells surely not calculated, those that may hold "")
+    # only the sheets the tables are read from (not the 科目目录, 说明事项, 审核 or result sheets)
+    tables = _table_sheets(meta)
+    if tables is not None:
+        tables &= set(names)
+    # every sheet read_grids reads, checked at once (the XML of the tables' sheets kept for the formula scan)
+    book.need(None if tables is None else tables | ({SUPPLEMENT_SHEET, NOTES_SHEET} & set(names)), keep=with_formulas)
     try:
-        # only the sheets the tables are read from (not the 科目目录, 说明事项, 审核 or result sheets)
-        fcells = formula_cells(path, ranges, _table_sheets(meta), uncached) if with_formulas else None
+        fcells = formula_cells(io.BytesIO(book.guard.data), ranges, tables, uncached, xml=book.guard.xml) \
+            if with_formulas else None
     except (zipfile.BadZipFile, KeyError, ET.ParseError, zlib.error, EOFError, UnicodeDecodeError) as exc:
         raise ReadError(f"{path.name}：工作簿结构损坏（{_lib_text(exc)}）") from None
     from xltools.read.guard import check_meta_rows, check_report_amounts
     check_meta_rows(meta, names, path.name, error=ReadError)
-    report = read_grids(lambda sheet: _grid(wb, sheet), names, meta, fcells, origin=str(path), name=path.name,
-                        ranges=ranges)
+    report = read_grids(book.grid, names, meta, fcells, origin=str(path), name=path.name, ranges=ranges)
     check_report_amounts(report, path.name, error=ReadError)
     if any(sure for sure, _ in uncached.values()):
         # not calculated: the formulas that may give "" have no result either
