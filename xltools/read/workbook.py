@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import functools
 import io
+import operator
 import re
 import zipfile
 import zlib
@@ -448,7 +449,7 @@ def _read_table(t, variant, grid, sheet, fcells, normalize_code) -> TableData:
     # the rows above the table (title, 公开部门, headers) and a 合计 row showing the unit's code and name do not
     # decide the plan: they are left out of the shape (unless that first row is the 注 line: its text is kept)
     first = start + 1 if t.total_label == "unit" and variant.total_position == "top" else start
-    shape = tuple(tuple(row[c] if c < len(row) else None for c in key_cols) for row in grid[first:])
+    shape = _key_cells(grid[first:], key_cols)
     head = _cell(grid, start, first_col) if first > start else None
     note_first = head if _norm(head).startswith("注：") else None
     pkey = (id(t), id(variant), sheet, start, len(grid), note_first, shape)
@@ -495,6 +496,16 @@ def _read_table(t, variant, grid, sheet, fcells, normalize_code) -> TableData:
 
 
 _PLANS: dict = {}    # (table, variant, sheet, contents of the row-naming columns) → reading plan
+
+
+def _key_cells(rows: list[list], cols: tuple[int, ...]) -> tuple:
+    """The contents of columns ``cols`` of each row (None beyond a row's end): the shape of a sheet's rows. A grid
+    whose rows all reach the last of ``cols`` (calamine's and Excel's are rectangular) by one C-level pass."""
+    last = cols[-1]
+    if not rows or min(map(len, rows)) > last:
+        get = operator.itemgetter(*cols)
+        return tuple(map(get, rows)) if len(cols) > 1 else tuple((get(row),) for row in rows)
+    return tuple(tuple(row[c] if c < len(row) else None for c in cols) for row in rows)
 
 
 def _start(grid, lay, first_col) -> int:
