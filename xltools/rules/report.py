@@ -247,6 +247,9 @@ def write_summary(path: str | Path, results: list) -> Path:
     return summary.save(path)
 
 
+SHEET_ROWS = 1_048_576     # rows of one worksheet (Excel 2007 and later)
+
+
 class SummaryWriter:
     """The summary workbook (:func:`write_summary`) made a file at a time, as a folder's results come: the rows go
     to XlsxWriter's constant-memory row files, not to a list of every finding, so the memory of `check 文件夹/`
@@ -263,12 +266,19 @@ class SummaryWriter:
         self.red = wb.add_format({"font_name": "宋体", "bg_color": "#FFC7CE"})
         self.plain = wb.add_format({"font_name": "宋体"})
         self.ws = wb.add_worksheet("汇总")
-        self.ws2 = wb.add_worksheet("全部问题")
         for j, text in enumerate(["文件", "错误", "警告", "提示", "状态"]):
             self.ws.write_string(0, j, text, self.bold)
+        self.findings_sheets: list = []
+        self._findings_sheet()
+        self.files = 0
+
+    def _findings_sheet(self) -> None:
+        """A (next) 全部问题 sheet: a province's findings may pass the 1,048,576 rows of one sheet."""
+        n = len(self.findings_sheets) + 1
+        self.ws2 = self.wb.add_worksheet("全部问题" if n == 1 else f"全部问题（{n}）")
+        self.findings_sheets.append(self.ws2)
         for j, text in enumerate(["文件", "级别", "规则", "表", "单元格", "说明", "应为", "实际", "差额"]):
             self.ws2.write_string(0, j, text, self.bold)
-        self.files = 0
         self.row = 1
 
     def add(self, p, fs, err) -> None:
@@ -284,6 +294,10 @@ class SummaryWriter:
         ws.write_string(i, 4, status, red if (err or n["error"]) else plain)
         r = self.row
         for f in fs:
+            if r >= SHEET_ROWS:
+                self.row = r
+                self._findings_sheet()
+                ws2, r = self.ws2, self.row
             for j, text in enumerate([str(p), _LEVEL_CN[f.level], f.rule, f.table, f.cell, f.message]):
                 ws2.write_string(r, j, "" if text is None else str(text), plain)   # text, never a formula
             for j, v in enumerate((f.expected, f.actual, f.difference), start=6):
@@ -297,16 +311,18 @@ class SummaryWriter:
 
     def save(self, path: str | Path) -> Path:
         path = Path(path)
-        ws, ws2 = self.ws, self.ws2
+        ws = self.ws
         ws.set_column(0, 0, 60)
         ws.set_column(4, 4, 40)
         ws.autofilter(0, 0, max(1, self.files), 4)
         ws.freeze_panes(1, 0)
-        ws2.set_column(0, 0, 40)
-        ws2.set_column(4, 4, 30)
-        ws2.set_column(5, 5, 90)
-        ws2.autofilter(0, 0, max(1, self.row - 1), 8)
-        ws2.freeze_panes(1, 0)
+        for ws2 in self.findings_sheets:
+            last = self.row - 1 if ws2 is self.ws2 else SHEET_ROWS - 1
+            ws2.set_column(0, 0, 40)
+            ws2.set_column(4, 4, 30)
+            ws2.set_column(5, 5, 90)
+            ws2.autofilter(0, 0, max(1, last), 8)
+            ws2.freeze_panes(1, 0)
         self.close()
         with atomic_write(path, keep_original=True) as tmp:
             tmp.write_bytes(self._buf.getvalue())
