@@ -42,11 +42,10 @@ def cause_of(f: Finding) -> str:
 @dataclasses.dataclass
 class _Lin:
     check: Check
-    coef: dict            # (table, row, col) → coefficient in residual = target − Σ terms
+    coef: dict            # (table, row, col) → coefficient in residual = target − Σ terms (shared by a shape: read only)
     patterns: list        # (table, prefix, col, coefficient) of Σ-by-code terms
     tol: Decimal
     r: Decimal            # current residual
-    cell: str             # where evaluate() reports it
 
     def fails(self, r: Decimal | None = None) -> bool:
         r = self.r if r is None else r
@@ -66,68 +65,153 @@ class _Step:
     row: tuple | None = None  # (table, row) of a single-cell correction
 
 
-def _linear(report: Report, tset, checks: list[Check]) -> list[_Lin]:
-    unit = report.amount_unit
+# ---------------------------------------------------------------- linear forms, compiled once per shape
+
+_SUMS = ("sum", "at_most", "at_least")
+
+
+@dataclasses.dataclass(frozen=True)
+class _Form:
+    """A sum / at_most / at_least check of a row-set shape as a linear form over cells: everything that depends
+    only on the rows present. The values of a workbook give its residual and tolerance (:func:`_linear`)."""
+    check: Check
+    entries: tuple        # ((table, row, col), sign, row exists, a leaf of a Σ-by-code term, counts as a part)
+    coef: dict            # the coefficients when every leaf cell holds a value (as a workbook's reader gives)
+    patterns: list        # (table, prefix, col, coefficient) of Σ-by-code terms
+    t_exists: bool        # the target is one cell of a row present
+
+
+@dataclasses.dataclass(frozen=True)
+class _Shape:
+    """What :func:`assign_causes` needs of a shape's checks before it looks at a value."""
+    forms: tuple          # per check: its _Form, or None (not a Σ-kind check, or a comparison missing a side)
+    errors: dict          # code → indices of its Σ-kind error checks
+    at_place: dict        # (table, col) → indices of the Σ-kind checks that read a cell there
+    in_table: dict        # table → indices of the Σ-kind checks that read it
+    places: tuple         # per check: the (table, col) it reads
+
+
+_SHAPES: dict = {}        # id(a shape's checks) → (checks, _Shape): the shape's checks are one tuple object
+_MAX_SHAPES = 128
+
+
+def _shape_of(report: Report, tset, checks) -> _Shape:
+    hit = _SHAPES.get(id(checks))
+    if hit is not None and hit[0] is checks:
+        return hit[1]
+    shape = _compile(report, tset, checks)
+    if isinstance(checks, tuple):      # a list could change under its id
+        while len(_SHAPES) >= _MAX_SHAPES:
+            del _SHAPES[next(iter(_SHAPES))]
+        _SHAPES[id(checks)] = (checks, shape)
+    return shape
+
+
+def _compile(report: Report, tset, checks) -> _Shape:
     cache: dict = {}
-    out = []
-    for c in checks:
-        if c.kind not in ("sum", "at_most", "at_least"):
+    forms, errors, at_place, in_table, places = [], {}, {}, {}, []
+    for n, c in enumerate(checks):
+        refs = (c.target, *c.terms)
+        places.append(frozenset((r.table, r.col) for r in refs))
+        if c.kind not in _SUMS:
+            forms.append(None)
             continue
-        coef: dict = {}
-        pats = []
-        tol = ZERO
-        r = ZERO
-        exists_all = True
-        t_exists = False
-        any_vals = False
-        for i, ref in enumerate((c.target, *c.terms)):
+        if c.level == "error":
+            errors.setdefault(c.code, []).append(n)
+        for place in places[-1]:
+            at_place.setdefault(place, []).append(n)
+        for t in dict.fromkeys(r.table for r in refs):
+            in_table.setdefault(t, []).append(n)
+        entries, coef, pats = [], {}, []
+        exists_all, t_exists = True, False
+        for i, ref in enumerate(refs):
             sign = 1 if i == 0 else -ref.sign
             td = report.tables.get(ref.table)
             if ref.pattern:
-                pats.append((ref.table, ref.row, ref.col, sign) if ref.pattern == "leaf" else None)
+                if ref.pattern == "leaf":
+                    pats.append((ref.table, ref.row, ref.col, sign))
                 for k in leaves(report, tset, ref, cache):
-                    v = td.rows[k].values.get(ref.col)
-                    if v is not None:
-                        key = (ref.table, k, ref.col)
-                        coef[key] = coef.get(key, 0) + sign
-                        tol += half_width(v, unit)
-                        r += sign * v.value
-                        any_vals = True
+                    key = (ref.table, k, ref.col)
+                    entries.append((key, sign, True, True, True))
+                    coef[key] = coef.get(key, 0) + sign
                 exists = td is not None
             else:
-                v = td.get(ref.row, ref.col) if td else None
                 exists = td is not None and ref.row in td.rows
                 key = (ref.table, ref.row, ref.col)
+                entries.append((key, sign, exists, False, i > 0))
                 coef[key] = coef.get(key, 0) + sign
-                if v is not None:
-                    tol += half_width(v, unit)
-                    r += sign * v.value
-                    any_vals = True if i else any_vals
                 if i == 0:
                     t_exists = exists
             if i and not exists:
                 exists_all = False
         if c.kind != "sum" and not (t_exists and exists_all):
+            forms.append(None)      # a comparison is checked only where both sides exist
             continue
-        if c.kind == "sum" and not t_exists and not any_vals:
+        forms.append(_Form(c, tuple(entries), coef, pats, t_exists))
+    return _Shape(tuple(forms), errors, at_place, in_table, tuple(places))
+
+
+def _linear(report: Report, shape: _Shape, indices) -> list[_Lin]:
+    """The linear forms of the checks ``indices`` of a shape with the report's values: residual and tolerance."""
+    tables = report.tables
+    unit = report.amount_unit
+    wan = unit == "万元"
+    out = []
+    for n in indices:
+        form = shape.forms[n]
+        if form is None:
             continue
-        out.append(_Lin(c, coef, [p for p in pats if p], tol, r, _cell_of(report, c)))
+        r = tol = ZERO
+        any_vals, complete = False, True
+        for key, sign, exists, leaf, part in form.entries:
+            v = tables[key[0]].rows[key[1]].values.get(key[2]) if exists else None
+            if v is None:
+                if leaf:
+                    complete = False
+                continue
+            if v.amount is not None:
+                r += sign * v.amount
+                if wan:
+                    tol += half_width(v, unit)
+            if part:
+                any_vals = True
+        if not form.t_exists and not any_vals:
+            continue          # (a comparison missing a side has no form)
+        coef = form.coef if complete else _partial_coef(tables, form)
+        out.append(_Lin(form.check, coef, form.patterns, tol, r))
     return out
 
 
-def _relevant(report: Report, tset, variant, checks: list[Check], findings: list[Finding]) -> list[Check]:
+def _partial_coef(tables, form: _Form) -> dict:
+    """The coefficients of a form whose leaf cells do not all hold a value (a transcription's empty cells)."""
+    coef: dict = {}
+    for key, sign, _, leaf, _ in form.entries:
+        if leaf and tables[key[0]].rows[key[1]].values.get(key[2]) is None:
+            continue
+        coef[key] = coef.get(key, 0) + sign
+    return coef
+
+
+def _relevant(report: Report, tset, variant, shape: _Shape, checks, findings: list[Finding]) -> list[int]:
     """The failed error checks and every check that shares a table column with them (only those can be
     fixed or broken by a correction of their cells); the rest of a workbook's checks are never linearized."""
-    sums = [c for c in checks if c.kind in ("sum", "at_most", "at_least")]
     reported = {(f.rule, f.cell) for f in findings}
-    rules = {f.rule for f in findings}      # (a check of a rule with no finding is not looked up cell by cell)
     # the search starts from failed errors: a soft check (warning) that fails alone stays its own headline
-    failed = [c for c in sums if c.level == "error" and c.code in rules and (c.code, _cell_of(report, c)) in reported]
-    focus = {(r.table, r.col) for c in failed for r in (c.target, *c.terms)}
+    # (a check of a rule with no finding is not looked up cell by cell)
+    focus = set()
+    for code in {f.rule for f in findings}:
+        for n in shape.errors.get(code, ()):
+            if (code, _cell_of(report, checks[n])) in reported:
+                focus |= shape.places[n]
     whole = {p.within for p in tset.presence_for(variant)} if any(f.rule.endswith("-00") for f in findings) else set()
     if not focus and not whole:
         return []
-    return [c for c in sums if any((r.table, r.col) in focus or r.table in whole for r in (c.target, *c.terms))]
+    out: set = set()
+    for place in focus:
+        out.update(shape.at_place.get(place, ()))
+    for t in whole:
+        out.update(shape.in_table.get(t, ()))
+    return sorted(out)
 
 
 def _val(report: Report, key) -> Decimal:
@@ -178,7 +262,8 @@ def assign_causes(report: Report, tset, variant, checks: list[Check], findings: 
     ``recheck(report)``: the identity and code findings of a changed report (used to test re-keyed rows)."""
     if not any(f.level in ("error", "warning") for f in findings):
         return findings
-    lins = _linear(report, tset, _relevant(report, tset, variant, checks, findings))
+    shape = _shape_of(report, tset, checks)
+    lins = _linear(report, shape, _relevant(report, tset, variant, shape, checks, findings))
     index: dict = {}
     for i, ln in enumerate(lins):
         for key in ln.coef:
@@ -186,7 +271,7 @@ def assign_causes(report: Report, tset, variant, checks: list[Check], findings: 
     by_place: dict = {}
     for i, ln in enumerate(lins):
         if ln.fails():
-            by_place.setdefault((ln.check.code, ln.cell), []).append(i)
+            by_place.setdefault((ln.check.code, _cell_of(report, ln.check)), []).append(i)
     # the failed checks that evaluate() reported (same rule and cell)
     lin_of: dict[int, int] = {}
     for n, f in enumerate(findings):
