@@ -351,7 +351,8 @@ def assign_causes(report: Report, tset, variant, checks: list[Check], findings: 
         for k in lins[i].coef:
             fail_count[k] = fail_count.get(k, 0) + 1
     fail_cells = set(fail_count)
-    targets = {(lins[i].check.target.table, lins[i].check.target.row, lins[i].check.target.col) for i in failing0}
+    target_key = [(ln.check.target.table, ln.check.target.row, ln.check.target.col) for ln in lins]
+    targets = {target_key[i] for i in failing0}
     shift: dict = {}                      # cell → the change of the corrections accepted so far
     entries: dict = {}                    # signature → (score, kind, delta, fixed, new) of a valid candidate
     from_check: dict[int, list] = {}      # failed check → signatures of the candidates made from it
@@ -367,46 +368,58 @@ def assign_causes(report: Report, tset, variant, checks: list[Check], findings: 
         t_key = (t.table, t.row, t.col)
         empty = _empty(report, t_key)
         many = len(ln.coef) > _MANY
+        made = from_check.setdefault(i, [])
         for key, a in ln.coef.items():
             if a == 0 or (empty and key != t_key):
                 continue      # an empty total is its own culprit, not the amounts it should add up
             if many and key != t_key and fail_count.get(key, 0) < 2:
                 continue      # one of many parts that no other failed identity names: no better than the total
-            cands = [("cell", {key: -ln.r / a})]
+            d = -ln.r / a       # the value that makes this identity hold
+            cands = [("cell", ((key, d),), {key: d})]
             if key == t_key:
                 # the same difference in several totals of one row (a total row printed empty)
-                same = {(lins[j].check.target.table, lins[j].check.target.row, lins[j].check.target.col): -lins[j].r
-                        for j in failing0 if active(j) and lins[j].r == ln.r and lins[j].check.target.table == t.table
-                        and lins[j].check.target.row == t.row}
+                same = {target_key[j]: -lins[j].r for j in failing0
+                        if lins[j].r == ln.r and target_key[j][:2] == t_key[:2] and active(j)}
                 if len(same) > 1:
-                    cands.append(("cells", same))
-            v = value(key)
+                    cands.append(("cells", None, same))
             td = report.tables.get(key[0])
-            row = td.rows.get(key[1]) if td else None
-            for col in (row.values if row is not None and not empty else ()):
+            row = td.rows.get(key[1]) if td and not empty else None
+            v = None
+            for col in (row.values if row is not None else ()):
                 other = (key[0], key[1], col)
                 if col == key[2] or other not in fail_cells:
                     continue
+                if v is None:
+                    v = value(key)
                 if v != ZERO:       # the whole amount belongs in the other column
-                    cands.append(("move", {key: -v, other: v}))
-                d = -ln.r / a       # the part of it that breaks this identity
-                if d != -v:
-                    cands.append(("move", {key: d, other: -d}))
-            for kind, delta in cands:
-                sig = (kind, tuple(sorted(delta.items())))
-                from_check.setdefault(i, []).append(sig)
+                    cands.append(("move", None, {key: -v, other: v}))
+                if d != -v:         # the part of it that breaks this identity
+                    cands.append(("move", None, {key: d, other: -d}))
+            for kind, items, delta in cands:
+                sig = (kind, items or tuple(sorted(delta.items())))
+                made.append(sig)
                 if sig not in pending:
                     pending[sig] = (kind, delta)
+                    # the checks a candidate changes: fixed by the index, whatever the residuals
+                    for k in delta:
+                        for j in index.get(k, ()):
+                            touch = touching.get(j)
+                            if touch is None:
+                                touch = touching[j] = set()
+                            touch.add(sig)
                     rescore(sig)
 
     def rescore(sig) -> None:
         kind, delta = pending[sig]
         entries.pop(sig, None)
-        change: dict = {}
-        for key, d in delta.items():
-            for j in index.get(key, ()):
-                change[j] = change.get(j, ZERO) + lins[j].coef[key] * d
-                touching.setdefault(j, set()).add(sig)
+        if len(delta) == 1:
+            (key, d), = delta.items()
+            change = {j: ZERO + lins[j].coef[key] * d for j in index.get(key, ())}
+        else:
+            change = {}
+            for key, d in delta.items():
+                for j in index.get(key, ()):
+                    change[j] = change.get(j, ZERO) + lins[j].coef[key] * d
         fixed, new = set(), {}
         for j, d in change.items():
             if d == ZERO:

@@ -399,7 +399,7 @@ def _fails(kind: str, diff: Decimal, tol: Decimal) -> bool:
 
 def _compiled_value(tables, spec, unit: str) -> tuple[Decimal, Decimal, list[Value]]:
     """(value, half-width, values involved) of a compiled reference on a report of its shape — exactly what
-    :func:`term_value` gives (signs and zeros included)."""
+    :func:`term_value` gives (signs and zeros included: an empty cell adds nothing, not even a zero)."""
     tid, keys, col, sign, exists, pattern = spec
     if not pattern:
         if not exists:
@@ -411,13 +411,15 @@ def _compiled_value(tables, spec, unit: str) -> tuple[Decimal, Decimal, list[Val
     total, hw, vals = ZERO, ZERO, []
     if exists:
         rows = tables[tid].rows
+        wan = unit == "万元"
         for k in keys:
             v = rows[k].values.get(col)
             if v is not None:
                 vals.append(v)
-                total += v.value
-                if unit == "万元":
-                    hw += half_width(v, unit)
+                if v.amount is not None:
+                    total += v.amount
+                    if wan:
+                        hw += half_width(v, unit)
     return sign * total, hw, vals
 
 
@@ -439,39 +441,36 @@ def evaluate_compiled(report: Report, tset: TableSet, compiled: tuple) -> list[F
         tv, thw, tvals = _compiled_value(tables, target, unit)
         total, hw, vals = ZERO, ZERO, []
         for t in terms:
-            tid, keys, col, sign, exists, pattern = t
-            if not pattern:                 # one cell (inlined _compiled_value: most terms)
-                if exists:
-                    v = tables[tid].rows[keys[0]].values.get(col)
+            if not t[5]:                    # one cell (inlined _compiled_value: most terms)
+                if t[4]:
+                    v = tables[t[0]].rows[t[1][0]].values.get(t[2])
                     if v is not None:
-                        total += sign * v.value
-                        if wan:
-                            hw += half_width(v, unit)
                         vals.append(v)
-                        continue
-                total += ZERO
+                        if v.amount is not None:
+                            total += t[3] * v.amount
+                            if wan:
+                                hw += half_width(v, unit)
                 continue
             hit = sums.get(id(t))
             if hit is None:
                 hit = sums[id(t)] = _compiled_value(tables, t, unit)
-            v, h, vs = hit
-            total += v
-            hw += h
-            vals.extend(vs)
-        if c.kind == "same":
+            total += hit[0]
+            hw += hit[1]
+            vals.extend(hit[2])
+        kind = c.kind
+        if kind == "same":
             if _both_printed(tvals, vals) and tv != total:
                 findings.append(_same_finding(report, tset, c, tvals[0], vals[0]))
             continue
-        if c.kind != "sum":
+        if kind != "sum":
             # comparisons only where both sides exist (code presence is its own rule)
             if not target[4] or not all(t[4] for t in terms):
                 continue
         elif not target[4] and not vals:
             continue
-        tol = thw + hw
         diff = tv - total
-        if not _fails(c.kind, diff, tol):
-            continue
+        if not (diff or wan) or not _fails(kind, diff, thw + hw):
+            continue            # (in 元 every tolerance is 0: no difference, no failure)
         findings.append(_sum_finding(report, tset, c, tv, total, diff, tvals, vals))
     return findings
 
