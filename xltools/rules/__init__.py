@@ -88,7 +88,19 @@ def _without_uncalculated(findings: list[Finding], cells: frozenset) -> list[Fin
     return [f for f in findings if f.rule == "F-02" or not ({f.cell, *f.cells} & cells)]
 
 
-_DERIVED: dict = {}   # id(a shape's checks) → (checks, derived cells): the shape's checks are one tuple object
+_DERIVED: dict = {}   # id(a shape's checks) → (checks, (table, row) → column → derived check): one tuple per shape
+
+
+def _derived_by_row(report: Report, checks) -> dict:
+    hit = _DERIVED.get(id(checks))
+    if hit is None or hit[0] is not checks:
+        if len(_DERIVED) >= 128:
+            _DERIVED.clear()
+        by_row: dict = {}
+        for (tid, row, col), check in derived_cells(report, checks).items():
+            by_row.setdefault((tid, row), {})[col] = check
+        hit = _DERIVED[id(checks)] = (checks, by_row)
+    return hit[1]
 
 
 def _missing_tables(report: Report, tset, variant) -> list[Finding]:
@@ -114,15 +126,11 @@ def _missing_tables(report: Report, tset, variant) -> list[Finding]:
 
 def _value_rules(report: Report, tset, checks) -> list[Finding]:
     out = []
-    hit = _DERIVED.get(id(checks))
-    if hit is None or hit[0] is not checks:
-        if len(_DERIVED) >= 128:
-            _DERIVED.clear()
-        hit = _DERIVED[id(checks)] = (checks, derived_cells(report, checks))
-    derived = hit[1]
+    derived = _derived_by_row(report, checks)
+    none: dict = {}
     for tid, td in report.tables.items():
-        table = tset.tables.get(tid)
         for row in td.rows.values():
+            formulas = derived.get((tid, row.key), none)
             for col, v in row.values.items():
                 if v.problem == "text":
                     out.append(Finding("V-01", "warning", tid, v.source,
@@ -134,13 +142,11 @@ def _value_rules(report: Report, tset, checks) -> list[Finding]:
                 if v.amount is not None and v.amount < ZERO:
                     out.append(Finding("V-03", "warning", tid, v.source,
                                        f"{v.source} 为负数 {fmt(v.amount)}，请确认", actual=str(v.amount)))
-                check = derived.get((tid, row.key, col))
-                if check is not None and v.formula is False:
+                if v.formula is False and col in formulas:
                     now = f"手工录入的常数 {fmt(v.value)}" if v.amount is not None else "空白"
                     out.append(Finding("F-01", "warning", tid, v.source,
-                                       f"{v.source} 应为公式（{check.message}），现为{now}",
+                                       f"{v.source} 应为公式（{formulas[col].message}），现为{now}",
                                        actual=str(v.amount) if v.amount is not None else None))
-        del table
     return out
 
 

@@ -89,6 +89,7 @@ class _Shape:
     at_place: dict        # (table, col) → indices of the Σ-kind checks that read a cell there
     in_table: dict        # table → indices of the Σ-kind checks that read it
     places: tuple         # per check: the (table, col) it reads
+    index: dict           # (table, row, col) → indices of the forms that hold the cell
 
 
 _SHAPES: dict = {}        # id(a shape's checks) → (checks, _Shape): the shape's checks are one tuple object
@@ -109,7 +110,7 @@ def _shape_of(report: Report, tset, checks) -> _Shape:
 
 def _compile(report: Report, tset, checks) -> _Shape:
     cache: dict = {}
-    forms, errors, at_place, in_table, places = [], {}, {}, {}, []
+    forms, errors, at_place, in_table, places, index = [], {}, {}, {}, [], {}
     for n, c in enumerate(checks):
         refs = (c.target, *c.terms)
         places.append(frozenset((r.table, r.col) for r in refs))
@@ -148,11 +149,14 @@ def _compile(report: Report, tset, checks) -> _Shape:
             forms.append(None)      # a comparison is checked only where both sides exist
             continue
         forms.append(_Form(c, tuple(entries), coef, pats, t_exists))
-    return _Shape(tuple(forms), errors, at_place, in_table, tuple(places))
+        for key in coef:
+            index.setdefault(key, []).append(n)
+    return _Shape(tuple(forms), errors, at_place, in_table, tuple(places), index)
 
 
-def _linear(report: Report, shape: _Shape, indices) -> list[_Lin]:
-    """The linear forms of the checks ``indices`` of a shape with the report's values: residual and tolerance."""
+def _linear(report: Report, shape: _Shape, indices, pos: dict) -> list[_Lin]:
+    """The linear forms of the checks ``indices`` of a shape with the report's values: residual and tolerance.
+    ``pos`` gets the place in the list of each check's form (by its index in the shape's checks)."""
     tables = report.tables
     unit = report.amount_unit
     wan = unit == "万元"
@@ -178,6 +182,7 @@ def _linear(report: Report, shape: _Shape, indices) -> list[_Lin]:
         if not form.t_exists and not any_vals:
             continue          # (a comparison missing a side has no form)
         coef = form.coef if complete else _partial_coef(tables, form)
+        pos[n] = len(out)
         out.append(_Lin(form.check, coef, form.patterns, tol, r))
     return out
 
@@ -263,11 +268,15 @@ def assign_causes(report: Report, tset, variant, checks: list[Check], findings: 
     if not any(f.level in ("error", "warning") for f in findings):
         return findings
     shape = _shape_of(report, tset, checks)
-    lins = _linear(report, shape, _relevant(report, tset, variant, shape, checks, findings))
-    index: dict = {}
-    for i, ln in enumerate(lins):
-        for key in ln.coef:
-            index.setdefault(key, []).append(i)
+    pos: dict[int, int] = {}
+    lins = _linear(report, shape, _relevant(report, tset, variant, shape, checks, findings), pos)
+    index: dict = {}          # cell → the linear forms that hold it (places in lins), made as the search asks
+
+    def holding(key) -> list[int]:
+        hit = index.get(key)
+        if hit is None:
+            hit = index[key] = [pos[n] for n in shape.index.get(key, ()) if n in pos and key in lins[pos[n]].coef]
+        return hit
     by_place: dict = {}
     for i, ln in enumerate(lins):
         if ln.fails():
@@ -402,7 +411,7 @@ def assign_causes(report: Report, tset, variant, checks: list[Check], findings: 
                     pending[sig] = (kind, delta)
                     # the checks a candidate changes: fixed by the index, whatever the residuals
                     for k in delta:
-                        for j in index.get(k, ()):
+                        for j in holding(k):
                             touch = touching.get(j)
                             if touch is None:
                                 touch = touching[j] = set()
@@ -414,11 +423,11 @@ def assign_causes(report: Report, tset, variant, checks: list[Check], findings: 
         entries.pop(sig, None)
         if len(delta) == 1:
             (key, d), = delta.items()
-            change = {j: ZERO + lins[j].coef[key] * d for j in index.get(key, ())}
+            change = {j: ZERO + lins[j].coef[key] * d for j in holding(key)}
         else:
             change = {}
             for key, d in delta.items():
-                for j in index.get(key, ()):
+                for j in holding(key):
                     change[j] = change.get(j, ZERO) + lins[j].coef[key] * d
         fixed, new = set(), {}
         for j, d in change.items():

@@ -438,7 +438,14 @@ def evaluate_compiled(report: Report, tset: TableSet, compiled: tuple) -> list[F
         if target is _MIXED:
             findings.extend(evaluate(report, tset, [c]))
             continue
-        tv, thw, tvals = _compiled_value(tables, target, unit)
+        if target[5] or not target[4]:
+            tv, thw, tvals = _compiled_value(tables, target, unit)
+        else:                               # one cell of a row present (inlined _compiled_value: most targets)
+            v = tables[target[0]].rows[target[1][0]].values.get(target[2])
+            if v is None:
+                tv, thw, tvals = ZERO, ZERO, []
+            else:
+                tv, thw, tvals = target[3] * v.value, (half_width(v, unit) if wan else ZERO), [v]
         total, hw, vals = ZERO, ZERO, []
         for t in terms:
             if not t[5]:                    # one cell (inlined _compiled_value: most terms)

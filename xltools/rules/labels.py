@@ -9,6 +9,7 @@ L-02  warning  a table's note (“注：…”, as printed) names a year that is
 """
 from __future__ import annotations
 
+import functools
 import re
 
 from xltools.model import Report
@@ -40,6 +41,7 @@ def ordinal_text(n: int) -> str:
     return ("" if tens == 1 else names[tens - 1]) + "十" + (names[ones - 1] if ones else "")
 
 
+@functools.lru_cache(maxsize=8192)      # the same addresses recur in every workbook of a layout
 def _row_no(source: str) -> int:
     m = re.search(r"(\d+)(?::[^:]*)?$", source or "")
     return int(m.group(1)) if m else 0
