@@ -352,7 +352,7 @@ def assign_causes(report: Report, tset, variant, checks: list[Check], findings: 
     explained = {n for st in steps if st.kind == "rekey" for n in st.findings}
 
     def active(i: int) -> bool:
-        return lins[i].fails() and i in finding_of and finding_of[i] not in explained
+        return i in finding_of and finding_of[i] not in explained and lins[i].fails()
 
     failing0 = [i for i in range(len(lins)) if active(i)]
     fail_count: dict = {}
@@ -421,16 +421,17 @@ def assign_causes(report: Report, tset, variant, checks: list[Check], findings: 
     def rescore(sig) -> None:
         kind, delta = pending[sig]
         entries.pop(sig, None)
-        if len(delta) == 1:
-            (key, d), = delta.items()
-            change = {j: ZERO + lins[j].coef[key] * d for j in holding(key)}
+        if len(delta) == 1:       # each check changed once: judged as it comes (most candidates break one)
+            (key, d1), = delta.items()
+            change = ((j, ZERO + lins[j].coef[key] * d1) for j in holding(key))
         else:
-            change = {}
-            for key, d in delta.items():
+            sums: dict = {}
+            for key, d1 in delta.items():
                 for j in holding(key):
-                    change[j] = change.get(j, ZERO) + lins[j].coef[key] * d
+                    sums[j] = sums.get(j, ZERO) + lins[j].coef[key] * d1
+            change = sums.items()
         fixed, new = set(), {}
-        for j, d in change.items():
+        for j, d in change:
             if d == ZERO:
                 continue
             ln = lins[j]
