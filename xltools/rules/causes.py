@@ -363,10 +363,11 @@ def assign_causes(report: Report, tset, variant, checks: list[Check], findings: 
     target_key = [(ln.check.target.table, ln.check.target.row, ln.check.target.col) for ln in lins]
     targets = {target_key[i] for i in failing0}
     shift: dict = {}                      # cell → the change of the corrections accepted so far
-    entries: dict = {}                    # signature → (score, kind, delta, fixed, new) of a valid candidate
-    from_check: dict[int, list] = {}      # failed check → signatures of the candidates made from it
-    touching: dict[int, set] = {}         # check → signatures of the candidates that change it
-    pending: dict = {}                    # signature → (kind, delta)
+    numbers: dict = {}                    # signature (kind, changes) → the candidate's number, in the order made
+    entries: dict = {}                    # number → (score, kind, delta, fixed, new) of a valid candidate
+    from_check: dict[int, list] = {}      # failed check → numbers of the candidates made from it
+    touching: dict[int, set] = {}         # check → numbers of the candidates that change it
+    pending: dict = {}                    # number → (kind, delta)
 
     def value(key) -> Decimal:
         return _val(report, key) + shift.get(key, ZERO)
@@ -406,21 +407,23 @@ def assign_causes(report: Report, tset, variant, checks: list[Check], findings: 
                     cands.append(("move", None, {key: d, other: -d}))
             for kind, items, delta in cands:
                 sig = (kind, items or tuple(sorted(delta.items())))
-                made.append(sig)
-                if sig not in pending:
-                    pending[sig] = (kind, delta)
+                num = numbers.get(sig)
+                if num is None:
+                    num = numbers[sig] = len(numbers)
+                made.append(num)
+                if num not in pending:
+                    pending[num] = (kind, delta)
                     # the checks a candidate changes: fixed by the index, whatever the residuals
                     for k in delta:
                         for j in holding(k):
                             touch = touching.get(j)
                             if touch is None:
                                 touch = touching[j] = set()
-                            touch.add(sig)
-                    rescore(sig)
+                            touch.add(num)
+                    rescore(num, kind, delta)
 
-    def rescore(sig) -> None:
-        kind, delta = pending[sig]
-        entries.pop(sig, None)
+    def rescore(num: int, kind: str, delta: dict) -> None:
+        entries.pop(num, None)
         if len(delta) == 1:       # each check changed once: judged as it comes (most candidates break one)
             (key, d1), = delta.items()
             change = ((j, ZERO + lins[j].coef[key] * d1) for j in holding(key))
@@ -445,7 +448,7 @@ def assign_causes(report: Report, tset, variant, checks: list[Check], findings: 
         if not fixed or any(value(k) >= ZERO > value(k) + d for k, d in delta.items()):
             return              # fixes none, or makes an amount negative
         score = (len(fixed), kind != "move", -len(delta), any(k in targets for k in delta))
-        entries[sig] = (score, kind, delta, fixed, new)
+        entries[num] = (score, kind, delta, fixed, new)
 
     for i in failing0:
         if len(pending) > _MAX_CANDIDATES:
@@ -480,12 +483,12 @@ def assign_causes(report: Report, tset, variant, checks: list[Check], findings: 
             shift[key] = shift.get(key, ZERO) + d
         changed = set(new)
         for j in changed:                 # candidates made from a changed residual are stale
-            for sig in from_check.pop(j, ()):
-                entries.pop(sig, None)
-                pending.pop(sig, None)
-        stale = {sig for j in changed for sig in touching.get(j, ()) if sig in pending}
-        for sig in stale:
-            rescore(sig)
+            for num in from_check.pop(j, ()):
+                entries.pop(num, None)
+                pending.pop(num, None)
+        # the others that change a changed residual are scored again, in the order they were made
+        for num in sorted({num for j in changed for num in touching.get(j, ()) if num in pending}):
+            rescore(num, *pending[num])
         for j in sorted(changed):
             if active(j):
                 generate(j)
