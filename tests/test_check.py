@@ -326,3 +326,54 @@ def test_year_in_a_tables_note(generated):
     clean = read_workbook(generated["clean-unit"])
     assert clean.tables["F07"].note.startswith("注：本表反映") if "F07" in clean.tables else True
     assert not [f for f in check_report(clean) if f.rule == "L-02"]
+
+
+# ---------------------------------------------------------------- caches per row-set shape
+
+def _clear_shape_caches() -> None:
+    import xltools.rules as rules
+    from xltools.rules import causes, engine
+
+    engine._CHECKS.clear()
+    rules._DERIVED.clear()
+    causes._SHAPES.clear()
+
+
+def test_shape_caches_hold_no_value_of_a_workbook(generated):
+    """What is compiled once per row-set shape (the checks, their linear forms over cells, the derived cells) keeps
+    nothing of one workbook's values: three workbooks of one shape checked in turn, A B C A B, give each the
+    findings it gets with every cache cleared."""
+    import copy
+
+    from xltools.rules import causes, engine
+
+    a = read_workbook(generated["ningxia-sbj-2022-final"])
+    # B: another amount in a detail row of 支出决算表 (new failures for the cause search), 公开06's typed-over
+    # total put right
+    b = copy.deepcopy(a)
+    row = next(rd for rd in b.tables["F03"].rows.values()
+               if rd.kind == "detail" and any(v.amount for v in rd.values.values()))
+    col = next(c for c, v in row.values.items() if v.amount)
+    row.values[col].amount += Decimal("1000.00")
+    fixed = next(f for f in check_report(a) if f.rule == "X-F06-01")
+    b_total = next(v for rd in b.tables["F06"].rows.values() for v in rd.values.values() if v.source == fixed.cell)
+    b_total.amount = Decimal(fixed.expected)
+    # C: a leaf cell that holds no value at all (as a transcription leaves it), amounts elsewhere changed
+    c = copy.deepcopy(a)
+    leaf = next(rd for rd in c.tables["F05"].rows.values()
+                if rd.kind == "detail" and sum(1 for v in rd.values.values() if v.amount) >= 2)
+    del leaf.values[next(k for k, v in leaf.values.items() if v.amount)]
+    for rd in c.tables["F03"].rows.values():
+        for v in rd.values.values():
+            if v.amount:
+                v.amount = v.amount * 2
+    fresh = {}
+    for name, rep in (("A", a), ("B", b), ("C", c)):
+        _clear_shape_caches()
+        fresh[name] = check_report(rep)
+    assert fresh["A"] != fresh["B"] != fresh["C"] != fresh["A"]
+    assert any(f.cause for f in fresh["B"]) and any(f.culprits for f in fresh["C"])   # the cause search ran
+    _clear_shape_caches()
+    for name, rep in (("A", a), ("B", b), ("C", c), ("A", a), ("B", b)):
+        assert check_report(rep) == fresh[name], name
+    assert len(engine._CHECKS) == 1 and len(causes._SHAPES) == 1     # one shape: compiled once, used five times
