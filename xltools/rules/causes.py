@@ -39,17 +39,18 @@ def cause_of(f: Finding) -> str:
     return f"{f.rule}@{f.cell}"
 
 
-@dataclasses.dataclass
+@dataclasses.dataclass(slots=True)
 class _Lin:
     check: Check
     coef: dict            # (table, row, col) → coefficient in residual = target − Σ terms (shared by a shape: read only)
     patterns: list        # (table, prefix, col, coefficient) of Σ-by-code terms
     tol: Decimal
     r: Decimal            # current residual
+    kind: str             # the check's: sum | at_most | at_least
 
     def fails(self, r: Decimal | None = None) -> bool:
         r = self.r if r is None else r
-        k = self.check.kind
+        k = self.kind
         return (k == "sum" and abs(r) > self.tol) or (k == "at_most" and r > self.tol) or \
                (k == "at_least" and -r > self.tol)
 
@@ -70,7 +71,7 @@ class _Step:
 _SUMS = ("sum", "at_most", "at_least")
 
 
-@dataclasses.dataclass(frozen=True)
+@dataclasses.dataclass(frozen=True, slots=True)
 class _Form:
     """A sum / at_most / at_least check of a row-set shape as a linear form over cells: everything that depends
     only on the rows present. The values of a workbook give its residual and tolerance (:func:`_linear`)."""
@@ -183,7 +184,7 @@ def _linear(report: Report, shape: _Shape, indices, pos: dict) -> list[_Lin]:
             continue          # (a comparison missing a side has no form)
         coef = form.coef if complete else _partial_coef(tables, form)
         pos[n] = len(out)
-        out.append(_Lin(form.check, coef, form.patterns, tol, r))
+        out.append(_Lin(form.check, coef, form.patterns, tol, r, form.check.kind))
     return out
 
 

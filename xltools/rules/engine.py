@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import ast
 import itertools
+import operator
 from dataclasses import dataclass
 from decimal import Decimal
 
@@ -207,6 +208,7 @@ _LEAF_NAME = {"functional": "项", "economic": "款"}
 
 
 _CHECKS: dict = {}
+_KIND_PANEL = operator.attrgetter("kind", "panel")
 _MAX_SHAPES = 128    # shapes kept per process (memory stays bounded however many workbooks are checked)
 
 
@@ -220,8 +222,9 @@ def all_checks(tset: TableSet, variant: Variant, report: Report) -> list[Check]:
 def _shape(tset: TableSet, variant: Variant, report: Report) -> list:
     """[tset, checks, compiled checks or None] of a report's row-set shape, made once per shape."""
     absent = frozenset(report.not_published)
-    key = (id(tset), variant.id, variant.spec, absent,
-           tuple((tid, tuple((k, r.kind, r.panel) for k, r in td.rows.items())) for tid, td in report.tables.items()))
+    # (the units too: whether a check mixes units, which its compiled form decides, depends on them)
+    key = (id(tset), variant.id, variant.spec, absent, report.amount_unit, tuple(report.table_units.items()),
+           tuple((tid, tuple(td.rows), tuple(map(_KIND_PANEL, td.rows.values()))) for tid, td in report.tables.items()))
     hit = _CHECKS.pop(key, None)
     if hit is not None and hit[0] is tset:
         _CHECKS[key] = hit          # most recently used last: the least recently used shape is dropped first
@@ -258,16 +261,26 @@ _MIXED = ("mixed units",)     # a compiled check left to evaluate(): its tables 
 
 
 def _compile(c: Check, tset: TableSet, report: Report, interned: dict) -> tuple:
+    """(check, kind, target, its cell, terms, every term's row exists) — see :func:`evaluate_compiled`."""
     if c.kind == "ratio":
-        return (c, None, ())
+        return (c, c.kind, None, None, (), False)
     if {ref_unit(report, tset, r.table) for r in (c.target, *c.terms)} != {report.amount_unit}:
-        return (c, _MIXED, ())     # a table in its own unit (a 万元 三公 table in a 元 set): converted by evaluate()
+        # a table in its own unit (a 万元 三公 table in a 元 set): converted by evaluate()
+        return (c, c.kind, _MIXED, None, (), False)
 
     def ref(r: Ref) -> tuple:
         spec = _compile_ref(r, tset, report)
         return interned.setdefault(spec, spec)
 
-    return (c, ref(c.target), tuple(ref(t) for t in c.terms))
+    target, terms = ref(c.target), [ref(t) for t in c.terms]
+    cell = None
+    if not target[5] and target[4]:
+        cell = (target[0], target[1][0], target[2], target[3])
+    # a term is one cell (table, row, column, sign, None) or a Σ by code (…, its interned reference); a cell of a
+    # row the shape lacks adds nothing and is left out
+    parts = tuple((t[0], t[1][0], t[2], t[3], None) if not t[5] else (t[0], None, t[2], t[3], t)
+                  for t in terms if t[5] or t[4])
+    return (c, c.kind, target, cell, parts, all(t[4] for t in terms))
 
 
 # ---------------------------------------------------------------- evaluation
@@ -429,7 +442,7 @@ def evaluate_compiled(report: Report, tset: TableSet, compiled: tuple) -> list[F
     tables, unit = report.tables, report.amount_unit
     wan = unit == "万元"
     sums: dict = {}          # id(compiled leaf-sum reference) → its value on this report
-    for c, target, terms in compiled:
+    for c, kind, target, cell, parts, all_exist in compiled:
         if target is None:
             f = _evaluate_ratio(report, tset, c)
             if f is not None:
@@ -438,40 +451,38 @@ def evaluate_compiled(report: Report, tset: TableSet, compiled: tuple) -> list[F
         if target is _MIXED:
             findings.extend(evaluate(report, tset, [c]))
             continue
-        if target[5] or not target[4]:
+        if cell is None:                    # a Σ by code, or a row the shape lacks
             tv, thw, tvals = _compiled_value(tables, target, unit)
-        else:                               # one cell of a row present (inlined _compiled_value: most targets)
-            v = tables[target[0]].rows[target[1][0]].values.get(target[2])
+        else:                               # one cell (inlined _compiled_value: most targets)
+            v = tables[cell[0]].rows[cell[1]].values.get(cell[2])
             if v is None:
                 tv, thw, tvals = ZERO, ZERO, []
             else:
-                tv, thw, tvals = target[3] * v.value, (half_width(v, unit) if wan else ZERO), [v]
+                tv, thw, tvals = cell[3] * v.value, (half_width(v, unit) if wan else ZERO), [v]
         total, hw, vals = ZERO, ZERO, []
-        for t in terms:
-            if not t[5]:                    # one cell (inlined _compiled_value: most terms)
-                if t[4]:
-                    v = tables[t[0]].rows[t[1][0]].values.get(t[2])
-                    if v is not None:
-                        vals.append(v)
-                        if v.amount is not None:
-                            total += t[3] * v.amount
-                            if wan:
-                                hw += half_width(v, unit)
+        for tid, row, col, sign, spec in parts:
+            if spec is None:                # one cell (an empty one adds nothing, not even a zero)
+                v = tables[tid].rows[row].values.get(col)
+                if v is not None:
+                    vals.append(v)
+                    if v.amount is not None:
+                        total += sign * v.amount
+                        if wan:
+                            hw += half_width(v, unit)
                 continue
-            hit = sums.get(id(t))
+            hit = sums.get(id(spec))
             if hit is None:
-                hit = sums[id(t)] = _compiled_value(tables, t, unit)
+                hit = sums[id(spec)] = _compiled_value(tables, spec, unit)
             total += hit[0]
             hw += hit[1]
             vals.extend(hit[2])
-        kind = c.kind
         if kind == "same":
             if _both_printed(tvals, vals) and tv != total:
                 findings.append(_same_finding(report, tset, c, tvals[0], vals[0]))
             continue
         if kind != "sum":
             # comparisons only where both sides exist (code presence is its own rule)
-            if not target[4] or not all(t[4] for t in terms):
+            if not target[4] or not all_exist:
                 continue
         elif not target[4] and not vals:
             continue
