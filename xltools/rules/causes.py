@@ -76,7 +76,7 @@ class _Form:
     """A sum / at_most / at_least check of a row-set shape as a linear form over cells: everything that depends
     only on the rows present. The values of a workbook give its residual and tolerance (:func:`_linear`)."""
     check: Check
-    entries: tuple        # ((table, row, col), sign, row exists, a leaf of a Σ-by-code term, counts as a part)
+    entries: tuple        # (table, row, col, sign, row exists, a leaf of a Σ-by-code term, counts as a part)
     coef: dict            # the coefficients when every leaf cell holds a value (as a workbook's reader gives)
     patterns: list        # (table, prefix, col, coefficient) of Σ-by-code terms
     t_exists: bool        # the target is one cell of a row present
@@ -134,13 +134,13 @@ def _compile(report: Report, tset, checks) -> _Shape:
                     pats.append((ref.table, ref.row, ref.col, sign))
                 for k in leaves(report, tset, ref, cache):
                     key = (ref.table, k, ref.col)
-                    entries.append((key, sign, True, True, True))
+                    entries.append((*key, sign, True, True, True))
                     coef[key] = coef.get(key, 0) + sign
                 exists = td is not None
             else:
                 exists = td is not None and ref.row in td.rows
                 key = (ref.table, ref.row, ref.col)
-                entries.append((key, sign, exists, False, i > 0))
+                entries.append((*key, sign, exists, False, i > 0))
                 coef[key] = coef.get(key, 0) + sign
                 if i == 0:
                     t_exists = exists
@@ -168,8 +168,8 @@ def _linear(report: Report, shape: _Shape, indices, pos: dict) -> list[_Lin]:
             continue
         r = tol = ZERO
         any_vals, complete = False, True
-        for key, sign, exists, leaf, part in form.entries:
-            v = tables[key[0]].rows[key[1]].values.get(key[2]) if exists else None
+        for tid, row, col, sign, exists, leaf, part in form.entries:
+            v = tables[tid].rows[row].values.get(col) if exists else None
             if v is None:
                 if leaf:
                     complete = False
@@ -191,10 +191,10 @@ def _linear(report: Report, shape: _Shape, indices, pos: dict) -> list[_Lin]:
 def _partial_coef(tables, form: _Form) -> dict:
     """The coefficients of a form whose leaf cells do not all hold a value (a transcription's empty cells)."""
     coef: dict = {}
-    for key, sign, _, leaf, _ in form.entries:
-        if leaf and tables[key[0]].rows[key[1]].values.get(key[2]) is None:
+    for tid, row, col, sign, _, leaf, _ in form.entries:
+        if leaf and tables[tid].rows[row].values.get(col) is None:
             continue
-        coef[key] = coef.get(key, 0) + sign
+        coef[(tid, row, col)] = coef.get((tid, row, col), 0) + sign
     return coef
 
 
@@ -360,7 +360,9 @@ def assign_causes(report: Report, tset, variant, checks: list[Check], findings: 
     for i in failing0:
         for k in lins[i].coef:
             fail_count[k] = fail_count.get(k, 0) + 1
-    fail_cells = set(fail_count)
+    fail_cols: dict = {}                  # (table, row) → the columns of it that failed identities read
+    for k in fail_count:
+        fail_cols.setdefault(k[:2], set()).add(k[2])
     target_key = [(ln.check.target.table, ln.check.target.row, ln.check.target.col) for ln in lins]
     targets = {target_key[i] for i in failing0}
     shift: dict = {}                      # cell → the change of the corrections accepted so far
@@ -395,17 +397,18 @@ def assign_causes(report: Report, tset, variant, checks: list[Check], findings: 
                     cands.append(("cells", None, same))
             td = report.tables.get(key[0])
             row = td.rows.get(key[1]) if td and not empty else None
+            cols = fail_cols.get(key[:2], ()) if row is not None else ()
             v = None
-            for col in (row.values if row is not None else ()):
-                other = (key[0], key[1], col)
-                if col == key[2] or other not in fail_cells:
+            for col in (row.values if len(cols) > (key[2] in cols) else ()):
+                if col == key[2] or col not in cols:
                     continue
+                other = (key[0], key[1], col)
                 if v is None:
                     v = value(key)
                 if v != ZERO:       # the whole amount belongs in the other column
-                    cands.append(("move", None, {key: -v, other: v}))
+                    cands.append(("move", _pair(key, -v, other, v), {key: -v, other: v}))
                 if d != -v:         # the part of it that breaks this identity
-                    cands.append(("move", None, {key: d, other: -d}))
+                    cands.append(("move", _pair(key, d, other, -d), {key: d, other: -d}))
             for kind, items, delta in cands:
                 sig = (kind, items or tuple(sorted(delta.items())))
                 num = numbers.get(sig)
@@ -537,6 +540,11 @@ def assign_causes(report: Report, tset, variant, checks: list[Check], findings: 
             if n != head:
                 out[n] = dataclasses.replace(findings[n], cause=cause_of(h))
     return out
+
+
+def _pair(a, da, b, db) -> tuple:
+    """``tuple(sorted({a: da, b: db}.items()))`` of two different cells."""
+    return ((a, da), (b, db)) if a < b else ((b, db), (a, da))
 
 
 def _empty(report: Report, key) -> bool:
