@@ -369,7 +369,7 @@ def assign_causes(report: Report, tset, variant, checks: list[Check], findings: 
     numbers: dict = {}                    # signature (kind, changes) → the candidate's number, in the order made
     entries: dict = {}                    # number → (score, kind, delta, fixed, new) of a valid candidate
     from_check: dict[int, list] = {}      # failed check → numbers of the candidates made from it
-    touching: dict[int, set] = {}         # check → numbers of the candidates that change it
+    changing: dict = {}                   # cell → numbers of the candidates that change it
     pending: dict = {}                    # number → (kind, delta)
 
     def value(key) -> Decimal:
@@ -417,13 +417,8 @@ def assign_causes(report: Report, tset, variant, checks: list[Check], findings: 
                 made.append(num)
                 if num not in pending:
                     pending[num] = (kind, delta)
-                    # the checks a candidate changes: fixed by the index, whatever the residuals
                     for k in delta:
-                        for j in holding(k):
-                            touch = touching.get(j)
-                            if touch is None:
-                                touch = touching[j] = set()
-                            touch.add(num)
+                        changing.setdefault(k, []).append(num)
                     rescore(num, kind, delta)
 
     def rescore(num: int, kind: str, delta: dict) -> None:
@@ -491,7 +486,7 @@ def assign_causes(report: Report, tset, variant, checks: list[Check], findings: 
                 entries.pop(num, None)
                 pending.pop(num, None)
         # the others that change a changed residual are scored again, in the order they were made
-        for num in sorted({num for j in changed for num in touching.get(j, ()) if num in pending}):
+        for num in sorted({num for j in changed for k in lins[j].coef for num in changing.get(k, ()) if num in pending}):
             rescore(num, *pending[num])
         for j in sorted(changed):
             if active(j):
