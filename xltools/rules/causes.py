@@ -279,8 +279,9 @@ def assign_causes(report: Report, tset, variant, checks: list[Check], findings: 
             hit = index[key] = [pos[n] for n in shape.index.get(key, ()) if n in pos and key in lins[pos[n]].coef]
         return hit
     by_place: dict = {}
+    rules = {f.rule for f in findings}
     for i, ln in enumerate(lins):
-        if ln.fails():
+        if ln.check.code in rules and ln.fails():
             by_place.setdefault((ln.check.code, _cell_of(report, ln.check)), []).append(i)
     # the failed checks that evaluate() reported (same rule and cell)
     lin_of: dict[int, int] = {}
