@@ -428,12 +428,12 @@ def assign_causes(report: Report, tset, variant, checks: list[Check], findings: 
             (key, d1), = delta.items()
             change = ((j, ZERO + lins[j].coef[key] * d1) for j in holding(key))
         else:
-            if len(delta) == 2:   # a move: a check that reads one of its two cells only is judged first
+            if len(delta) == 2:   # two cells (a move): a check that reads only one of them is judged first
                 (k1, d1), (k2, d2) = delta.items()
-                for key, d1, other in ((k1, d1, k2), (k2, d2, k1)):
+                for key, dk, other in ((k1, d1, k2), (k2, d2, k1)):
                     for j in holding(key):
                         ln = lins[j]
-                        if other not in ln.coef and not ln.fails() and ln.fails(ln.r + (ZERO + ln.coef[key] * d1)):
+                        if other not in ln.coef and not ln.fails() and ln.fails(ln.r + (ZERO + ln.coef[key] * dk)):
                             return    # breaks an identity that held
             sums: dict = {}
             for key, d1 in delta.items():
