@@ -53,7 +53,7 @@ from xltools.narrative.text import paragraphs, sentences
 from xltools.narrative.wording import PLACEHOLDER
 from xltools.rules.engine import Finding
 
-__all__ = ["check_text", "notes_findings", "read_narrative", "findings_table", "split_sentences", "Mention", "mentions"]
+__all__ = ["check_text", "notes_findings", "notes_findings_rendered", "read_narrative", "findings_table", "split_sentences", "Mention", "mentions"]
 
 TABLE = "情况说明"
 HUNDRED = Decimal(100)
@@ -994,6 +994,9 @@ def _started(report: Report) -> bool:
     return False
 
 
+REASON = "reason."     # the 说明事项 keys of 主要原因 (reason.<fact>.prior|budget)
+
+
 def notes_findings(report: Report) -> list[Finding]:
     """N-10 warnings: the 主要原因 of a comparison the narrative states, left empty in 说明事项.
 
@@ -1001,23 +1004,34 @@ def notes_findings(report: Report) -> list[Finding]:
     A reason is needed where the narrative compares two known figures that differ; it shows as
     【请填写：…】 in the narrative and is listed here, never dropped. (Empty figures and counts show as
     markers in the narrative too; the comparison they would start is then not stated, so no reason
-    is asked for yet.)"""
+    is asked for yet.) The templates decide which comparisons ask for a reason; only the sections that can
+    show an empty reason are rendered (``sets.missing``) — the same findings as from the whole narrative
+    (``notes_findings_rendered``)."""
+    from xltools.narrative.sets import missing
+
+    return _reason_findings(report, lambda: missing(report, REASON))
+
+
+def notes_findings_rendered(report: Report) -> list[Finding]:
+    """N-10 from the whole rendered narrative: what ``notes_findings`` gives, the long way (the tests' reference)."""
+    from xltools.narrative.sets import render
+
+    return _reason_findings(report, lambda: [(k, v) for k, v in render(report).missing if k.startswith(REASON)])
+
+
+def _reason_findings(report: Report, reasons) -> list[Finding]:
     notes = report.notes or {}
     # only once a user has started on 说明事项 (typed something other than the preset defaults):
     # a workbook used for its tables alone is not nagged
     if not _started(report):
         return []
-    from xltools.narrative.sets import render
-
     try:
-        narrative = render(report)
+        missing = reasons()
     except Exception as exc:   # a broken template must not stop the table checks
         return [Finding("N-10", "warning", "说明事项", "说明事项", f"情况说明模板无法生成：{exc}")]
     cells = notes.get("_cells", {}) if isinstance(notes.get("_cells"), dict) else {}
     out = []
-    for key, label in narrative.missing:
-        if not key.startswith("reason."):       # figures and counts: the marker in the text suffices
-            continue
+    for key, label in missing:
         cell = cells.get(key, f"说明事项:{key}")
         out.append(Finding("N-10", "warning", "说明事项", cell, f"情况说明需要的说明事项未填写：{label}",
                            cells=(cell,) if "!" in cell else ()))

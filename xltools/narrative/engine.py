@@ -29,7 +29,7 @@ from xltools.narrative.facts import Missing, note_amount, note_text
 from xltools.narrative.model import Narrative, Paragraph
 from xltools.narrative.numbers import Amount, Change, change, fmt_amount, fmt_pct, pct, shares, wan
 
-__all__ = ["render_with", "template_dirs", "section_of", "paragraphs_from_text", "base_context", "Item", "Recorder",
+__all__ = ["render_with", "missing_with", "template_dirs", "section_of", "paragraphs_from_text", "base_context", "Item", "Recorder",
            "value_of", "with_shares", "printed", "yuan_of", "Change"]
 
 _HEAD1 = re.compile(r"^([一二三四五六七八九十]+)、")
@@ -96,6 +96,7 @@ class Recorder:
         self.kinds = kinds or {}
         self.missing: dict[str, str] = {}
         self.markers: dict[str, str] = {}      # key → the marker the text shows where the item first appears
+        self.made: list[Missing] = []           # every marker object handed out (shown or not): see missing_with
 
     def _shown(self, key: str, label: str, marker: str = "") -> bool:
         first = key not in self.missing
@@ -105,7 +106,9 @@ class Recorder:
 
     def miss(self, key: str, label: str | None = None, kind: str = "") -> Missing:
         label = label or self.labels.get(key) or key
-        return Missing(key, label, self._shown, self.kinds.get(key) or kind)
+        m = Missing(key, label, self._shown, self.kinds.get(key) or kind)
+        self.made.append(m)
+        return m
 
 
 @dataclass
@@ -134,33 +137,168 @@ def render_with(report: Report, variant: str | None, nset) -> Narrative:
     ``nset`` is the set's :class:`xltools.narrative.sets.NarrativeSet`: ``nset.context(report, unit, rec)``
     makes the template context, ``nset.title`` follows the unit and year, ``nset.default_unit`` is the
     amount unit when 说明事项 does not name one."""
-    from xltools.narrative.inputs import note_items
-
-    variant = variant or report.variant
-    dirs = template_dirs(report.set_id, variant)
-    as_variant = copy.copy(report)
-    as_variant.variant = variant or report.variant        # a variant's own defaults (宁夏 lists zero lines)
-    items = note_items(report.set_id, as_variant)
-    labels = {it.key: it.label for it in items}
-    # an item's default (notes.yaml) stands in for an empty 说明事项 cell
-    defaults = {it.key: it.default for it in items if it.default is not None}
-    notes = {k: v for k, v in (report.notes or {}).items() if not k.startswith("_")}
-    report = copy.copy(report)
-    report.notes = {**defaults, **notes}
-    rec = Recorder(labels, {it.key: it.kind for it in items})
-    unit = note_text(report.notes, "narrative.unit") or nset.default_unit
-    if unit not in ("万元", "元"):
-        unit = "万元"
-    env = _environment(tuple(str(d) for d in dirs))
-    _CURRENT.unit, _CURRENT.rec = unit, rec
-    ctx = nset.context(report, unit, rec)
+    run = _Run(report, variant, nset)
     out: list[Paragraph] = []
-    for name in _section_files(dirs):
-        text = env.get_template(name).render(ctx)
-        out.extend(paragraphs_from_text(text, structured=True))
+    for name in run.sections:
+        out.extend(paragraphs_from_text(run.render(name), structured=True))
     return Narrative(title=f"{report.unit or ''}{report.year or ''}{nset.title}", paragraphs=out,
-                     missing=list(rec.missing.items()), variant=variant or "", unit=unit,
-                     markers=dict(rec.markers))
+                     missing=list(run.rec.missing.items()), variant=run.variant or "", unit=run.unit,
+                     markers=dict(run.rec.markers))
+
+
+def missing_with(report: Report, variant: str | None, nset, prefix: str) -> list[tuple[str, str]]:
+    """The (key, label) of the 说明事项 items whose key starts with ``prefix`` that ``render_with(report, variant,
+    nset).missing`` lists — the same items in the same order — rendering only the sections that can show one.
+
+    An empty item shows only through a ``Missing`` object the recorder handed out: one the context holds (a section
+    can reach it only through a context name it reads), or one a context function (说明, 说明金额 …) makes while a
+    section renders. So a section is rendered when it reads a name whose value holds such an item, calls a context
+    function with constant arguments that give one (the call is made here: the functions only look 说明事项 up),
+    or with arguments known only while rendering, uses a filter that records a key it is given (``KEY_FILTERS``),
+    or includes other templates. Every other section is left out: it cannot show an item with the prefix, and the items
+    sections show do not depend on one another. (A section a template error would stop is then not rendered either:
+    the full render reports that error instead.) Used by rule N-10 (``check.notes_findings``); the test compares it
+    with the full render on every sample and edit (tests/test_notes_fast.py)."""
+    run = _Run(report, variant, nset)
+    made = [m for m in run.rec.made if m.key.startswith(prefix)]
+    carriers: set[str] = set()
+    if made:
+        found: set[int] = set()
+        for name, value in run.ctx.items():
+            if _holds(value, prefix, found):
+                carriers.add(name)
+        if not {id(m) for m in made} <= found:    # an item the walk cannot place: every section, as render_with
+            carriers = None
+    for name in run.sections:
+        if carriers is None or _may_show(run, name, prefix, carriers):
+            run.render(name)                          # the text is not needed: rendering records what it shows
+    return [(k, v) for k, v in run.rec.missing.items() if k.startswith(prefix)]
+
+
+class _Run:
+    """One narrative being rendered: the report with its 说明事项 defaults, the recorder, the context and the
+    environment of the variant's template folders."""
+
+    def __init__(self, report: Report, variant: str | None, nset):
+        from xltools.narrative.inputs import note_items
+
+        self.variant = variant = variant or report.variant
+        dirs = template_dirs(report.set_id, variant)
+        as_variant = copy.copy(report)
+        as_variant.variant = variant or report.variant        # a variant's own defaults (宁夏 lists zero lines)
+        items = note_items(report.set_id, as_variant)
+        labels = {it.key: it.label for it in items}
+        # an item's default (notes.yaml) stands in for an empty 说明事项 cell
+        defaults = {it.key: it.default for it in items if it.default is not None}
+        notes = {k: v for k, v in (report.notes or {}).items() if not k.startswith("_")}
+        report = copy.copy(report)
+        report.notes = {**defaults, **notes}
+        self.rec = rec = Recorder(labels, {it.key: it.kind for it in items})
+        unit = note_text(report.notes, "narrative.unit") or nset.default_unit
+        if unit not in ("万元", "元"):
+            unit = "万元"
+        self.unit = unit
+        self.env = _environment(tuple(str(d) for d in dirs))
+        self.sections = _section_files(dirs)
+        _CURRENT.unit, _CURRENT.rec = unit, rec
+        self.ctx = nset.context(report, unit, rec)
+
+    def render(self, name: str) -> str:
+        _CURRENT.unit, _CURRENT.rec = self.unit, self.rec
+        return self.env.get_template(name).render(self.ctx)
+
+
+def _holds(value, prefix: str, found: set[int]) -> bool:
+    """Whether ``value`` (a context entry: figures, ``Item`` lists, dicts) holds an empty item whose key starts
+    with ``prefix``; the ids of those it holds are added to ``found``."""
+    if isinstance(value, Missing):
+        if value.key.startswith(prefix):
+            found.add(id(value))
+            return True
+        return False
+    if isinstance(value, Item):
+        value = list(value.__dict__.values())
+    elif isinstance(value, dict):
+        value = list(value.values())
+    elif not isinstance(value, (list, tuple)):
+        return False
+    hit = False
+    for v in value:
+        hit = _holds(v, prefix, found) or hit
+    return hit
+
+
+# filters that record a 说明事项 key given as an argument (填写: an empty text, under the key it names)
+KEY_FILTERS = frozenset({"填写"})
+
+
+@dataclass(frozen=True)
+class _Uses:
+    """What a section template reads, found once in its syntax tree (``_uses``)."""
+    names: frozenset          # context names the section reads
+    calls: tuple              # (name, positional arguments, keyword arguments) of calls with constant arguments
+    unknown: frozenset        # names called with arguments known only while rendering, or passed on uncalled
+    key_filters: bool         # uses a filter of KEY_FILTERS
+    opaque: bool              # includes, imports or extends another template
+
+
+_USES: dict = {}
+
+
+def _uses(env, name: str) -> _Uses:
+    """The section's ``_Uses``, parsed once per version of the template (jinja2 reloads a changed file: the
+    template object is then another one)."""
+    tmpl = env.get_template(name)
+    hit = _USES.get((id(env), name))
+    if hit is not None and hit[0] is tmpl:
+        return hit[1]
+    from jinja2 import meta, nodes
+
+    source, filename, _ = env.loader.get_source(env, name)
+    tree = env.parse(source, name, filename)
+    calls, unknown, called = [], set(), set()
+    for c in tree.find_all(nodes.Call):
+        if not isinstance(c.node, nodes.Name):
+            continue
+        called.add(id(c.node))
+        args = [a.value if isinstance(a, nodes.Const) else a for a in c.args]
+        kwargs = {k.key: (k.value.value if isinstance(k.value, nodes.Const) else k.value) for k in c.kwargs}
+        if c.dyn_args is not None or c.dyn_kwargs is not None or any(isinstance(a, nodes.Node) for a in
+                                                                      [*args, *kwargs.values()]):
+            unknown.add(c.node.name)
+        else:
+            calls.append((c.node.name, tuple(args), tuple(sorted(kwargs.items()))))
+    for n in tree.find_all(nodes.Name):
+        if n.ctx == "load" and id(n) not in called:
+            unknown.add(n.name)               # a name read as a value: only a function among them matters
+    key_filters = any(f.name in KEY_FILTERS for f in tree.find_all(nodes.Filter))
+    uses = _Uses(names=frozenset(meta.find_undeclared_variables(tree)), calls=tuple(calls),
+                 unknown=frozenset(unknown), key_filters=key_filters,
+                 opaque=any(True for _ in tree.find_all((nodes.Include, nodes.Import, nodes.FromImport,
+                                                         nodes.Extends))))
+    _USES[(id(env), name)] = (tmpl, uses)
+    return uses
+
+
+def _may_show(run: _Run, name: str, prefix: str, carriers: set[str]) -> bool:
+    """Whether rendering section ``name`` can show an empty item whose key starts with ``prefix``."""
+    uses = _uses(run.env, name)
+    if uses.opaque or uses.key_filters or uses.names & carriers:
+        return True
+    ctx = run.ctx
+    if any(callable(ctx.get(n)) for n in uses.unknown):
+        return True
+    for fname, args, kwargs in uses.calls:
+        fn = ctx.get(fname)
+        if not callable(fn):
+            continue                       # a jinja2 global (range, dict …) or a name the section sets itself
+        try:
+            value = fn(*args, **dict(kwargs))
+        except Exception:                  # let the render say what is wrong
+            return True
+        if _holds(value, prefix, set()):
+            return True
+    return False
 
 
 PARA = "\u00b6"     # ¶: where the template source had a blank line (a paragraph ends)

@@ -12,7 +12,7 @@ from typing import Callable
 from xltools.narrative import budget, final
 from xltools.narrative.reading import Reading
 
-__all__ = ["NarrativeSet", "REGISTRY", "for_report", "collect_facts", "render"]
+__all__ = ["NarrativeSet", "REGISTRY", "for_report", "collect_facts", "render", "missing"]
 
 
 @dataclass(frozen=True)
@@ -55,3 +55,11 @@ def render(report, variant: str | None = None):
     from xltools.narrative.engine import render_with
 
     return render_with(report, variant, for_report(report))
+
+
+def missing(report, prefix: str, variant: str | None = None) -> list[tuple[str, str]]:
+    """(key, label) of the empty 说明事项 items with ``prefix`` that ``render(report, variant).missing`` lists, in
+    its order, without rendering the sections that cannot show one (``engine.missing_with``)."""
+    from xltools.narrative.engine import missing_with
+
+    return missing_with(report, variant, for_report(report), prefix)
