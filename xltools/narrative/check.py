@@ -977,14 +977,21 @@ def _same(value, default) -> bool:
         return str(value).strip() == str(default).strip()
 
 
-def _started(report: Report) -> bool:
-    from xltools.narrative.inputs import note_items
+def _typed(report: Report) -> bool:
+    return any(not k.startswith("_") and v is not None and v != "" for k, v in (report.notes or {}).items())
 
+
+def _started(report: Report, items=None) -> bool:
+    """Whether something other than the preset defaults is typed into 说明事项 (``items``: the report's
+    ``note_items``, looked up here when not given and only when something is typed)."""
     notes = report.notes or {}
-    typed = [k for k, v in notes.items() if not k.startswith("_") and v is not None and v != ""]
-    if not typed:                 # nothing typed at all: no need to look at the items' defaults
+    if not _typed(report):        # nothing typed at all: no need to look at the items' defaults
         return False
-    defaults = {it.key: it.default for it in note_items(report.set_id, report) if it.default is not None}
+    if items is None:
+        from xltools.narrative.inputs import note_items
+
+        items = note_items(report.set_id, report)
+    defaults = {it.key: it.default for it in items if it.default is not None}
     for k, v in notes.items():
         if k.startswith("_") or v is None or v == "":
             continue
@@ -1007,9 +1014,13 @@ def notes_findings(report: Report) -> list[Finding]:
     is asked for yet.) The templates decide which comparisons ask for a reason; only the sections that can
     show an empty reason are rendered (``sets.missing``) — the same findings as from the whole narrative
     (``notes_findings_rendered``)."""
+    if not _typed(report):
+        return []
+    from xltools.narrative.inputs import note_items
     from xltools.narrative.sets import missing
 
-    return _reason_findings(report, lambda: missing(report, REASON))
+    items = note_items(report.set_id, report)      # once, for _started and the narrative's defaults
+    return _reason_findings(report, lambda: missing(report, REASON, items=items), items)
 
 
 def notes_findings_rendered(report: Report) -> list[Finding]:
@@ -1019,11 +1030,11 @@ def notes_findings_rendered(report: Report) -> list[Finding]:
     return _reason_findings(report, lambda: [(k, v) for k, v in render(report).missing if k.startswith(REASON)])
 
 
-def _reason_findings(report: Report, reasons) -> list[Finding]:
+def _reason_findings(report: Report, reasons, items=None) -> list[Finding]:
     notes = report.notes or {}
     # only once a user has started on 说明事项 (typed something other than the preset defaults):
     # a workbook used for its tables alone is not nagged
-    if not _started(report):
+    if not _started(report, items):
         return []
     try:
         missing = reasons()

@@ -83,11 +83,21 @@ def _inherits(set_id: str) -> dict[str, str]:
 
 
 def _section_files(dirs: list[Path]) -> list[str]:
-    names: dict[str, Path] = {}
-    for d in reversed(dirs):                 # standard first, variant overrides
-        for p in sorted(d.glob("*.j2")):
-            names[p.name] = p
-    return sorted(names)
+    """The section files of the folders, in order (listed again when a folder changes)."""
+    stamp = tuple((str(d), d.stat().st_mtime_ns) for d in dirs)
+    hit = _SECTIONS.get(stamp)
+    if hit is None:
+        names: dict[str, Path] = {}
+        for d in reversed(dirs):                 # standard first, variant overrides
+            for p in sorted(d.glob("*.j2")):
+                names[p.name] = p
+        if len(_SECTIONS) > 64:
+            _SECTIONS.clear()
+        hit = _SECTIONS[stamp] = tuple(sorted(names))
+    return list(hit)
+
+
+_SECTIONS: dict = {}
 
 
 class Recorder:
@@ -146,7 +156,7 @@ def render_with(report: Report, variant: str | None, nset) -> Narrative:
                      markers=dict(run.rec.markers))
 
 
-def missing_with(report: Report, variant: str | None, nset, prefix: str) -> list[tuple[str, str]]:
+def missing_with(report: Report, variant: str | None, nset, prefix: str, items=None) -> list[tuple[str, str]]:
     """The (key, label) of the 说明事项 items whose key starts with ``prefix`` that ``render_with(report, variant,
     nset).missing`` lists — the same items in the same order — rendering only the sections that can show one.
 
@@ -159,7 +169,7 @@ def missing_with(report: Report, variant: str | None, nset, prefix: str) -> list
     sections show do not depend on one another. (A section a template error would stop is then not rendered either:
     the full render reports that error instead.) Used by rule N-10 (``check.notes_findings``); the test compares it
     with the full render on every sample and edit (tests/test_notes_fast.py)."""
-    run = _Run(report, variant, nset)
+    run = _Run(report, variant, nset, items)
     made = [m for m in run.rec.made if m.key.startswith(prefix)]
     carriers: set[str] = set()
     if made:
@@ -169,8 +179,9 @@ def missing_with(report: Report, variant: str | None, nset, prefix: str) -> list
                 carriers.add(name)
         if not {id(m) for m in made} <= found:    # an item the walk cannot place: every section, as render_with
             carriers = None
+    functions = {k for k, v in run.ctx.items() if callable(v)}
     for name in run.sections:
-        if carriers is None or _may_show(run, name, prefix, carriers):
+        if carriers is None or _may_show(run, name, prefix, carriers, functions):
             run.render(name)                          # the text is not needed: rendering records what it shows
     return [(k, v) for k, v in run.rec.missing.items() if k.startswith(prefix)]
 
@@ -179,14 +190,16 @@ class _Run:
     """One narrative being rendered: the report with its 说明事项 defaults, the recorder, the context and the
     environment of the variant's template folders."""
 
-    def __init__(self, report: Report, variant: str | None, nset):
+    def __init__(self, report: Report, variant: str | None, nset, items=None):
+        """``items``: the variant's ``note_items``, when the caller has them already."""
         from xltools.narrative.inputs import note_items
 
         self.variant = variant = variant or report.variant
         dirs = template_dirs(report.set_id, variant)
-        as_variant = copy.copy(report)
-        as_variant.variant = variant or report.variant        # a variant's own defaults (宁夏 lists zero lines)
-        items = note_items(report.set_id, as_variant)
+        if items is None:
+            as_variant = copy.copy(report)
+            as_variant.variant = variant or report.variant    # a variant's own defaults (宁夏 lists zero lines)
+            items = note_items(report.set_id, as_variant)
         labels = {it.key: it.label for it in items}
         # an item's default (notes.yaml) stands in for an empty 说明事项 cell
         defaults = {it.key: it.default for it in items if it.default is not None}
@@ -280,18 +293,17 @@ def _uses(env, name: str) -> _Uses:
     return uses
 
 
-def _may_show(run: _Run, name: str, prefix: str, carriers: set[str]) -> bool:
-    """Whether rendering section ``name`` can show an empty item whose key starts with ``prefix``."""
+def _may_show(run: _Run, name: str, prefix: str, carriers: set[str], functions: set[str]) -> bool:
+    """Whether rendering section ``name`` can show an empty item whose key starts with ``prefix`` (``carriers``:
+    the context names whose values hold one; ``functions``: the context names that are functions)."""
     uses = _uses(run.env, name)
-    if uses.opaque or uses.key_filters or uses.names & carriers:
+    if uses.opaque or uses.key_filters or uses.names & carriers or uses.unknown & functions:
         return True
     ctx = run.ctx
-    if any(callable(ctx.get(n)) for n in uses.unknown):
-        return True
     for fname, args, kwargs in uses.calls:
-        fn = ctx.get(fname)
-        if not callable(fn):
+        if fname not in functions:
             continue                       # a jinja2 global (range, dict …) or a name the section sets itself
+        fn = ctx[fname]
         try:
             value = fn(*args, **dict(kwargs))
         except Exception:                  # let the render say what is wrong
@@ -482,6 +494,7 @@ def _install_filters(env) -> None:
         return words[2] if c.flat else (words[0] if c.up else words[1])
 
     def fill(value, key=None, label=None):
+        # records the key it is given: a filter that does must be named in KEY_FILTERS (see missing_with)
         if value is None or value == "":
             return str(rec.miss(key or "?", label, "text"))
         return str(value)

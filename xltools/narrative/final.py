@@ -6,19 +6,25 @@ chosen by ``narrative:`` in templates/<set>/tables.yaml (xltools.narrative.sets)
 """
 from __future__ import annotations
 
+import functools
 import re
 from decimal import Decimal
 
 from xltools.model import ZERO, Report
 from xltools.narrative.engine import Item, Recorder, base_context, printed, value_of, with_shares, yuan_of
 from xltools.narrative.facts import (EXPENSE_ITEMS, INCOME_ITEMS, SANGONG_ITEMS, Fact, Missing, class_name,
-                                     econ_name, norm, note_amount, yuan)
+                                     norm, note_amount, yuan)
 from xltools.narrative.numbers import pct
 
 __all__ = ["collect_facts", "build_context", "TITLE", "DEFAULT_UNIT"]
 
 TITLE = "年度部门决算情况说明"
 DEFAULT_UNIT = "万元"
+
+
+@functools.lru_cache(maxsize=8192)
+def _normed(names: tuple[str, ...]) -> tuple[str, ...]:
+    return tuple(norm(a) for a in names)
 
 
 def collect_facts(report: Report) -> dict[str, Fact]:
@@ -28,7 +34,7 @@ def collect_facts(report: Report) -> dict[str, Fact]:
 
     def add(key, label, value, source="", aliases=(), **kw):
         facts[key] = Fact(key, label, yuan(report, value, source) if kw.get("kind", "amount") == "amount" else value,
-                          source, tuple(norm(a) for a in (label, *aliases)), **kw)
+                          source, _normed((label, *aliases)), **kw)
 
     A = report.amount
     # 一 收入支出总计 (公开01)
@@ -71,8 +77,13 @@ def collect_facts(report: Report) -> dict[str, Fact]:
                 items.append((key, row.label, amt))
     from xltools import catalog
 
+    func = catalog.functional(y)       # the year's catalog once (class_name looks it up on every call)
+
+    def class_name(code: str, year) -> str:
+        return func.name(code) or ""
+
     # every 类 can be named (a class with a 年初预算 and no spending is still spoken of)
-    for subj in catalog.functional(y).classes():
+    for subj in func.classes():
         by_class.setdefault(subj.code, ZERO)
     for cls in sorted(by_class):
         name = class_name(cls, y)
@@ -113,8 +124,9 @@ def collect_facts(report: Report) -> dict[str, Fact]:
             elif len(key) == 3:
                 summed.setdefault(key, ZERO)
         classes = {**summed, **stated}
+        econ = catalog.economic(y)
         for cls, amt in sorted(classes.items()):
-            name = econ_name(cls, y)
+            name = econ.name(cls) or ""
             add(f"econ.{cls}", name, amt, f"{t6}!{cls}.{c6}", (name,), group="econ")
     # 七 三公 (公开07, or the 上海 form F07S with 预算数/决算数 side by side)
     t7 = "F07S" if "F07" not in report.tables and "F07S" in report.tables else "F07"
@@ -179,6 +191,10 @@ _NOTE_FACTS = [
 ]
 
 
+_GPB_CLASS, _GPB_ITEM = re.compile(r"gpb\.\d{3}"), re.compile(r"gpb\.\d{7}")
+_BUDGET_CLASS = re.compile(r"budget\.gpb\.\d{3}")
+
+
 def build_context(report: Report, unit: str, rec: Recorder) -> dict:
     facts = collect_facts(report)
     notes = report.notes or {}
@@ -202,8 +218,8 @@ def build_context(report: Report, unit: str, rec: Recorder) -> dict:
     ctx.update({"一般公共预算支出": amt("gpb"), "上年一般公共预算支出": note_amt("prior.gpb"),
                 "一般公共预算年初预算": note_amt("budget.gpb"),
                 "一般公共预算基本支出": amt("gpb_basic"), "一般公共预算项目支出": amt("gpb_project")})
-    classes = sorted({k.split(".")[1] for k in facts if re.fullmatch(r"gpb\.\d{3}", k) and facts[k].value} |
-                     {k.split(".")[2] for k in notes if re.fullmatch(r"budget\.gpb\.\d{3}", k)})
+    classes = sorted({k.split(".")[1] for k in facts if _GPB_CLASS.fullmatch(k) and facts[k].value} |
+                     {k.split(".")[2] for k in notes if _BUDGET_CLASS.fullmatch(k)})
     by_class = []
     for cls in classes:
         name = class_name(cls, year)
@@ -214,7 +230,7 @@ def build_context(report: Report, unit: str, rec: Recorder) -> dict:
     with_shares([i for i in by_class if value_of(i.金额) != ZERO], ctx["一般公共预算支出"])
     ctx["一般公共预算按类"] = by_class
     items = []
-    for k in sorted(k for k in facts if re.fullmatch(r"gpb\.\d{7}", k)):
+    for k in sorted(k for k in facts if _GPB_ITEM.fullmatch(k)):
         code = k.split(".")[1]
         items.append(Item(code, facts[k].label, amt(k), 年初预算=note_amt(f"budget.gpb.{code}", True),
                           预算原因=note(f"reason.gpb.{code}.budget", True)))

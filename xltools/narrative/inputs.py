@@ -84,6 +84,21 @@ def _subjects(each: str, report) -> list[tuple[str, str]]:
     """(code, name) of the 科目 an ``each:`` item repeats over."""
     if report is None:
         return []
+    cat, codes = _subject_codes(each, report)
+    key = (each, id(cat), codes)
+    hit = _NAMES.get(key)
+    if hit is None or hit[0] is not cat:     # names looked up once per catalog and set of codes
+        if len(_NAMES) > 1024:
+            _NAMES.clear()
+        hit = _NAMES[key] = (cat, [(c, cat.name(c) or c) for c in codes])
+    return list(hit[1])
+
+
+_NAMES: dict = {}
+
+
+def _subject_codes(each: str, report) -> tuple[object, tuple[str, ...]]:
+    """The catalog that names the 科目 of an ``each:`` item, and their codes in order."""
     from xltools import catalog
 
     year = report.year
@@ -96,22 +111,19 @@ def _subjects(each: str, report) -> list[tuple[str, str]]:
             codes = {k[:n] for k, r in f05.rows.items() if r.kind == "detail" and len(k) == 7}
         # classes with a 年初预算 but no spending (typed into 说明事项 by hand) stay listed
         codes |= {k.split(".")[2] for k in notes if k.startswith("budget.gpb.") and len(k.split(".")[2]) == n}
-        func = catalog.functional(year)
-        return [(c, func.name(c) or c) for c in sorted(codes)]
+        return catalog.functional(year), tuple(sorted(codes))
     if each == "econ_classes":
         f06 = report.tables.get("F06") or report.tables.get("F06S") or report.tables.get("F06X")
-        econ = catalog.economic(year)
         codes = set()
         if f06:
             codes = {k[:3] for k, r in f06.rows.items() if k[:3].isdigit()
                      and any(v.value for v in r.values.values())}
-        return [(c, econ.name(c) or c) for c in sorted(codes)]
+        return catalog.economic(year), tuple(sorted(codes))
     if each == "project_items":      # 部门预算 表二: the 项 with 项目支出
         b02 = report.tables.get("B02")
-        func = catalog.functional(year)
         codes = sorted(k for k, r in (b02.rows.items() if b02 else ()) if r.kind == "detail" and len(k) == 7
                        and r.values.get("project") is not None and r.values["project"].value)
-        return [(c, func.name(c) or c) for c in codes]
+        return catalog.functional(year), tuple(codes)
     raise ValueError(f"notes.yaml: 未知的 each: {each}")
 
 

@@ -57,9 +57,10 @@ def render(report, variant: str | None = None):
     return render_with(report, variant, for_report(report))
 
 
-def missing(report, prefix: str, variant: str | None = None) -> list[tuple[str, str]]:
+def missing(report, prefix: str, variant: str | None = None, items=None) -> list[tuple[str, str]]:
     """(key, label) of the empty 说明事项 items with ``prefix`` that ``render(report, variant).missing`` lists, in
-    its order, without rendering the sections that cannot show one (``engine.missing_with``)."""
+    its order, without rendering the sections that cannot show one (``engine.missing_with``; ``items``: the
+    variant's ``note_items`` when the caller has them)."""
     from xltools.narrative.engine import missing_with
 
-    return missing_with(report, variant, for_report(report), prefix)
+    return missing_with(report, variant, for_report(report), prefix, items)
