@@ -188,3 +188,30 @@ def test_an_empty_reason_the_walk_cannot_place_renders_every_section(monkeypatch
     done = _rendered(monkeypatch)
     assert missing(rep, REASON) == []    # no template prints the wrapped item: nothing is recorded …
     assert len(done) == len(engine._Run(rep, None, nset).sections)      # … but every section was rendered
+
+
+def test_what_a_section_reads_is_found_in_its_syntax_tree():
+    import jinja2
+    from jinja2.sandbox import SandboxedEnvironment
+
+    env = SandboxedEnvironment(loader=jinja2.DictLoader({
+        "literal": "{% if a is 不同于 b %}{{ 说明('reason.x.prior')|句 }}{% endif %}",
+        "computed": "{% for c in 按类 %}{{ 说明('reason.gpb.' ~ c.编码 ~ '.budget') }}{% endfor %}",
+        "passed": "{% set f = 说明 %}{{ f('reason.x.prior') }}",
+        "filter": "{{ 原因|填写('reason.x.prior') }}",
+        "mapped": "{{ 原因们|map('填写')|join }}",
+        "method": "{{ 表.get('reason.x.prior') }}",
+        "include": "{% include 'literal' %}",
+        "loop": "{% for e in 经济分类 %}{{ e.预算原因 }}{% endfor %}",
+    }))
+    env.filters.update({"句": str, "填写": str})
+    env.tests["不同于"] = lambda a, b: a != b
+    uses = {name: engine._uses(env, name) for name in env.loader.list_templates()}
+    assert uses["literal"].calls == (("说明", ("reason.x.prior",), ()),) and not uses["literal"].unknown & {"说明"}
+    assert uses["literal"].names == {"a", "b", "说明"}
+    assert "说明" in uses["computed"].unknown and not uses["computed"].calls
+    assert "说明" in uses["passed"].unknown
+    assert uses["filter"].key_filters and uses["mapped"].key_filters and not uses["literal"].key_filters
+    assert uses["method"].opaque and uses["include"].opaque and not uses["loop"].opaque
+    assert uses["loop"].names == {"经济分类"}
+    assert engine._uses(env, "loop") is uses["loop"]          # parsed once per template version

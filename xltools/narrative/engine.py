@@ -165,7 +165,9 @@ def missing_with(report: Report, variant: str | None, nset, prefix: str, items=N
     section renders. So a section is rendered when it reads a name whose value holds such an item, calls a context
     function with constant arguments that give one (the call is made here: the functions only look 说明事项 up),
     or with arguments known only while rendering, uses a filter that records a key it is given (``KEY_FILTERS``),
-    or includes other templates. Every other section is left out: it cannot show an item with the prefix, and the items
+    calls a method or includes other templates. (The context keeps its items in ``Item`` objects, lists, tuples and
+    dicts — the walk looks nowhere else, and an item it cannot place makes every section render — and no section
+    changes the context.) Every other section is left out: it cannot show an item with the prefix, and the items
     sections show do not depend on one another. (A section a template error would stop is then not rendered either:
     the full render reports that error instead.) Used by rule N-10 (``check.notes_findings``); the test compares it
     with the full render on every sample and edit (tests/test_notes_fast.py)."""
@@ -252,7 +254,7 @@ class _Uses:
     calls: tuple              # (name, positional arguments, keyword arguments) of calls with constant arguments
     unknown: frozenset        # names called with arguments known only while rendering, or passed on uncalled
     key_filters: bool         # uses a filter of KEY_FILTERS
-    opaque: bool              # includes, imports or extends another template
+    opaque: bool              # includes, imports or extends another template, or calls a method
 
 
 _USES: dict = {}
@@ -269,9 +271,10 @@ def _uses(env, name: str) -> _Uses:
 
     source, filename, _ = env.loader.get_source(env, name)
     tree = env.parse(source, name, filename)
-    calls, unknown, called = [], set(), set()
+    calls, unknown, called, methods = [], set(), set(), False
     for c in tree.find_all(nodes.Call):
         if not isinstance(c.node, nodes.Name):
+            methods = True                    # x.f(…): what it gives is known only while rendering
             continue
         called.add(id(c.node))
         args = [a.value if isinstance(a, nodes.Const) else a for a in c.args]
@@ -284,11 +287,13 @@ def _uses(env, name: str) -> _Uses:
     for n in tree.find_all(nodes.Name):
         if n.ctx == "load" and id(n) not in called:
             unknown.add(n.name)               # a name read as a value: only a function among them matters
-    key_filters = any(f.name in KEY_FILTERS for f in tree.find_all(nodes.Filter))
+    # a key filter applied, or named for map / select … to apply
+    key_filters = any(f.name in KEY_FILTERS for f in tree.find_all(nodes.Filter)) or any(
+        c.value in KEY_FILTERS for c in tree.find_all(nodes.Const) if isinstance(c.value, str))
     uses = _Uses(names=frozenset(meta.find_undeclared_variables(tree)), calls=tuple(calls),
                  unknown=frozenset(unknown), key_filters=key_filters,
-                 opaque=any(True for _ in tree.find_all((nodes.Include, nodes.Import, nodes.FromImport,
-                                                         nodes.Extends))))
+                 opaque=methods or any(True for _ in tree.find_all((nodes.Include, nodes.Import, nodes.FromImport,
+                                                                    nodes.Extends))))
     _USES[(id(env), name)] = (tmpl, uses)
     return uses
 
