@@ -84,7 +84,7 @@ def _inherits(set_id: str) -> dict[str, str]:
 
 def _section_files(dirs: list[Path]) -> list[str]:
     """The section files of the folders, in order (listed again when a folder changes)."""
-    stamp = tuple((str(d), d.stat().st_mtime_ns) for d in dirs)
+    stamp = tuple((str(d), d.stat().st_mtime_ns if d.is_dir() else None) for d in dirs)   # a set may have none
     hit = _SECTIONS.get(stamp)
     if hit is None:
         names: dict[str, Path] = {}
