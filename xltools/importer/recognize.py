@@ -265,6 +265,11 @@ def recognize(src: Source, *, set_hint: str | None = None) -> Recognized:
     if res.unit_code and not rep.unit_code:
         rep.unit_code = res.unit_code
     rep.no_data = tuple(res.empty_tables)     # printed with “本表无数据” (or with no body): checked as empty
+    for tid, (_, td, info, scratch) in chosen.items():
+        if isinstance(tid, str) and tid in rep.tables and not info.get("empty"):
+            unread = _unread_rows(tset.tables[tid], td, scratch.unplaced)
+            if unread:
+                rep.unread[tid] = unread
     # a table the variant requires that the document does not print: one M- finding, no cascade
     rep.not_published = tuple(t for t in variant.order if t not in rep.tables and not tset.tables[t].optional)
     rep.use_variant(variant)
@@ -904,6 +909,43 @@ def _report_orphans(orphans: list[Line], res: Recognized) -> None:
                                          f"不在任何可识别的公开表内（{len(run)} 行，{len(amounts)} 个金额）"))
         else:
             res.notes.append(Unplaced(first.where[0], text, f"非公开表内容，未导入（{len(run)} 行）"))
+
+
+_NO_ROW = "无法确定所在行"
+
+
+def _line_key(where: str) -> str:
+    """The printed line a cell stands on: "第1页第26行（表1）" for "第1页第26行第6栏（表1）", "Sheet!26" for "Sheet!F26"."""
+    m = re.match(r"(第\d+页第\d+行)第\d+栏(（表\d+）)?", where)
+    if m:
+        return m.group(1) + (m.group(2) or "")
+    m = re.match(r"(.*)!\$?[A-Z]{1,3}\$?(\d+)$", where)
+    return f"{m.group(1)}!{m.group(2)}" if m else where
+
+
+def _unread_rows(table, td: TableData, unplaced: list[Unplaced]) -> frozenset:
+    """The rows of a recognised table whose amounts are unknown (``Report.unread``): where some printed number
+    of the table found no row, every fixed row not found (the number may be its), every row read from a line
+    holding such a number with a cell left empty (a label merged over the next panel's label: 江苏's
+    “当年支出小计” with its amount under 支出用途), and "*" (a sum over the table's rows may lack that number);
+    and, whatever was placed, a 合计 row not found (a total printed on a page of its own)."""
+    lines = {_line_key(u.where) for u in unplaced if u.why.startswith(_NO_ROW)}
+    out: set[str] = set()
+    fixed = table.fixed_rows()
+    if lines:
+        out.add("*")
+        out.update(r.key for _, r in fixed if r.key not in td.rows)
+        panels = {p.id: p for p in table.panels}
+        for key, rd in td.rows.items():
+            at = {_line_key(rd.source)} | {_line_key(v.source) for v in rd.values.values() if v.source}
+            panel = panels.get(rd.panel)
+            cols = [c.key for c in panel.columns] if panel is not None else []
+            if at & lines and any(rd.values.get(c) is None or rd.values[c].amount is None for c in cols):
+                out.add(key)
+    out.update(r.key for _, r in fixed if r.style == "total" and r.key not in td.rows)
+    if table.is_detail and "total" not in td.rows:
+        out.add("total")
+    return frozenset(out)
 
 
 def _same_line(a: RowData, b: RowData) -> bool:

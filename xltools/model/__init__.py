@@ -76,6 +76,11 @@ class Report:
     table_units: dict = field(default_factory=dict)   # amount unit of a table where it differs (variant)
     supplement: list = field(default_factory=list)    # 科目补充: (code, level, name) a user added in the workbook
     uncalculated: tuple[str, ...] = ()   # formula cells saved without a calculated value ("sheet!A1")
+    # an imported document (xltools.importer): per table, the rows whose amounts the import could not read — a
+    # fixed or 合计 row it did not find while some printed number of the table found no row, a row whose printed
+    # line holds such a number, a 合计 row not found at all; "*": sums over the table's rows are unknown too.
+    # Identities and narrative figures resting on them are not checked (xltools.rules: U-<table>, info)
+    unread: dict = field(default_factory=dict)
 
     def use_variant(self, variant) -> None:
         """Take the per-table amount units a variant sets (a 万元 三公 table in a 元 set)."""

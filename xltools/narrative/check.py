@@ -429,10 +429,25 @@ class _Checker:
 
     def unpublished(self, fact: Fact | None) -> str:
         """The table a fact is read from (“公开03表“支出决算表””), when the document did not publish it."""
-        if fact is None or not self.report.not_published:
+        unread = getattr(self.report, "unread", None)
+        if fact is None or not (self.report.not_published or unread):
             return ""
-        tids = {part.split("!", 1)[0] for part in fact.source.split("+") if "!" in part}
+        parts = [part.strip().lstrip("-").split("!", 1) for part in fact.source.split("+") if "!" in part]
+        tids = {t for t, _ in parts}
         hit = sorted(tids.intersection(self.report.not_published))
+        if not hit and unread:
+            # an imported document whose import could not read the fact's row (Report.unread): not a figure to
+            # hold the text against
+            hit = sorted(t for t, cell in parts if t in unread and
+                         ("*" in unread[t] or cell.rsplit(".", 1)[0] in unread[t]))
+            if hit:
+                try:
+                    from xltools.spec import load_set
+
+                    t = load_set(self.report.set_id).tables[hit[0]]
+                    return f"{t.number}“{t.title}”（本文件中该数未能读出）"
+                except Exception:
+                    return hit[0]
         if not hit:
             return ""
         try:
@@ -599,8 +614,9 @@ class _Checker:
             return
         missing = self.unpublished(subject) if role == "actual" else ""
         if missing:
-            self.add("N-00", "info", sentence, f"无法核对：{subject.label}“{m.text}”——{subject.label}出自{missing}，"
-                     f"本文件未公开该表", actual=m.text)
+            tail = "" if missing.endswith("（本文件中该数未能读出）") else "，本文件未公开该表"
+            self.add("N-00", "info", sentence, f"无法核对：{subject.label}“{m.text}”——{subject.label}出自{missing}"
+                     f"{tail}", actual=m.text)
             st.current = st.current_written = _yuan(m)
             st.stated["actual"] = (subject.key, _yuan(m))
             st.last_amount, st.last_amount_fact = _yuan(m), None

@@ -63,6 +63,9 @@ def check_report(report: Report, *, catalogs=None) -> list[Finding]:
     # the checks of the report's row-set shape, expanded and compiled once per shape
     checks, compiled = compiled_checks(tset, variant, report)
     findings += _missing_tables(report, tset, variant)
+    if report.unread:          # an imported document: identities resting on rows it could not read are not checked
+        checks, compiled, unread = _readable(report, tset, checks, compiled)
+        findings += unread
     findings += _value_rules(report, tset, checks)
     findings += _code_rules(report, tset, variant, catalogs)
     findings += _presence_rules(report, tset, variant)
@@ -78,9 +81,50 @@ def check_report(report: Report, *, catalogs=None) -> list[Finding]:
     from xltools.rules.causes import assign_causes   # one headline per defect, the rest name it as cause
 
     def recheck(rep: Report) -> list[Finding]:
-        return _code_rules(rep, tset, variant, catalogs) + evaluate(rep, tset, all_checks(tset, variant, rep))
+        again = all_checks(tset, variant, rep)
+        if rep.unread:
+            again = [c for c in again if not _rests_on_unread(rep, c)]
+        return _code_rules(rep, tset, variant, catalogs) + evaluate(rep, tset, again)
 
     return assign_causes(report, tset, variant, checks, findings, recheck)
+
+
+def _rests_on_unread(report: Report, c) -> bool:
+    """Whether a check reads a row an imported document's import could not read (``Report.unread``)."""
+    for ref in (c.target, *c.terms):
+        rows = report.unread.get(ref.table)
+        if rows and (("*" in rows) if ref.pattern else (ref.row in rows)):
+            return True
+    return False
+
+
+def _readable(report: Report, tset, checks, compiled) -> tuple[tuple, tuple, list[Finding]]:
+    """(the checks that read only rows the import read, their compiled form, one info finding per table whose
+    unread rows left identities unchecked — U-<table>: which rows, which identities; `xltools import` lists
+    the numbers it could not place)."""
+    keep, skipped = [], {}
+    for c, comp in zip(checks, compiled):
+        if _rests_on_unread(report, c):
+            for ref in (c.target, *c.terms):
+                rows = report.unread.get(ref.table)
+                if rows and (("*" in rows) if ref.pattern else (ref.row in rows)):
+                    skipped.setdefault(ref.table, {}).setdefault(c.code, None)
+        else:
+            keep.append((c, comp))
+    out = []
+    for tid, codes in skipped.items():
+        table = tset.tables[tid]
+        rows = report.unread[tid]
+        names = [r.label for _, r in table.fixed_rows() if r.key in rows]
+        if "total" in rows and not any(r.key == "total" for _, r in table.fixed_rows()):
+            names.append("合计")
+        what = "、".join(f"“{n}”" for n in names[:6]) + ("等行" if len(names) > 6 else "行") if names else ""
+        why = (f"{what}的数未能读出" if what else "") + \
+            ("；有数字未能确定所在行，各行之和也无法核对" if "*" in rows else "")
+        out.append(Finding(f"U-{tid}", "info", tid, f"{table.number}（{table.title}）",
+                           f"{table.number}“{table.title}”导入不完整：{why.lstrip('；')}（未能放入的数字见 xltools import 的报告）；"
+                           f"因此未校验：{'、'.join(sorted(codes))}"))
+    return tuple(c for c, _ in keep), tuple(comp for _, comp in keep), out
 
 
 def _without_uncalculated(findings: list[Finding], cells: frozenset) -> list[Finding]:
