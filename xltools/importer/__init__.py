@@ -32,7 +32,8 @@ def import_source(path: str | Path, *, set_hint: str | None = None) -> Recognize
 
     src = read_source(path)
     res = recognize(src, set_hint=set_hint)
-    if res.report is None or not (res.report.tables or any(k != "_sheets" for k in res.report.blocks)):
+    if res.report is None or not (res.report.tables or any(k != "_sheets" for k in res.report.blocks)
+                                  or res.report.tables_elsewhere):
         raise ImportError_(f"{Path(path).name}：没有找到可识别的公开表（按表名“收入支出决算总表”“部门收支预算总表”等识别）")
     res.source = src
     return res

@@ -85,7 +85,8 @@ def _candidates() -> tuple[Candidate, ...]:
     for sid in available_sets():
         tset = load_set(sid)
         for t in tset.tables.values():
-            out.append(Candidate(sid, t.id, norm_label(t.title), norm_label(t.number)))
+            for title in (t.title, *t.aliases):      # aliases: titles publications print (江苏 2017–2018)
+                out.append(Candidate(sid, t.id, norm_label(title), norm_label(t.number)))
     # longest title first: "财政拨款收入支出决算总表" before "收入支出决算总表"
     return tuple(sorted(out, key=lambda c: -len(c.title)))
 
@@ -272,6 +273,14 @@ def recognize(src: Source, *, set_hint: str | None = None) -> Recognized:
                 rep.unread[tid] = unread
     # a table the variant requires that the document does not print: one M- finding, no cascade
     rep.not_published = tuple(t for t in variant.order if t not in rep.tables and not tset.tables[t].optional)
+    if src.kind == "pdf" and res.numbers == 0 and not rep.blocks:
+        # a PDF whose tables hold no number at all — its 情况说明 (a table's title in the 目录 read as a table),
+        # the tables being another file: none of them is published here
+        rep.tables_elsewhere = True
+        rep.not_published = tuple(t for t in variant.order if not tset.tables[t].optional)
+        rep.no_data = ()
+        rep.tables.clear()
+        res.empty_tables.clear()
     rep.use_variant(variant)
     res.report = rep
     return res
@@ -345,13 +354,32 @@ def _blocks(src: Source, orphans: list | None = None, units: list | None = None)
                 orphans.append(line)
                 continue
             if check_width and width and len(line.cells) != width:
-                cur = None            # another table (科目目录, 说明事项 …) on the next page
-                orphans.append(line)
-                continue
+                fitted = _total_line(line, width) if src.kind == "pdf" else None
+                if fitted is None:
+                    cur = None            # another table (科目目录, 说明事项 …) on the next page
+                    orphans.append(line)
+                    continue
+                line = fitted         # the table's 合计 line alone on the next page, its label cells merged
             check_width = False
             width = len(line.cells)
         cur.lines.append(line)
     return blocks
+
+
+def _total_line(line: Line, width: int) -> Line | None:
+    """A 合计/总计 line printed alone on the page after its table (上海 区级 预算: “合计 | 189,767,551 | …” with
+    the 科目编码 and 名称 cells merged into one), as a line of the table's width: the label first, the amounts
+    right-aligned under the table's last columns. None for anything else."""
+    cells = list(line.cells)
+    if not cells or len(cells) >= width or norm_label(str(cells[0] or "")) not in ("合计", "总计"):
+        return None
+    rest = cells[1:]
+    if not any(_is_number(c) for c in rest) or not all(c in (None, "") or _is_number(c) or _dash(c) for c in rest):
+        return None
+    pad = width - len(cells)
+    where = [line.where[0]] * (1 + pad) + [line.where[i] for i in range(1, len(cells))]
+    return Line(cells=[cells[0]] + [""] * pad + rest, where=where, unit=line.unit, unit_name=line.unit_name,
+                table=line.table)
 
 
 def _document_meta(src: Source) -> dict:
@@ -438,6 +466,7 @@ class _Segment:
     label: int | None = None
     lineno: int | None = None
     values: list[int] = field(default_factory=list)
+    labels: list[int] = field(default_factory=list)   # every label column (a group and its item: 江苏 公开02)
 
 
 def _read_block(table, b: _Block, res: Recognized) -> tuple[TableData, dict]:
@@ -593,8 +622,10 @@ def _segments(cols: list[_Col]) -> list[_Segment]:
             elif col.role == "codename":
                 cur.codes.append(col.index)
                 cur.label = cur.label if cur.label is not None else col.index
-            elif cur.label is None:
-                cur.label = col.index
+            else:
+                cur.labels.append(col.index)
+                if cur.label is None:
+                    cur.label = col.index
         elif col.role == "blank":
             continue
         elif col.role == "lineno":
@@ -720,13 +751,15 @@ def _place(table, segments, cols, data, td: TableData, res: Recognized, normaliz
         alt: dict[str, list] = {}
         for row in (*p.rows, *p.footer):
             if row.key:
-                idx.setdefault(norm_label(row.label), []).append(row)
-                alt.setdefault(_strip_parens(norm_label(row.label)), []).append(row)
+                for label in (row.label, *row.aliases):     # aliases: other labels publications print
+                    idx.setdefault(norm_label(label), []).append(row)
+                    alt.setdefault(_strip_parens(norm_label(label)), []).append(row)
         label_index.append((p, idx, alt))
     footers = {}
     for p in detail_panels:
         for row in p.footer:
-            footers[norm_label(row.label)] = (p, row)
+            for label in (row.label, *row.aliases):
+                footers[norm_label(label)] = (p, row)
     used_fixed = set()
     for si, seg in enumerate(segments):
         if fixed_panels:
@@ -752,6 +785,7 @@ def _place(table, segments, cols, data, td: TableData, res: Recognized, normaliz
             seg_panels.append([keyed[0]])     # 三公 table: one line of amounts, no label printed
             continue
         seg_panels.append([])
+    placed_on: dict[int, tuple] = {}    # id(line) -> (the fixed row a segment read from it, its panel's columns)
     for seg, panels in zip(segments, seg_panels):
         if panels:
             p, idx, alt = panels[0]
@@ -778,11 +812,18 @@ def _place(table, segments, cols, data, td: TableData, res: Recognized, normaliz
                     amount, _ = parse_amount(ln)
                     if amount is not None and amount == amount.to_integral_value():
                         row = next((r for r in (*p.rows, *p.footer) if r.key and r.lineno == int(amount)), None)
-                        if row is not None and lab and norm_label(row.label) != lab and \
-                                _strip_parens(norm_label(row.label)) != _strip_parens(lab):
+                        if row is not None and lab and not any(
+                                norm_label(x) == lab or _strip_parens(norm_label(x)) == _strip_parens(lab)
+                                for x in (row.label, *row.aliases)):
                             row = None      # the 行次 disagrees with the label: the label decides
                 if row is None and seg.label is None:
                     row = next(r for r in p.rows if r.key)
+                if row is None and len(seg.labels) > 1:
+                    # a label printed in two cells, a group and its item (“一般公共预算资金 | 小计”,
+                    # “ | 公共财政拨款(补助)资金”): the cells read together
+                    joined = norm_label("".join(str(line.cells[c] or "") for c in seg.labels if c < len(line.cells)))
+                    if joined != lab and (joined in idx or _strip_parens(joined) in alt):
+                        lab = joined
                 if row is None and lab:
                     # a label printed twice in a panel (一、一般公共预算财政拨款 as income and as
                     # 年初结转): the first of its rows not yet taken, in the panel's order
@@ -821,10 +862,23 @@ def _place(table, segments, cols, data, td: TableData, res: Recognized, normaliz
                 if nums and all(parse_amount(v)[0] == 0 for _, v in nums) and not _row_text(line, seg):
                     res.numbers -= len(nums)
                     continue        # a blank input row whose totals show 0: nothing printed in it
+                empty_label = panels and seg.label is not None and \
+                    (seg.label >= len(line.cells) or line.cells[seg.label] in (None, ""))
+                left = placed_on.get(id(line)) if empty_label else None
+                if nums and left is not None and len(nums) == 1 and not left[0].values and len(left[1]) == 1:
+                    # the label of the row to the left printed across this panel's empty label cell (江苏 公开01:
+                    # “当年支出小计” over 功能 金额 and 支出用途 项目名称, its amount under 支出用途 金额)
+                    c, raw = nums[0]
+                    amount, _ = parse_amount(raw)
+                    left[0].values[left[1][0]] = Value(amount, source=_loc(line, c))
+                    res.placed += 1
+                    continue
                 if nums:
                     text = " ".join(str(c) for c in line.cells if c not in (None, ""))
                     res.unplaced.append(Unplaced(_loc(line, nums[0][0]), text[:80], "无法确定所在行（科目编码或项目名称不符）"))
                 continue
+            if panels:
+                placed_on[id(line)] = (rd, [c.key for c in p.columns])
             for c in seg.values:
                 if c >= len(line.cells):
                     continue

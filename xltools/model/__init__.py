@@ -81,6 +81,9 @@ class Report:
     # line holds such a number, a 合计 row not found at all; "*": sums over the table's rows are unknown too.
     # Identities and narrative figures resting on them are not checked (xltools.rules: U-<table>, info)
     unread: dict = field(default_factory=dict)
+    # an imported document in which no table prints a number (江苏 publishes the 情况说明 and the tables as two
+    # files): the tables are published elsewhere, so not finding them is a note (M-<table> info), not an error
+    tables_elsewhere: bool = False
 
     def use_variant(self, variant) -> None:
         """Take the per-table amount units a variant sets (a 万元 三公 table in a 元 set)."""

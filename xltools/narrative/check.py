@@ -659,6 +659,8 @@ class _Checker:
                 (st.subject is None or fact.key != st.subject.key):
             # the change of the figure its own clause names ("公务接待费较去年减少…"), not of the last one
             st.subject, st.current, st.current_written = fact, fact.value, fact.value
+            if self.unpublished(fact):      # a figure of a table the file does not hold (or could not read)
+                st.current = st.current_written = None
             subject = fact
         base_role, base = self.change_base(m, st, subject)
         value = _yuan(m)

@@ -158,6 +158,10 @@ def _missing_tables(report: Report, tset, variant) -> list[Finding]:
                          | {p.code for p in tset.presence_for(variant) if tid in (p.table, p.within)})
         what = f"；因此未校验：{'、'.join(skipped)}" if skipped else ""
         need = "按公开要求此表必须公开" if table.required else "此表可不公开"
+        if report.tables_elsewhere:      # a 情况说明 published without its tables (they are another file)
+            out.append(Finding(f"M-{tid}", "info", tid, f"{table.number}（{table.title}）",
+                               f"{table.number}“{table.title}”不在本文件中（本文件不含任何表中数字，表格应另行公开）{what}"))
+            continue
         out.append(Finding(f"M-{tid}", "error" if table.required else "warning", tid,
                            f"{table.number}（{table.title}）",
                            f"{table.number}“{table.title}”未公开（{need}）{what}"))

@@ -39,6 +39,7 @@ class Row:
     style: str = "normal"           # normal | total | class | blank
     count: bool = False             # a count (辆, 台) rather than money
     optional: bool = False          # a 类 line a variant may leave out (`omit:`), e.g. 231/232 in 上海's 24-line 公开01
+    aliases: tuple[str, ...] = ()   # other labels publications print it under (the importer recognises them)
 
 
 @dataclass(frozen=True)
@@ -85,6 +86,7 @@ class Table:
 
     required: bool = True           # the standard requires it: not publishing it is an error (else a warning)
     form: str = ""                  # which form of its 公开NN slot this is (shown when listing variants)
+    aliases: tuple[str, ...] = ()   # other titles publications print it under (the importer recognises them)
 
     def unit(self, report_unit: str) -> str:
         """The amount unit this table's values are in."""
@@ -305,6 +307,17 @@ def _fill_year(text: str, year: int | None) -> str:
             .replace("{prev}", str(year - 1) if year else "    "))
 
 
+def _aliases(r: dict, path: Path, where: str) -> tuple[str, ...]:
+    """A row's ``aliases:`` — the other labels publications print it under (“1. 一般公共预算资金” for
+    “1. 一般公共预算”): a list of strings."""
+    got = r.get("aliases") or []
+    if isinstance(got, str):
+        got = [got]
+    if not isinstance(got, list) or not all(isinstance(a, str) and a.strip() for a in got):
+        raise _fail(path, where, f"{r.get('key') or r.get('id')} 的 aliases 应为文字列表：{got!r}")
+    return tuple(got)
+
+
 def _parse_set(doc: dict, path: Path) -> TableSet:
     from xltools import catalog
 
@@ -334,8 +347,10 @@ def _parse_set(doc: dict, path: Path) -> TableSet:
                     if "key" not in r:
                         raise _fail(path, where, f"行缺少 key：{r}")
                     rows.append(Row(key=str(r["key"]), label=str(r.get("label", "")), lineno=r.get("lineno"),
-                                    style=r.get("style", "normal"), count=bool(r.get("count", False))))
-            footer = tuple(Row(key=str(r["key"]), label=str(r["label"]), style=r.get("style", "total"))
+                                    style=r.get("style", "normal"), count=bool(r.get("count", False)),
+                                    aliases=_aliases(r, path, where)))
+            footer = tuple(Row(key=str(r["key"]), label=str(r["label"]), style=r.get("style", "total"),
+                               aliases=_aliases(r, path, where))
                            for r in p.get("footer", []))
             detail = p.get("detail")
             if detail not in (None, "functional", "economic"):
@@ -356,7 +371,7 @@ def _parse_set(doc: dict, path: Path) -> TableSet:
                             amount_unit=str(t.get("amount_unit", "")),
                             title_year=bool(t.get("title_year", False)),
                             required=bool(t.get("required", not t.get("optional", False))),
-                            form=str(t.get("form", "")))
+                            form=str(t.get("form", "")), aliases=_aliases(t, path, tid))
         if tables[tid].amount_unit not in ("", "元", "万元"):
             raise _fail(path, tid, "amount_unit 只能是 元 或 万元")
 
