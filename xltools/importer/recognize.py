@@ -29,7 +29,7 @@ _UNIT_RE = re.compile(r"(?:金额)?单位[:：]\s*(万元|元)")
 _DEPT_RE = re.compile(r"(?:公开部门|单位名称|部门名称|编制部门|编制单位|填报单位|预算单位|部门)[:：]\s*(.+?)\s*(?:(?:金额)?单位[:：].*)?$")
 _YEAR_RE = re.compile(r"(20\d{2})\s*年")
 _TITLE_PREFIX = re.compile(r"(?:年度?|部门|单位|[、.:：]|公开\d+表|表[一二三四五六七八九十\d]+|附表\d+|^\d+)$")
-_TITLE_SUFFIX = re.compile(r"(?:\([^()]*\)|续表?|\d{4}年度?|公开\d+表|表[一二三四五六七八九十\d]+|附表\d+|[:：])+")
+_TITLE_SUFFIX = re.compile(r"(?:\([^()]*\)|续表?|\d{4}年度?|公开\d+表|公开表[一二三四五六七八九十\d]+|表[一二三四五六七八九十\d]+|附表\d+|[:：])+")
 _OWN_TITLES = frozenset({"说明事项", "科目目录", "科目补充", "校验结果", "审核", "封面", "情况说明"})
 _EMPTY_TABLE = ("本表无数据", "无数据", "本部门无", "本单位无", "没有使用", "无此项", "未发生", "空表")
 
@@ -300,8 +300,14 @@ def _blocks(src: Source, orphans: list | None = None, units: list | None = None)
     block_at = ""         # inside a 绩效 block table (its title)
     width = 0             # cells of the block's last table row
     check_width = False   # a new page: its first table row must continue the block's table
-    for i, line in enumerate(src.lines):
+    lines = src.lines
+    for i, line in enumerate(lines):
         cands = _title_of(line)
+        if not cands and line.is_text and i + 1 < len(lines) and lines[i + 1].is_text \
+                and lines[i + 1].unit == line.unit and not _title_of(lines[i + 1]):
+            # a title broken over two lines (“公开 09 表：一般公共预算“三公”经费、会议费、培训费” / “支出预算表”)
+            cands = _title_of(Line(cells=[line.text() + lines[i + 1].text()], where=line.where, unit=line.unit,
+                                   unit_name=line.unit_name, is_text=True))
         block_title = _block_title(line) if not cands else None
         if block_title:
             # a 绩效 table (one block per project): read by the 绩效 reader from its rows; what
@@ -492,8 +498,11 @@ def _read_block(table, b: _Block, res: Recognized) -> tuple[TableData, dict]:
         break
     # table rows up to the end of the block; text lines inside (page headers, notes) are skipped
     rows = [ln for ln in lines[body_start:] if not ln.is_text]
+    # “本表无数据” printed as text on the title's page or the table's first page — not the words of a 情况说明
+    # further on, which a block whose table was left out of the file runs into (“…无此项…”)
+    near = {b.lines[0].unit, *(r.unit for r in rows[:1])}
     for ln in lines[body_start:]:
-        if ln.is_text and any(k in ln.text() for k in _EMPTY_TABLE):
+        if ln.is_text and ln.unit in near and any(k in ln.text() for k in _EMPTY_TABLE):
             info["empty"] = True
     if not rows:
         if not info.get("empty"):
@@ -966,6 +975,7 @@ def _report_orphans(orphans: list[Line], res: Recognized) -> None:
 
 
 _NO_ROW = "无法确定所在行"
+_NO_COL = "无法确定所在栏"
 
 
 def _line_key(where: str) -> str:
@@ -984,22 +994,33 @@ def _unread_rows(table, td: TableData, unplaced: list[Unplaced]) -> frozenset:
     “当年支出小计” with its amount under 支出用途), and "*" (a sum over the table's rows may lack that number);
     and, whatever was placed, a 合计 row not found (a total printed on a page of its own)."""
     lines = {_line_key(u.where) for u in unplaced if u.why.startswith(_NO_ROW)}
+    no_col = {_line_key(u.where) for u in unplaced if u.why.startswith(_NO_COL)}
     out: set[str] = set()
     fixed = table.fixed_rows()
+    if no_col:
+        # a number of a row's line under a header no column matched: the row's empty cells may be it
+        out.update(_with_empty_cell(table, td, no_col))
     if lines:
         out.add("*")
         out.update(r.key for _, r in fixed if r.key not in td.rows)
-        panels = {p.id: p for p in table.panels}
-        for key, rd in td.rows.items():
-            at = {_line_key(rd.source)} | {_line_key(v.source) for v in rd.values.values() if v.source}
-            panel = panels.get(rd.panel)
-            cols = [c.key for c in panel.columns] if panel is not None else []
-            if at & lines and any(rd.values.get(c) is None or rd.values[c].amount is None for c in cols):
-                out.add(key)
+        out.update(_with_empty_cell(table, td, lines))
     out.update(r.key for _, r in fixed if r.style == "total" and r.key not in td.rows)
     if table.is_detail and "total" not in td.rows:
         out.add("total")
     return frozenset(out)
+
+
+def _with_empty_cell(table, td: TableData, lines: set[str]) -> set[str]:
+    """The rows read from one of ``lines`` that leave a cell of their panel empty."""
+    panels = {p.id: p for p in table.panels}
+    out = set()
+    for key, rd in td.rows.items():
+        at = {_line_key(rd.source)} | {_line_key(v.source) for v in rd.values.values() if v.source}
+        panel = panels.get(rd.panel)
+        cols = [c.key for c in panel.columns] if panel is not None else []
+        if at & lines and any(rd.values.get(c) is None or rd.values[c].amount is None for c in cols):
+            out.add(key)
+    return out
 
 
 def _same_line(a: RowData, b: RowData) -> bool:

@@ -205,16 +205,18 @@ def _pdf_page(page, pno: int, u: int, label: str):
     for ti, t in enumerate(tables):
         rows = t.extract()
         cover = _pdf_cover(t, rows)
-        head = _ruled_title(rows)
+        # empty ruled rows above the title cell (江苏 2019: a frame line or two drawn over it) are skipped
+        lead = next((k for k, r in enumerate(rows) if any(c not in (None, "") for c in r)), 0)
+        head = _ruled_title(rows[lead:])
         if head:
             # the title block drawn inside the table's frame (江苏: “收支预算总表 / 部门：… 单位：万元” in one
             # cell over the header): its lines are the table's title lines, the cell itself is no row
-            top = t.rows[0].bbox[1]
+            top = t.rows[lead].bbox[1]
             for k, text in enumerate(head):
                 texts.append(text)
                 items.append((top - 0.01 * (len(head) - k), 0,
                               Line(cells=[text], where=[f"{label}"], unit=u, unit_name=label, is_text=True)))
-            rows = [["" for _ in rows[0]]] + rows[1:]
+            rows = [["" for _ in r] for r in rows[:lead + 1]] + rows[lead + 1:]
         for ri, row in enumerate(rows):
             top = t.rows[ri].bbox[1]
             # pdfplumber gives None for the cells a merged cell covers: give them its text, so
