@@ -874,9 +874,11 @@ def _place(table, segments, cols, data, td: TableData, res: Recognized, normaliz
                 empty_label = panels and seg.label is not None and \
                     (seg.label >= len(line.cells) or line.cells[seg.label] in (None, ""))
                 left = placed_on.get(id(line)) if empty_label else None
-                if nums and left is not None and len(nums) == 1 and not left[0].values and len(left[1]) == 1:
-                    # the label of the row to the left printed across this panel's empty label cell (江苏 公开01:
-                    # “当年支出小计” over 功能 金额 and 支出用途 项目名称, its amount under 支出用途 金额)
+                if nums and left is not None and len(nums) == 1 and not left[0].values and len(left[1]) == 1 and \
+                        all(c < len(line.cells) and line.cells[c] in (None, "") and
+                            norm_label(str(line.spans.get(c) or "")) == norm_label(left[0].label) for c in left[2]):
+                    # the label of the row to the left printed across its own amount cell and this panel's empty
+                    # label cell (江苏 公开01: “当年支出小计” merged over 功能 金额, its amount under 支出用途 金额)
                     c, raw = nums[0]
                     amount, _ = parse_amount(raw)
                     left[0].values[left[1][0]] = Value(amount, source=_loc(line, c))
@@ -887,7 +889,7 @@ def _place(table, segments, cols, data, td: TableData, res: Recognized, normaliz
                     res.unplaced.append(Unplaced(_loc(line, nums[0][0]), text[:80], "无法确定所在行（科目编码或项目名称不符）"))
                 continue
             if panels:
-                placed_on[id(line)] = (rd, [c.key for c in p.columns])
+                placed_on[id(line)] = (rd, [c.key for c in p.columns], seg.values)
             for c in seg.values:
                 if c >= len(line.cells):
                     continue
@@ -1004,6 +1006,10 @@ def _unread_rows(table, td: TableData, unplaced: list[Unplaced]) -> frozenset:
         out.add("*")
         out.update(r.key for _, r in fixed if r.key not in td.rows)
         out.update(_with_empty_cell(table, td, lines))
+        # a 合计 printed without its amount while an amount of the table found no row: likely its own, printed a
+        # line off (江苏 2018: “合计” on one ruled line, 21,940.96 on the line above)
+        out.update(k for k, rd in td.rows.items() if rd.kind == "total" and
+                   any(v.amount is None for v in rd.values.values()) | (not rd.values))
     out.update(r.key for _, r in fixed if r.style == "total" and r.key not in td.rows)
     if table.is_detail and "total" not in td.rows:
         out.add("total")

@@ -238,6 +238,8 @@ def _ruled_title(rows) -> list[str]:
     if len(filled) != 1 or "\n" not in str(filled[0]):
         return []
     lines = [ln.strip() for ln in str(filled[0]).split("\n") if ln.strip()]
+    if len(lines) > 1 and re.fullmatch(r"(?:公开\s*\d+\s*表|表\s*[一二三四五六七八九十\d]+)[:：]?", lines[0]):
+        lines = lines[1:]         # the 表号 on a line of its own above the title (“公开03表”)
     first = re.sub(r"\s+", "", lines[0])
     if not re.search(r"表(\(.*\)|（.*）)?$", first) or re.search(r"\d", re.sub(r"20\d{2}年度?", "", first)):
         return []

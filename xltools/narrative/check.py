@@ -424,8 +424,11 @@ class _Checker:
         if subject is None:
             return None
         if role == "budget" and subject.key.startswith("sangong."):
-            return self.facts.get("sangong_budget." + subject.key.split(".", 1)[1])
-        return self.facts.get(f"{role}.{subject.key}")
+            rel = self.facts.get("sangong_budget." + subject.key.split(".", 1)[1])
+        else:
+            rel = self.facts.get(f"{role}.{subject.key}")
+        # a figure of a table the file does not hold (or could not read) is no figure to compare with
+        return None if rel is not None and self.unpublished(rel) else rel
 
     def unpublished(self, fact: Fact | None) -> str:
         """The table a fact is read from (“公开03表“支出决算表””), when the document did not publish it."""
@@ -671,7 +674,7 @@ class _Checker:
             # no base stated or known: the base the change implies (本年 ∓ 增减额)
             st.change = (value, st.current - value if up else st.current + value, "derived", _yuan(m))
             if subject is not None and subject.value != st.current and \
-                    not subject.key.startswith(("prior.", "budget.")):
+                    not subject.key.startswith(("prior.", "budget.")) and not self.unpublished(subject):
                 # the text's own figure is wrong (reported): the base is the table's figure ∓ the change
                 st.alt_base = subject.value - value if up else subject.value + value
         st.last_amount, st.last_amount_fact = None, None
