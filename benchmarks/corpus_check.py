@@ -8,6 +8,8 @@ against the PDF:
 * ``real`` — published defects (rule, cell, why): each must still be reported (as an error or warning finding
   of that rule on that cell, headline or consequence);
 * ``false`` — error headlines known to be wrong (rule, cell, why: what our reading gets wrong);
+* ``real_all`` — (rule, at_least, why) for a document whose every headline of a rule is a published defect
+  (the blank template's XXX placeholders): they count as real and there must be at least that many;
 * ``other_at_most`` — the error headlines that are not ``real`` (the known false ones and those nobody has
   verified yet) may not grow beyond this.
 
@@ -93,11 +95,15 @@ def measure(corpus: Path, pdf: Path, record: dict | None = None, checked=None) -
     rec = (record or {}).get(res.name) or {}
     real = {(r["rule"], r["cell"]) for r in rec.get("real") or ()}
     false = {(r["rule"], r["cell"]) for r in rec.get("false") or ()}
+    whole = {r["rule"]: r for r in rec.get("real_all") or ()}
     reported = {_key(f) for f in findings if f.level in ("error", "warning")}
     for r in rec.get("real") or ():
         (res.real_found if (r["rule"], r["cell"]) in reported else res.real_missing).append(r)
+    for rule, r in whole.items():
+        n = sum(1 for f in res.errors if f.rule == rule)
+        (res.real_found if n >= int(r["at_least"]) else res.real_missing).extend([r] * max(n, 1))
     for f in res.errors:
-        if _key(f) in real:
+        if _key(f) in real or f.rule in whole:
             continue
         (res.false if _key(f) in false else res.unverified).append(f)
     return res
@@ -122,16 +128,17 @@ def main(argv: list[str]) -> int:
     tot = [0, 0, 0, 0, 0]
     for r in results:
         rec = record.get(r.name) or {}
-        print(f"{r.name:70s} {r.exit:4d} {len(r.errors):6d} {len(r.warnings):4d} {len(r.real_found):4d} "
+        print(f"{r.name:70s} {r.exit:4d} {len(r.errors):6d} {len(r.warnings):4d} {len(r.errors) - r.other:4d} "
               f"{len(r.false):5d} {len(r.unverified):6d} {rec.get('other_at_most', '-')!s:>5s}"
               + (f"  MISSING REAL: {[x['rule'] + '@' + x['cell'] for x in r.real_missing]}" if r.real_missing else ""))
-        for i, n in enumerate((len(r.errors), len(r.warnings), len(r.real_found), len(r.false), len(r.unverified))):
+        for i, n in enumerate((len(r.errors), len(r.warnings), len(r.errors) - r.other, len(r.false), len(r.unverified))):
             tot[i] += n
         if "--list" in argv:
             real = {(x["rule"], x["cell"]) for x in rec.get("real") or ()}
             false = {(x["rule"], x["cell"]) for x in rec.get("false") or ()}
+            whole = {x["rule"] for x in rec.get("real_all") or ()}
             for f in r.errors:
-                mark = "real " if _key(f) in real else ("false" if _key(f) in false else "?    ")
+                mark = "real " if _key(f) in real or f.rule in whole else ("false" if _key(f) in false else "?    ")
                 print(f"    {mark} {f.rule} @ {f.cell[:60]} :: {f.message[:120]}")
     print(f"{'total':70s} {'':4s} {tot[0]:6d} {tot[1]:4d} {tot[2]:4d} {tot[3]:5d} {tot[4]:6d}")
     return 0

@@ -139,6 +139,7 @@ class Recognized:
     notes: list[Unplaced] = field(default_factory=list)         # skipped content that holds no amount
     blocks: dict = field(default_factory=dict)                  # 绩效 block table title -> its projects
     empty_tables: list[str] = field(default_factory=list)       # printed "本表无数据" or with no body
+    problems: list = field(default_factory=list)                 # findings of the reading (a code read padded)
     table_units: dict[str, str] = field(default_factory=dict)   # table id -> 元 / 万元 as printed
     unit_code: str = ""
     numbers: int = 0          # numbers printed in recognised tables
@@ -266,6 +267,9 @@ def recognize(src: Source, *, set_hint: str | None = None) -> Recognized:
     if res.unit_code and not rep.unit_code:
         rep.unit_code = res.unit_code
     rep.no_data = tuple(res.empty_tables)     # printed with “本表无数据” (or with no body): checked as empty
+    for tid, (_, _, _, scratch) in chosen.items():
+        if isinstance(tid, str):
+            rep.problems.extend(scratch.problems)
     for tid, (_, td, info, scratch) in chosen.items():
         if isinstance(tid, str) and tid in rep.tables and not info.get("empty"):
             unread = _unread_rows(tset.tables[tid], td, scratch.unplaced)
@@ -706,8 +710,10 @@ def _match_columns(value_cols: list[int], cols: list[_Col], spec_cols) -> dict[i
     return out
 
 
-def _row_code(line: Line, seg: _Segment, normalize_code) -> tuple[str | None, str]:
-    """(科目编码 or None, printed name) of a line within a segment."""
+def _row_code(line: Line, seg: _Segment, normalize_code, padded: list | None = None) -> tuple[str | None, str]:
+    """(科目编码 or None, printed name) of a line within a segment. A 款/项 part printed as one digit after the
+    类 in its own column (“301 | 2”: a code cell formatted as a number lost its leading 0) is read as “02” and
+    its cell is put into ``padded``."""
     name = ""
     if seg.label is not None and seg.label < len(line.cells):
         name = str(line.cells[seg.label] or "").strip()
@@ -727,6 +733,9 @@ def _row_code(line: Line, seg: _Segment, normalize_code) -> tuple[str | None, st
         t = t.removesuffix(".0")
         if _CODE_PART.match(t):
             parts.append(t)
+        elif len(t) == 1 and t.isdigit() and parts and len(seg.codes) > 1 and padded is not None:
+            parts.append("0" + t)
+            padded.append((c, t))
     if not parts and not name:
         # 合计 / 人员经费合计 printed across the code and name cells
         for c in (*seg.codes, *([seg.label] if seg.label is not None else [])):
@@ -843,7 +852,16 @@ def _place(table, segments, cols, data, td: TableData, res: Recognized, normaliz
                     rd = RowData(key=row.key, label=str(lab_raw).strip() or row.label, panel=p.id,
                                  source=_loc(line, seg.label) if seg.label is not None else _loc(line, 0), kind=kind)
             elif detail_panels:
-                code, name = _row_code(line, seg, normalize_code)
+                padded: list = []
+                code, name = _row_code(line, seg, normalize_code, padded)
+                if padded and code is not None:
+                    from xltools.rules.engine import Finding
+                    for c, printed in padded:
+                        where_c = _loc(line, c)
+                        res.problems.append(Finding(
+                            "C-01", "warning", table.id, where_c,
+                            f"{where_c} 的科目编码一段印为“{printed}”（缺前导 0），已按 {code} 读取；请改为“0{printed}”",
+                            actual=printed))
                 where = _loc(line, seg.codes[0]) if seg.codes else (_loc(line, seg.label) if seg.label is not None else _loc(line, 0))
                 nlab = norm_label(name)
                 if table.total_label == "unit" and "total" not in td.rows and code is None and \

@@ -395,7 +395,7 @@ class _State:
 
 
 # a year left blank: "、年" / "追加 年" (a word, spaces, 年), not 年初/年末/… nor 上年/本年/…
-_BLANK_YEAR = re.compile(r"(?:([、，；：（(])\s*|([\u4e00-\u9fff])\s+)年(?![初末中底内均龄限份])")
+_BLANK_YEAR = re.compile(r"(?:([、，；：（(])\s*|([\u4e00-\u9fff])\s+)年(?![初末中底内均龄限份终薪级检假])")
 _BLANK_AMOUNT = re.compile(r"([\u4e00-\u9fff])(\s*)元(?=[。，；、）)\s]|$)")
 _LEFTOVERS = [(re.compile(p), msg) for p, msg in [
     (PLACEHOLDER.pattern, "模板占位符“XXX”未替换"),
