@@ -221,3 +221,34 @@ def test_what_a_section_reads_is_found_in_its_syntax_tree():
     assert uses["method"].opaque and uses["include"].opaque and not uses["loop"].opaque
     assert uses["loop"].names == {"经济分类"}
     assert engine._uses(env, "loop") is uses["loop"]          # parsed once per template version
+
+
+def test_what_a_section_reads_is_kept_beside_its_compiled_code(tmp_path, monkeypatch):
+    """A new process does not parse the sections again for N-10: what `_uses` found is kept in jinja2's cache folder
+    (keyed by the template's text) and read back equal — for every section of every set's narrative folders; a
+    damaged file is parsed again; another text is another file."""
+    import jinja2
+
+    bcc = jinja2.FileSystemBytecodeCache(str(tmp_path))
+    monkeypatch.setattr(engine, "_BCC", [bcc])
+    monkeypatch.setattr(engine, "_USES", {})
+    seen = 0
+    for set_id in ("final_accounts", "budget"):
+        dirs = engine.template_dirs(set_id, None)
+        env = engine._environment(tuple(str(d) for d in dirs))
+        for name in engine._section_files(dirs):
+            source, filename, _ = env.loader.get_source(env, name)
+            parsed = engine._parse_uses(env, name, source, filename)
+            assert engine._uses(env, name) == parsed
+            assert engine._stored_uses(source) == parsed          # kept, and read back equal
+            seen += 1
+    files = sorted(tmp_path.glob("xltools-uses-*.json"))
+    assert seen >= 15 and len(files) == seen
+    assert engine._stored_uses("{{ x }}") is None                 # another text: not stored
+    for f in files:
+        f.write_text("{not json", encoding="utf-8")
+    engine._USES.clear()
+    env = engine._environment(tuple(str(d) for d in engine.template_dirs("final_accounts", None)))
+    for name in engine._section_files(engine.template_dirs("final_accounts", None)):
+        source, filename, _ = env.loader.get_source(env, name)
+        assert engine._uses(env, name) == engine._parse_uses(env, name, source, filename)   # damaged: parsed again

@@ -267,9 +267,18 @@ def _uses(env, name: str) -> _Uses:
     hit = _USES.get((id(env), name))
     if hit is not None and hit[0] is tmpl:
         return hit[1]
+    source, filename, _ = env.loader.get_source(env, name)
+    uses = _stored_uses(source)
+    if uses is None:
+        uses = _parse_uses(env, name, source, filename)
+        _store_uses(source, uses)
+    _USES[(id(env), name)] = (tmpl, uses)
+    return uses
+
+
+def _parse_uses(env, name: str, source: str, filename) -> _Uses:
     from jinja2 import meta, nodes
 
-    source, filename, _ = env.loader.get_source(env, name)
     tree = env.parse(source, name, filename)
     calls, unknown, called, methods = [], set(), set(), False
     for c in tree.find_all(nodes.Call):
@@ -294,8 +303,65 @@ def _uses(env, name: str) -> _Uses:
                  unknown=frozenset(unknown), key_filters=key_filters,
                  opaque=methods or any(True for _ in tree.find_all((nodes.Include, nodes.Import, nodes.FromImport,
                                                                     nodes.Extends))))
-    _USES[(id(env), name)] = (tmpl, uses)
     return uses
+
+
+# What a template reads is kept beside its compiled code (jinja2's cache folder of this user, mode 0700), keyed by
+# the template's text, this analysis and jinja2's version: a one-workbook `check` does not parse the ten sections
+# for N-10 every time (≈ 0.1 s). Only plain constants are kept (JSON); anything else is parsed again.
+_USES_VERSION = "1"
+
+
+def _uses_file(source: str):
+    bcc = _bytecode_cache()
+    folder = getattr(bcc, "directory", None)
+    if not folder:
+        return None
+    import hashlib
+
+    import jinja2
+
+    key = "\0".join((_USES_VERSION, jinja2.__version__, ",".join(sorted(KEY_FILTERS)), source))
+    return Path(folder) / f"xltools-uses-{hashlib.sha256(key.encode('utf-8')).hexdigest()}.json"
+
+
+_PLAIN = (str, int, float, bool, type(None))
+
+
+def _stored_uses(source: str) -> _Uses | None:
+    import json
+
+    path = _uses_file(source)
+    try:
+        if path is None or not path.is_file():
+            return None
+        d = json.loads(path.read_text(encoding="utf-8"))
+        return _Uses(names=frozenset(d["names"]), unknown=frozenset(d["unknown"]), key_filters=bool(d["key_filters"]),
+                     opaque=bool(d["opaque"]),
+                     calls=tuple((str(n), tuple(a), tuple((str(k), v) for k, v in kw)) for n, a, kw in d["calls"]))
+    except (OSError, ValueError, KeyError, TypeError):
+        return None
+
+
+def _store_uses(source: str, uses: _Uses) -> None:
+    import json
+    import os
+    import tempfile
+
+    if not all(isinstance(x, _PLAIN) for _, a, kw in uses.calls for x in (*a, *(v for _, v in kw))):
+        return
+    path = _uses_file(source)
+    if path is None:
+        return
+    doc = {"names": sorted(uses.names), "unknown": sorted(uses.unknown), "key_filters": uses.key_filters,
+           "opaque": uses.opaque, "calls": [[n, list(a), [list(x) for x in kw]] for n, a, kw in uses.calls]}
+    try:
+        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".xltools-uses-")
+        with os.fdopen(fd, "w", encoding="utf-8") as fh:
+            json.dump(doc, fh, ensure_ascii=False)
+        os.replace(tmp, path)
+    except OSError:
+        pass
 
 
 def _may_show(run: _Run, name: str, prefix: str, carriers: set[str], functions: set[str]) -> bool:
