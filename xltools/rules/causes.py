@@ -94,12 +94,15 @@ class _Shape:
 
 
 _SHAPES: dict = {}        # id(a shape's checks) → (checks, _Shape): the shape's checks are one tuple object
+# shapes kept per process, the least recently used dropped first: about 0.6 MB each (a worker of `check 文件夹/` holds
+# at most ~80 MB of them, however many workbooks and row sets it sees)
 _MAX_SHAPES = 128
 
 
 def _shape_of(report: Report, tset, checks) -> _Shape:
-    hit = _SHAPES.get(id(checks))
+    hit = _SHAPES.pop(id(checks), None)
     if hit is not None and hit[0] is checks:
+        _SHAPES[id(checks)] = hit          # most recently used last
         return hit[1]
     shape = _compile(report, tset, checks)
     if isinstance(checks, tuple):      # a list could change under its id
