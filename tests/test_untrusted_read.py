@@ -508,3 +508,18 @@ def test_formula_scan_equals_the_general_scans(tmp_path):
                 quick += len(W._FCELL_QUICK.findall(data)) == len(W._F_RE.findall(data)) and bool(refs)
                 uncached += none is not None
     assert quick > 50 and uncached >= 5
+
+
+@pytest.mark.parametrize("written", ["&#x6536;&#20837;决算表", "收入决算表"])
+def test_a_sheet_name_written_with_character_references_is_still_checked(tmp_path, written):
+    """workbook.xml may write a sheet's name with character references (&#x6536; for 收); calamine decodes them.
+    The guard must still know that part as the sheet the reader asks for and check it before calamine reads it:
+    a far cell there is refused either way."""
+    c = fc.parts()
+    c["xl/workbook.xml"] = c["xl/workbook.xml"].replace('name="收入决算表"'.encode(), f'name="{written}"'.encode())
+    assert f'name="{written}"'.encode() in c["xl/workbook.xml"]
+    c[fc.DATA_SHEET] = fc.add_row(c[fc.DATA_SHEET], b'<row r="1048576"><c r="XFD1048576"><v>1</v></c></row>')
+    p = fc.write_zip(tmp_path / "ref.xlsx", c)
+    with pytest.raises(ReadError, match="XFD1048576"):
+        read_workbook(p)
+    assert guard._unescape("&#x6536;&#20837;决算表&amp;") == "收入决算表&"

@@ -611,9 +611,19 @@ def _unescape(text: str) -> str:
     xml.sax.saxutils (which imports urllib.request: a tenth of the start-up of a one-workbook `xltools check`)."""
     if "&" not in text:
         return text
+    # character references first (&#20915; &#x51B3;: a sheet name may be written so), then the named entities
+    text = _CHARREF_RE.sub(_charref, text)
     for entity, ch in (("&lt;", "<"), ("&gt;", ">"), ("&quot;", '"'), ("&apos;", "'"), ("&amp;", "&")):
         text = text.replace(entity, ch)
     return text
+
+
+_CHARREF_RE = re.compile(r"&#(?:([0-9]{1,7})|x([0-9A-Fa-f]{1,6}));")
+
+
+def _charref(m) -> str:
+    n = int(m.group(1)) if m.group(1) else int(m.group(2), 16)
+    return chr(n) if 0 < n <= 0x10FFFF else m.group(0)
 
 
 def _limit_msg(label: str, part: str, rows: int, cols: int, where: str) -> str:
