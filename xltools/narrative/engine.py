@@ -345,8 +345,8 @@ def _stored_uses(source: str) -> _Uses | None:
 
 def _store_uses(source: str, uses: _Uses) -> None:
     import json
-    import os
-    import tempfile
+
+    from xltools.safeio import WriteError, atomic_write
 
     if not all(isinstance(x, _PLAIN) for _, a, kw in uses.calls for x in (*a, *(v for _, v in kw))):
         return
@@ -356,12 +356,10 @@ def _store_uses(source: str, uses: _Uses) -> None:
     doc = {"names": sorted(uses.names), "unknown": sorted(uses.unknown), "key_filters": uses.key_filters,
            "opaque": uses.opaque, "calls": [[n, list(a), [list(x) for x in kw]] for n, a, kw in uses.calls]}
     try:
-        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".xltools-uses-")
-        with os.fdopen(fd, "w", encoding="utf-8") as fh:
-            json.dump(doc, fh, ensure_ascii=False)
-        os.replace(tmp, path)
-    except OSError:
-        pass
+        with atomic_write(path, keep_original=False) as tmp:
+            tmp.write_text(json.dumps(doc, ensure_ascii=False), encoding="utf-8")
+    except (OSError, WriteError):
+        pass      # a cache: parsed again next time
 
 
 def _may_show(run: _Run, name: str, prefix: str, carriers: set[str], functions: set[str]) -> bool:

@@ -219,10 +219,6 @@ class Book:
         return _grid(self.wb, name, self.path.name)
 
 
-def _open(path: Path) -> Book:
-    return Book(path)
-
-
 def _lib_text(exc) -> str:
     return " ".join(str(exc).split())[:300] or type(exc).__name__
 

@@ -89,13 +89,18 @@ def check_report(report: Report, *, catalogs=None) -> list[Finding]:
     return assign_causes(report, tset, variant, checks, findings, recheck)
 
 
-def _rests_on_unread(report: Report, c) -> bool:
-    """Whether a check reads a row an imported document's import could not read (``Report.unread``)."""
+def _unread_tables(report: Report, c) -> list[str]:
+    """The tables of the rows a check reads that an imported document's import could not read (``Report.unread``)."""
+    out = []
     for ref in (c.target, *c.terms):
         rows = report.unread.get(ref.table)
         if rows and (("*" in rows) if ref.pattern else (ref.row in rows)):
-            return True
-    return False
+            out.append(ref.table)
+    return out
+
+
+def _rests_on_unread(report: Report, c) -> bool:
+    return bool(_unread_tables(report, c))
 
 
 def _readable(report: Report, tset, checks, compiled) -> tuple[tuple, tuple, list[Finding]]:
@@ -104,12 +109,10 @@ def _readable(report: Report, tset, checks, compiled) -> tuple[tuple, tuple, lis
     the numbers it could not place)."""
     keep, skipped = [], {}
     for c, comp in zip(checks, compiled):
-        if _rests_on_unread(report, c):
-            for ref in (c.target, *c.terms):
-                rows = report.unread.get(ref.table)
-                if rows and (("*" in rows) if ref.pattern else (ref.row in rows)):
-                    skipped.setdefault(ref.table, {}).setdefault(c.code, None)
-        else:
+        tables = _unread_tables(report, c)
+        for tid in tables:
+            skipped.setdefault(tid, {}).setdefault(c.code, None)
+        if not tables:
             keep.append((c, comp))
     out = []
     for tid, codes in skipped.items():
