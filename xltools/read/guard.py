@@ -462,6 +462,7 @@ class WorkbookGuard:
         self._titles: dict = {}
         self.passed = done if done is not None else _Passed()
         self.xml: dict[str, bytes] = {}     # worksheet title → its XML, for the worksheets scanned with keep=True
+        self._order: list | None = None
 
     def check(self, sheets=None, *, keep: bool = False) -> None:
         """Scan the parts above not scanned yet. ``keep``: keep the XML of the worksheets of ``sheets`` scanned now
@@ -471,25 +472,79 @@ class WorkbookGuard:
         if passed.everything or (want is not None and want <= passed.titles and self._first_done()):
             return
         titles = self._titles
+        for info in self._xml_infos():
+            name = info.filename
+            first = name in _FIRST_PARTS
+            if name in passed.parts and not (first and name not in titles):
+                continue
+            sheet = not first and name.endswith(".xml") and name.startswith(("xl/worksheets/", "xl/chartsheets/"))
+            title = _title_of(titles, name) if sheet else None
+            if sheet and want is not None and title is not None and title not in want:
+                continue        # nothing will parse this worksheet: not inflated
+            data = self._whole(info)
+            if data is None:     # large, or stored in an unusual way: streamed in chunks (zipfile)
+                self._check_streamed(info, sheet, title, keep)
+                continue
+            if _DOCTYPE_RE.search(data):
+                raise self.error(f"{self.label}：部件 {name} 含有 DOCTYPE/ENTITY 声明（XML 实体），为安全起见拒绝读取")
+            if first:
+                titles[name] = data
+            elif sheet:
+                _scan_sheet(self.label, _sheet_title(titles, name), (data,), self.error)   # (one chunk: no recount)
+                if title is not None:
+                    passed.titles.add(title)
+                    if keep:
+                        self.xml[title] = data
+            passed.parts.add(name)
+        if want is None:
+            passed.everything = True
 
-        def scan(name: str, chunks) -> None:
+    def _xml_infos(self) -> list:
+        """The XML parts, the workbook and its relationships first (they name the sheets for the messages)."""
+        if self._order is None:
+            self._order = sorted((i for i in self._infos if i.filename.lower().endswith(_XML_SUFFIXES)),
+                                 key=lambda i: i.filename not in _FIRST_PARTS)
+        return self._order
+
+    def _whole(self, info) -> bytes | None:
+        """A part of at most one chunk, inflated at once from :attr:`data` (stored or deflated, as its local header
+        says; what it inflates to is capped at the declared size, and must match the declared size and CRC) — or
+        None: then it is streamed by :mod:`zipfile`, which also says what is wrong with a damaged part."""
+        if info.file_size > _CHUNK or info.compress_type not in (zipfile.ZIP_STORED, zipfile.ZIP_DEFLATED):
+            return None
+        d, off = self.data, info.header_offset
+        if d[off:off + 4] != b"PK\x03\x04" or len(d) < off + 30:
+            return None
+        start = off + 30 + int.from_bytes(d[off + 26:off + 28], "little") + int.from_bytes(d[off + 28:off + 30], "little")
+        raw = d[start:start + info.compress_size]
+        if len(raw) != info.compress_size:
+            return None
+        if info.compress_type == zipfile.ZIP_STORED:
+            out = raw
+        else:
+            try:
+                dec = zlib.decompressobj(-15)
+                out = dec.decompress(raw, info.file_size + 1)
+            except zlib.error:
+                return None
+        # (the CRC as zipfile checks it: a damaged part is refused, not parsed — calamine does not check it)
+        return out if len(out) == info.file_size and zlib.crc32(out) == info.CRC else None
+
+    def _check_streamed(self, info, sheet: bool, title, keep: bool) -> None:
+        """The chunked scan of one part (:func:`_scan_parts`' way) — a part above one chunk, or one that did not
+        inflate to its declared size (zipfile then names the damage)."""
+        titles, passed = self._titles, self.passed
+        name = info.filename
+
+        def scan(_name: str, chunks) -> None:
             if name in _FIRST_PARTS:
-                if name not in titles:     # (small: a parser reads them whole anyway)
-                    data = b"".join(chunks)
-                    titles[name] = data if self._sizes.get(name, 0) <= 4 * 2**20 else b""
-                passed.parts.add(name)
+                data = b"".join(chunks)
+                titles[name] = data if self._sizes.get(name, 0) <= 4 * 2**20 else b""
                 return
-            if name in passed.parts:
-                return
-            sheet = name.startswith("xl/worksheets/") or name.startswith("xl/chartsheets/")
-            if not sheet or not name.endswith(".xml"):
+            if not sheet:
                 for _ in chunks:
                     pass
-                passed.parts.add(name)
                 return
-            title = _title_of(titles, name)
-            if want is not None and title is not None and title not in want:
-                return      # nothing will parse this worksheet: not inflated
             blocks: list[bytes] | None = [] if keep and title is not None else None
             try:
                 _scan_sheet(self.label, _sheet_title(titles, name), _tee(chunks, blocks), self.error)
@@ -498,15 +553,13 @@ class WorkbookGuard:
                 _scan_sheet(self.label, _sheet_title(titles, name),
                             _tee(_watch_doctype(_chunks(self._zip, self._zip.getinfo(name)), self.label, name,
                                                 self.error), blocks), self.error, quick=False)
-            passed.parts.add(name)
             if title is not None:
                 passed.titles.add(title)
                 if blocks is not None:
                     self.xml[title] = b"".join(blocks)
 
-        _scan_parts(self._zip, self._infos, self.label, self.error, scan)
-        if want is None:
-            passed.everything = True
+        _scan_parts(self._zip, (info,), self.label, self.error, scan)
+        passed.parts.add(name)
 
     def _first_done(self) -> bool:
         return all(n in self.passed.parts for n in _FIRST_PARTS if n in self._sizes)

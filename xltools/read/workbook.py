@@ -103,6 +103,9 @@ _CELL_OPEN = re.compile(rb'<(?:\w+:)?c\s[^>]*>')
 _R_ATTR = re.compile(rb'\sr="([A-Z]+[0-9]+)"')
 # a formula cell as Excel, WPS, openpyxl, XlsxWriter and LibreOffice write it: r= first, the formula element first,
 # no namespace prefix — (reference, the other attributes, the formula's text, its calculated value)
+# a prefixed formula or cell element (<x:f>, <x:c …>): then the general scans (one regex pass finds it faster than
+# two bytes searches)
+_PREFIXED_FC = re.compile(rb":(?:f|c )")
 _FCELL_QUICK = re.compile(rb'<c r="([A-Z]+[0-9]+)"([^>]*)>\s*<f(?:\s[^>]*?)?(?:/>|>([^<]*)</f>)\s*(?:<v>([^<]*)</v>)?')
 
 
@@ -113,15 +116,18 @@ def _formula_scan(data: bytes) -> tuple[set[str], tuple[set[str], set[str]] | No
     One regular-expression pass when it finds every formula element (the usual writers' form, above); otherwise
     the general scans :func:`_formula_refs` and :func:`_uncached_refs`."""
     found = _FCELL_QUICK.findall(data)
-    if len(found) == len(_F_RE.findall(data)) and b":f" not in data and b":c " not in data:
-        refs, sure, maybe = set(), set(), set()
-        for ref, attrs, text, value in found:
-            ref = ref.decode()
-            refs.add(ref)
-            if not value.strip() and not _T_STR.search(attrs):
-                # no calculated value (a formula whose empty text result is written with t="str" has one)
-                (maybe if (b'&quot;&quot;' in text or b'""' in text) else sure).add(ref)
-        return refs, ((sure, maybe) if sure or maybe else None), [t for _, _, t, _ in found]
+    if len(found) == len(_F_RE.findall(data)) and not _PREFIXED_FC.search(data):
+        if not found:
+            return set(), None, []
+        cells, _, texts, values = zip(*found)
+        refs = set(map(bytes.decode, cells))
+        sure, maybe = set(), set()
+        if b"" in values or any(map(bytes.isspace, values)):     # a formula without a value (rare): which ones
+            for ref, attrs, text, value in found:
+                if not value.strip() and not _T_STR.search(attrs):
+                    # no calculated value (a formula whose empty text result is written with t="str" has one)
+                    (maybe if (b'&quot;&quot;' in text or b'""' in text) else sure).add(ref.decode())
+        return refs, ((sure, maybe) if sure or maybe else None), list(texts)
     return (_formula_refs(data), (_uncached_refs(data) if _MAYBE_UNCACHED.search(data) else None),
             _SUMPRODUCT_F.findall(data))
 
