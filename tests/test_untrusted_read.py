@@ -549,3 +549,27 @@ def test_guard_inflates_each_part_as_zipfile_does(tmp_path):
         assert g._whole(info) is None, attr
         setattr(info, attr, getattr(info, attr) - delta)
     assert g._whole(info) is not None
+
+
+def test_a_merge_over_every_cell_is_refused_where_a_reader_walks_merges(tmp_path):
+    """The guard of `check`'s own reader (python-calamine's values, which ignore merged ranges) leaves merged
+    ranges unbounded; whatever walks them (openpyxl: --write, narrative, rows add; the importer) still refuses a
+    merge over A1:XFD1048576 with exit 2 — and the check's findings are those of the file without the merge."""
+    src = fc.ROOT / "samples" / "ningxia-rst-2023-final" / "ningxia-rst-2023-final.xlsx"
+    bad = tmp_path / "merged.xlsx"
+    with zipfile.ZipFile(src) as z, zipfile.ZipFile(bad, "w", zipfile.ZIP_DEFLATED) as out:
+        part = _part_of({i.filename: z.read(i) for i in z.infolist()}, "收入决算表")
+        for info in z.infolist():
+            data = z.read(info)
+            if info.filename == part:
+                data = data.replace(b"</sheetData>", b'</sheetData><mergeCells count="1">'
+                                    b'<mergeCell ref="A1:XFD1048576"/></mergeCells>', 1)
+                assert b"XFD1048576" in data
+            out.writestr(info, data)
+    with pytest.raises(ReadError):
+        guard.check_workbook(bad, error=ReadError)
+    from xltools.rules import check_report
+
+    rule_cells = lambda p: sorted((f.rule, f.cell) for f in check_report(read_workbook(p)))  # noqa: E731
+    assert rule_cells(bad) == rule_cells(src)
+    assert main(["check", str(bad), "--write"]) == 2

@@ -449,8 +449,13 @@ class WorkbookGuard:
     by its declared size alone. Readers parse :attr:`data` — the bytes that were checked — so the file cannot
     change between the check and the parse."""
 
-    def __init__(self, path, what: str = "工作簿", *, error=InputError, done: _Passed | None = None) -> None:
+    def __init__(self, path, what: str = "工作簿", *, error=InputError, done: _Passed | None = None,
+                 merges: bool = True) -> None:
         self.path = Path(path)
+        # False: the reader never walks merged ranges (python-calamine's cells and values do not), so they are not
+        # bounded — the check of a part is then not one another reader may rely on (it is not remembered in
+        # check_workbook's cache)
+        self.merges = merges
         self.label = self.path.name
         self.error = error
         self.data = read_bytes(self.path, MAX_WORKBOOK_BYTES, what, error=error)
@@ -490,7 +495,8 @@ class WorkbookGuard:
             if first:
                 titles[name] = data
             elif sheet:
-                _scan_sheet(self.label, _sheet_title(titles, name), (data,), self.error)   # (one chunk: no recount)
+                _scan_sheet(self.label, _sheet_title(titles, name), (data,), self.error,   # (one chunk: no recount)
+                            merges=self.merges)
                 if title is not None:
                     passed.titles.add(title)
                     if keep:
@@ -547,12 +553,13 @@ class WorkbookGuard:
                 return
             blocks: list[bytes] | None = [] if keep and title is not None else None
             try:
-                _scan_sheet(self.label, _sheet_title(titles, name), _tee(chunks, blocks), self.error)
+                _scan_sheet(self.label, _sheet_title(titles, name), _tee(chunks, blocks), self.error,
+                            merges=self.merges)
             except _Recount:      # chunks of both kinds in one part: count this part's cells exactly, from the start
                 blocks = [] if blocks is not None else None
                 _scan_sheet(self.label, _sheet_title(titles, name),
                             _tee(_watch_doctype(_chunks(self._zip, self._zip.getinfo(name)), self.label, name,
-                                                self.error), blocks), self.error, quick=False)
+                                                self.error), blocks), self.error, quick=False, merges=self.merges)
             if title is not None:
                 passed.titles.add(title)
                 if blocks is not None:
@@ -702,7 +709,7 @@ class _Recount(Exception):
     """A part's chunks were not all within the quick bounds: the part is scanned again, counting every cell."""
 
 
-def _scan_sheet(label: str, part: str, chunks, error, quick: bool = True) -> None:
+def _scan_sheet(label: str, part: str, chunks, error, quick: bool = True, merges: bool = True) -> None:
     """Stream one worksheet's XML and bound the cells present (<c>, with or without r=).
 
     Not the <dimension ref> nor empty <row> elements: LibreOffice writes ``A1:J1048576`` and an empty
@@ -710,7 +717,9 @@ def _scan_sheet(label: str, part: str, chunks, error, quick: bool = True) -> Non
 
     ``quick``: a chunk whose every cell lies in A1:SF9999 (r= first, no namespace prefix: what every writer
     of real workbooks produces) is within the bounds without counting its cells. If a later chunk of the part
-    is not, :class:`_Recount` asks for the part again with ``quick`` off (exact counts, as before)."""
+    is not, :class:`_Recount` asks for the part again with ``quick`` off (exact counts, as before).
+
+    ``merges``: also bound the merged ranges (what a reader that walks them cell by cell allocates)."""
     max_row = max_col = 0
     quick_seen = False
     cur_row = 0
@@ -726,7 +735,7 @@ def _scan_sheet(label: str, part: str, chunks, error, quick: bool = True) -> Non
             carry = b""
         if len(carry) > 65536:   # one tag this long is not a spreadsheet
             raise error(f"{label}：工作表 {part} 的 XML 结构异常（标签过长），拒绝读取")
-        if b"mergeCell" in data:   # a merged range is walked cell by cell by readers (import): bound it
+        if merges and b"mergeCell" in data:   # a merged range is walked cell by cell by readers (import): bound it
             for r1, r2 in _merged_ranges(data):
                 rows, cols = max(r1[0], r2[0]), max(r1[1], r2[1])
                 merged_area += (abs(r2[0] - r1[0]) + 1) * (abs(r2[1] - r1[1]) + 1)

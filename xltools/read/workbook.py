@@ -204,7 +204,7 @@ class Book:
             raise ReadError(f"{path.name}：只能读取 .xlsx/.xlsm 工作簿")
         self.path = path
         # bounded before parsing: zip sizes and ratios, no XML entities, the cells of each sheet read (guard.py)
-        self.guard = guard.WorkbookGuard(path, error=ReadError)
+        self.guard = guard.WorkbookGuard(path, error=ReadError, merges=False)   # (calamine's cells ignore merges)
         self.guard.check((META_SHEET, COVER_SHEET))
         try:
             self.wb = CalamineWorkbook.from_filelike(io.BytesIO(self.guard.data))
