@@ -132,8 +132,15 @@ def check():
             raise RuntimeError(err)
     return time.process_time() - t
 
+def read():
+    from xltools.importer import read_any
+    t = time.process_time()
+    for f in files:
+        read_any(f)
+    return time.process_time() - t
+
 cold = check()          # the first pass: every shape's checks and reading plans are made
-print(json.dumps({"cold": cold, "calamine": calamine(), "warm": check()}))
+print(json.dumps({"cold": cold, "calamine": calamine(), "warm": check(), "read": read()}))
 """
 
 
@@ -186,7 +193,7 @@ def measure(files: list[Path], folder: Path, small: Path, triple: Path, repeat: 
         r, ip = res[name], res[name]["ip"]
         out[name] = {
             "cli": {j: (min(w for w, _ in rs), min(c for _, c in rs)) for j, rs in r["cli"].items()},
-            "warm": min(x["warm"] for x in ip), "cold": min(x["cold"] for x in ip),
+            "warm": min(x["warm"] for x in ip), "cold": min(x["cold"] for x in ip), "read": min(x["read"] for x in ip),
             "calamine": min(x["calamine"] for x in ip),
             "rss": (peak_rss(small, 2, src), peak_rss(folder, 2, src), peak_rss(triple, 2, src)),
             "one": single_file_ms(files[0], repeat, src),
@@ -250,6 +257,8 @@ def main(argv=None) -> int:
                      f"{r['cold'] / cal:.1f}×"))
         rows.append((f"{name}：check_file 读取 + 全部规则（单进程，再遍）", n, "—", "—", ms(r["warm"]),
                      f"{r['warm'] / cal:.1f}×"))
+        rows.append((f"{name}：其中读取（read_any：安全预检、calamine、公式扫描、取数；再遍）", n, "—", "—", ms(r["read"]),
+                     f"{r['read'] / cal:.1f}×"))
         rows.append((f"{name}：对照 python-calamine 读取每个表页（同一进程）", n, "—", "—", ms(cal), "1.0×"))
         (m100, w100), (m1k, w1k), (m3k, w3k) = r["rss"]
         mem += [(name, 100, f"{m100:.0f}", f"{w100:.0f}"), (name, n, f"{m1k:.0f}", f"{w1k:.0f}"),
