@@ -267,3 +267,51 @@ def test_pdf_page_break_inside_a_name_and_a_kuan_called_a_lei():
     assert [(f.rule, f.level) for f in fs] == [("N-12", "warning")] * 5
     assert all("不是类级科目名称" in f.message and "─" not in f.message for f in fs)
     assert sum("“住房改革支出”" in f.message for f in fs) == 2
+
+
+# 江苏省政协办公厅 2017 年度部门预算 (../shared/corpus), 六、财政拨款基本支出预算表情况说明, pp. 10–12 as the PDF text
+# layer has them: the 基本支出 by 经济分类 类/款 (2017 names: 医疗费, 住房公积金 and 提租补贴 under 303)
+ECONOMIC_2017 = """江苏省政协办公厅 2017 年度财政拨款基本支出预算
+5,836.27 万元，其中：
+（一）人员经费 4,704.35 万元
+1、工资福利支出（类）2,097.51 万元
+（1）基本工资（款）支出 737.94 万元。用于发放机关公务
+员的职务工资、级别工资；机关工人的岗位工资、技术等级工资；
+事业人员的岗位工资、薪级工资等。
+（2）津贴补贴（款）支出 1,263.76 万元。用于发放机关人
+员津贴补贴及岗位津贴等。
+2、对个人和家庭的补助支出（类）2,606.84 万元
+（1）离休费（款）支出 163 万元。用于发放离休人员离休费、
+护理费等。
+（3）医疗费（款）支出 20.40 万元。用于儿童医疗统筹费支
+出。
+（5）住房公积金（款）支出 341.75 万元。用于按规定比例
+为职工缴纳的住房公积金。
+（6）提租补贴（款）支出 751.77 万元。用于发放职工租金
+补贴。
+（二）公用经费 1,131.92 万元
+商品和服务支出（类）1,131.92 万元
+（1）办公费（款）支出 110 万元。用于单位购买按财务会计
+制度规定不符合固定资产确认标准的办公用品、书报杂志等支出。
+"""
+
+
+def test_n12_economic_class_names_are_checked_against_the_economic_catalog():
+    from xltools.narrative.text import paragraphs
+    from xltools.narrative.wording import subject_findings
+
+    def n12(text, year=2017):
+        return [(f.level, f.message) for f in subject_findings(paragraphs(text), year)]
+
+    # the published text names 经济分类 类/款 (it gave 35 warnings against the functional catalog), and no
+    # amount before a name is read as its code (“4,704.35 万元1、工资福利支出（类）” is not code 704)
+    assert n12(ECONOMIC_2017) == []
+    # a 款 that is not an economic one, and one under the wrong 类, are still found
+    fs = n12(ECONOMIC_2017.replace("（2）津贴补贴（款）", "（2）津贴补助（款）"))
+    assert [lv for lv, _ in fs] == ["warning"] and "津贴补助（款）" in fs[0][1]
+    fs = n12("商品和服务支出（类）基本工资（款）支出 737.94 万元。")
+    assert [lv for lv, _ in fs] == ["error"] and "不属于“商品和服务支出”" in fs[0][1]
+    # 住房公积金 as a 款 of 对个人和家庭的补助 is a 2017 name; in 2024 it is 30113 under 工资福利支出
+    assert n12("对个人和家庭的补助支出（类）住房公积金（款）支出 341.75 万元。") == []
+    fs = n12("对个人和家庭的补助支出（类）住房公积金（款）支出 341.75 万元。", 2024)
+    assert [lv for lv, _ in fs] == ["error"], fs

@@ -100,12 +100,14 @@ _PAIR = re.compile(r"(?<![\d.])(\d{7}|\d{5})\s*[-—－]?\s*([\u4e00-\u9fff]{2,3
 
 
 class _Names:
-    """Exact (normalised) names of one functional catalog: name → subjects, per level."""
+    """Exact (normalised) names of one catalog (functional, or economic: 类/款 only): name → subjects, per
+    level."""
 
-    def __init__(self, year: int | None):
+    def __init__(self, year: int | None, kind: str = "functional"):
         from xltools import catalog
 
-        self.cat = catalog.functional(year)
+        self.kind = kind
+        self.cat = catalog.functional(year) if kind == "functional" else catalog.economic(year)
         self.by_name: dict[tuple[str, int], list] = {}
         for s in self.cat:
             for n in (s.name, *s.aliases):
@@ -115,7 +117,11 @@ class _Names:
                         lst.append(s)
 
     def find(self, name: str, level: int) -> list:
-        return self.by_name.get((_norm(name), level), [])
+        n = _norm(name)
+        found = self.by_name.get((n, level), [])
+        if not found and n.endswith("支出") and len(n) > 4:     # “对个人和家庭的补助支出（类）”
+            found = self.by_name.get((n[:-2], level), [])
+        return found
 
     def known_elsewhere(self, name: str) -> list:
         return [s for lv in (3, 5, 7) for s in self.find(name, lv)]
@@ -154,7 +160,8 @@ def _chains(s: str):
                 cut = max((x.end() for x in _HEAD_CUT.finditer(head)), default=0)
                 head = head[cut:]
                 head = re.sub(r"^(?:[一二三四五六七八九十]+、|\d{1,2}[.．、](?!\d)|\([一二三四五六七八九十\d]+\))", "", head)
-                lead = re.match(r"(\d{3}(?:\d{2}){0,2})\s*[-—－]?\s*", head)     # “2080109社会保障和就业（类）…”
+                # “2080109社会保障和就业（类）…” (not the end of an amount: “4,704.35万元1、工资福利支出（类）”)
+                lead = re.match(r"(\d{3}(?:\d{2}){0,2})(?![\d.])\s*[-—－]?\s*", head)
                 code = lead.group(1) if lead else ""
                 names.append((m.group(1), head[lead.end():] if lead else head))
             else:
@@ -168,6 +175,10 @@ def subject_findings(paras, year: int | None) -> list[Finding]:
         names = _Names(year)
     except Exception:          # no catalog: nothing to compare with
         return []
+    try:
+        econ = _Names(year, "economic")     # “工资福利支出（类）基本工资（款）”: the 基本支出 by economic class
+    except Exception:
+        econ = None
     out: list[Finding] = []
     seen: set[tuple[str, str]] = set()
 
@@ -184,7 +195,8 @@ def subject_findings(paras, year: int | None) -> list[Finding]:
             chained = []
             for start, end, code, chain in _chains(s):
                 chained.append((start, end))
-                _check_chain(names, chain, code or _code_before(s[max(0, start - 8):start]), sentence, add, yr)
+                _check_chain(_catalog_of(names, econ, chain), chain, code or _code_before(s[max(0, start - 8):start]),
+                             sentence, add, yr)
             for m in _PAIR.finditer(s):
                 if any(a - 8 <= m.start() <= b for a, b in chained) or _MARK.match(s, m.end()):
                     continue
@@ -202,6 +214,19 @@ def subject_findings(paras, year: int | None) -> list[Finding]:
 def _code_before(before: str) -> str:
     m = re.search(r"(?<!\d)(\d{7}|\d{5}|\d{3})\s*[-—－]?\s*$", before)
     return m.group(1) if m else ""
+
+
+def _catalog_of(names: _Names, econ: _Names | None, chain) -> _Names:
+    """The catalog a “A（类）B（款）” run names: the economic one when its first name is a 类/款 of that
+    catalog and not of the functional one at its level (a text describing 基本支出 by 经济分类), else the
+    functional one."""
+    lv, name = chain[0]
+    level = _LEVEL_OF[lv]
+    if econ is None or level == 7 or any(x == "项" for x, _ in chain) or not name:
+        return names
+    if names.find(_known_suffix(names, name, level), level):
+        return names
+    return econ if econ.find(_known_suffix(econ, name, level), level) else names
 
 
 def _known_suffix(names: _Names, head: str, level: int) -> str:
