@@ -302,13 +302,39 @@ def test_ordinals_of_fixed_row_labels(generated):
         [1, 10, 11, 20, 21, 99, None, None]
     assert all(chinese_ordinal(ordinal_text(n)) == n for n in range(1, 100))
     fs = [f for f in check_report(read_workbook(generated["ningxia-sbj-2022-final"])) if f.rule == "L-01"]
+    # (“二十六、抗疫特别国债安排的支出” on D32 is the template's own number for 234: no break of its own)
     assert [(f.cell, f.expected, f.cause) for f in fs] == [
         ("财政拨款收入支出决算总表!D28", "二十二", None),
-        ("财政拨款收入支出决算总表!D31", "二十四", "L-01@财政拨款收入支出决算总表!D28"),
-        ("财政拨款收入支出决算总表!D32", "二十四", "L-01@财政拨款收入支出决算总表!D28")]
+        ("财政拨款收入支出决算总表!D31", "二十四", "L-01@财政拨款收入支出决算总表!D28")]
     assert "“二十一、灾害防治及应急管理支出”序号与上一行“二十一、国有资本经营预算支出”重复" in fs[0].message
     for name in ("clean-unit", *(k for k in generated if k.startswith("new-"))):
         assert label_findings(read_workbook(generated[name])) == [], name
+
+
+def test_ordinals_that_keep_the_template_numbers_of_left_out_lines(tmp_path):
+    """L-01: 江苏's 公开01 prints its 类 lines with their places in the 类 list and leaves the zero ones out
+    (“六、科学技术支出” then “八、社会保障和就业支出”, as 江苏省政协办公厅 2017 and 江苏省委办公厅 2018 print it):
+    no break. A line numbered neither after the one before nor as the template numbers it still is one."""
+    from xltools.read.datafile import load_data
+    from xltools.rules.labels import label_findings
+
+    src = ROOT / "samples" / "jiangsu-swbgt-2019-budget"
+    data = tmp_path / "unit"
+    shutil.copytree(src, data)
+    rows = (data / "J01.csv").read_text(encoding="utf-8").splitlines()
+    printed = {"201": "一、一般公共服务支出", "206": "六、科学技术支出", "208": "八、社会保障和就业支出",
+               "211": "十、节能环保支出", "221": "十八、住房保障支出"}
+    keep = [r for r in rows if not re.match(r"2\d\d,", r) or r.split(",")[0] in printed]
+    out = [f"{k},{printed[k]},{rest}" if (k := r.split(",")[0]) in printed else r
+           for r in keep for rest in [r.split(",", 2)[2] if r.count(",") >= 2 else ""]]
+    (data / "J01.csv").write_text("\n".join(out) + "\n", encoding="utf-8")
+    rep = load_data(data)
+    assert [rep.tables["J01"].rows[k].label for k in printed] == list(printed.values())
+    assert [f for f in label_findings(rep) if f.table == "J01"] == []
+    (data / "J01.csv").write_text("\n".join(out).replace("十八、住房保障支出", "十九、住房保障支出") + "\n",
+                                  encoding="utf-8")
+    fs = [f for f in label_findings(load_data(data)) if f.table == "J01"]
+    assert [(f.expected, f.actual) for f in fs] == [("十一", "十九")]
 
 
 def test_year_in_a_tables_note(generated):

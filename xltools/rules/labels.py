@@ -2,7 +2,9 @@
 
 L-01  warning  the ordinals of a panel's fixed rows (“一、…”, “二、…”) repeat or skip a number — e.g. 公开04 of
                seed 000 prints “二十一、国有资本经营预算支出” and “二十一、灾害防治及应急管理支出”. A panel may start
-               again at “一、”. The later breaks of one panel's list name the first as their ``cause``
+               again at “一、”; a row printed with the number its template label gives it is no break (江苏's 类
+               lines keep their places in the 类 list when a zero line is left out: “六、科学技术支出” then
+               “八、社会保障和就业支出”). The later breaks of one panel's list name the first as their ``cause``
                (one numbering, one defect).
 L-02  warning  a table's note (“注：…”, as printed) names a year that is neither the report's nor one its
                template note names — e.g. 公开07 of seed 000: “2021 年度预算数…” in the 2022 report.
@@ -47,8 +49,30 @@ def _row_no(source: str) -> int:
     return int(m.group(1)) if m else 0
 
 
+@functools.lru_cache(maxsize=64)
+def _template_ordinals(set_id: str) -> dict:
+    """(table, panel, row key) → the ordinal the template's own label gives the row (“八、社会保障和就业支出”:
+    8, the class's place in the declared 类 list) — for the fixed rows whose template label is numbered."""
+    from xltools.spec import SpecError, load_set
+
+    try:
+        tset = load_set(set_id)
+    except SpecError:
+        return {}
+    out = {}
+    for tid, t in tset.tables.items():
+        for pl in t.panels:
+            for row in (*pl.rows, *pl.footer):
+                m = _ORDINAL.match(row.label or "") if row.key else None
+                n = chinese_ordinal(m.group(1)) if m else None
+                if n is not None:
+                    out[(tid, pl.id, row.key)] = n
+    return out
+
+
 def label_findings(report: Report) -> list[Finding]:
     out = []
+    template = _template_ordinals(report.set_id)
     for tid, td in report.tables.items():
         panels: dict[str, list] = {}
         for rd in td.rows.values():
@@ -62,7 +86,9 @@ def label_findings(report: Report) -> list[Finding]:
                 n = chinese_ordinal(m.group(1)) if m else None
                 if n is None:
                     continue
-                if prev is not None and n != 1 and n != prev[0] + 1:
+                # the template's own number for the row (a 类 line's place in the declared list: a publication that
+                # leaves out a zero line keeps the numbers of the lines after it) is no break
+                if prev is not None and n != 1 and n != prev[0] + 1 and template.get((tid, rd.panel, rd.key)) != n:
                     want = ordinal_text(prev[0] + 1)
                     how = "重复" if n == prev[0] else "不连续"
                     out.append(Finding("L-01", "warning", tid, rd.source,
