@@ -315,3 +315,26 @@ def test_n12_economic_class_names_are_checked_against_the_economic_catalog():
     assert n12("对个人和家庭的补助支出（类）住房公积金（款）支出 341.75 万元。") == []
     fs = n12("对个人和家庭的补助支出（类）住房公积金（款）支出 341.75 万元。", 2024)
     assert [lv for lv, _ in fs] == ["error"], fs
+
+
+def test_budget_income_parts_named_as_江苏_prints_them(tmp_path):
+    """“本年收入预算合计 …，其中：一般公共预算收入 …；政府性基金预算收入 0万元” (江苏省检察院 2017, 省人大办公厅
+    2018): each part is its own figure (公开04's 一般公共预算 / 政府性基金预算), not a second 本年收入."""
+    import shutil
+
+    from xltools.read.datafile import load_data
+
+    data = tmp_path / "unit"
+    shutil.copytree(SAMPLES / "jiangsu-swbgt-2019-budget", data)
+    j01 = (data / "J01.csv").read_text(encoding="utf-8")
+    for a, b in (("other,三、其他资金,,", "other,三、其他资金,15.00,"), ("income_sub,当年收入小计,27664.22", "income_sub,当年收入小计,27679.22"),
+                 ("income_total,收入合计,27664.22", "income_total,收入合计,27679.22")):
+        assert a in j01
+        j01 = j01.replace(a, b)
+    (data / "J01.csv").write_text(j01, encoding="utf-8")
+    rep = load_data(data)
+    text = ("本单位本年收入预算合计 27679.22 万元，其中：一般公共预算收入 27664.22 万元，占 99.95%；"
+            "政府性基金预算收入 0万元，占0 %；其他资金 15 万元，占 0.05 %。")
+    assert _rule(check_text(text, rep), "N-01") == []
+    fs = _rule(check_text(text.replace("一般公共预算收入 27664.22", "一般公共预算收入 27664.25"), rep), "N-01")
+    assert [f.actual for f in fs] == ["27664.25 万元"], [(f.actual, f.message) for f in fs]
