@@ -338,3 +338,17 @@ def test_budget_income_parts_named_as_江苏_prints_them(tmp_path):
     assert _rule(check_text(text, rep), "N-01") == []
     fs = _rule(check_text(text.replace("一般公共预算收入 27664.22", "一般公共预算收入 27664.25"), rep), "N-01")
     assert [f.actual for f in fs] == ["27664.25 万元"], [(f.actual, f.message) for f in fs]
+
+
+def test_a_name_inside_the_words_of_an_explanation_does_not_tie_its_amount():
+    """江苏省人大办公厅 2018: “主要原因是新增省人大立法研究所办公用房以及省级老同志阅文室专项经费280万元” was
+    compared with the 项 人大立法 (its name is inside “人大立法研究所”, 21 characters before the amount). Here the
+    same sentence on 江苏's sample with its 项 未归口管理的行政单位离退休 (275.54): no finding; the figure named
+    right before the amount in an explanation is still checked."""
+    rep = load_data(SAMPLES / "jiangsu-swbgt-2019-budget")
+    far = ("离退休支出比上年增加 300 万元。主要原因是新增未归口管理的行政单位离退休干部活动中心办公用房以及"
+           "省级老同志阅文室专项经费280万元，内网等改造专项经费200万元。")
+    assert _rule(check_text(far, rep), "N-01") == []
+    near = "主要原因是未归口管理的行政单位离退休支出 280 万元。"
+    fs = _rule(check_text(near, rep), "N-01")
+    assert [f.actual for f in fs] == ["280 万元"] and "275.54" in fs[0].message, [(f.actual, f.message) for f in fs]

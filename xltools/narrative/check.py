@@ -171,6 +171,11 @@ def _headed_by(label: str) -> str:
     return norm(head[start + 1:])
 
 
+# in an explanation (after 主要原因), a name ties the amount only when at most this many characters stand between
+# them (“人大立法支出增加 280 万元”: 4; “人大立法研究所办公用房以及省级老同志阅文室专项经费 280 万元”: 21)
+_EXPLANATION_GAP = 12
+
+
 def _in_reason(s: str, pos: int) -> bool:
     """Is ``pos`` inside the explanation after 主要原因? It runs to the next ； unless the text after
     the ； goes on listing reasons (二是…)."""
@@ -197,6 +202,7 @@ class Tie:
     candidates: tuple = ()
     blocked: str = ""
     shadowed: Fact | None = None
+    gap: int = 0              # characters between the end of the name and the end of the clause
 
 
 _NO_TIE = Tie()
@@ -258,8 +264,8 @@ class _Aliases:
                 # the same figure in two tables: the one a comparison can go on with (its 上年/预算 figure)
                 best = next((f for f in fs if self.compared.intersection(
                     (f"prior.{f.key}", f"budget.{f.key}", f"sangong_budget.{f.key.partition('.')[2]}"))), fs[0])
-                return Tie(fact=best, candidates=fs)
-            return Tie(candidates=fs)
+                return Tie(fact=best, candidates=fs, gap=len(clause) - s - len(n))
+            return Tie(candidates=fs, gap=len(clause) - s - len(n))
         # a name that is not a fact: does it hide one (the fact a shorter reading would take)?
         lo = s - 2 if other else s
         inner = self._last(clause, lo, s + len(n), facts_only=True)
@@ -585,6 +591,10 @@ class _Checker:
             st.last_amount, st.last_amount_fact = _yuan(m), None
             return
         explanation = m.after_reason
+        if explanation and fact is not None and tie.gap > _EXPLANATION_GAP:
+            # “主要原因是新增省人大立法研究所办公用房以及…专项经费280万元”: a name inside the words of the
+            # explanation, far from the amount (人大立法 of 人大立法研究所), does not make the amount its figure
+            fact = None
         if explanation and fact is None:
             st.last_amount, st.last_amount_fact = _yuan(m), None
             return
