@@ -19,6 +19,7 @@ The text is read as :mod:`xltools.narrative.text` rebuilds it (PDF lines, page b
 """
 from __future__ import annotations
 
+import functools
 import re
 import unicodedata
 
@@ -127,6 +128,12 @@ class _Names:
         return [s for lv in (3, 5, 7) for s in self.find(name, lv)]
 
 
+@functools.lru_cache(maxsize=16)
+def _names(year: int | None, kind: str) -> _Names:
+    """One catalog's name index per year (read only once built: ~1 ms each)."""
+    return _Names(year, kind)
+
+
 def _norm(s: str) -> str:
     return re.sub(r"\s", "", unicodedata.normalize("NFKC", s))
 
@@ -172,11 +179,11 @@ def _chains(s: str):
 
 def subject_findings(paras, year: int | None) -> list[Finding]:
     try:
-        names = _Names(year)
+        names = _names(year, "functional")
     except Exception:          # no catalog: nothing to compare with
         return []
     try:
-        econ = _Names(year, "economic")     # “工资福利支出（类）基本工资（款）”: the 基本支出 by economic class
+        econ = _names(year, "economic")     # “工资福利支出（类）基本工资（款）”: the 基本支出 by economic class
     except Exception:
         econ = None
     out: list[Finding] = []
