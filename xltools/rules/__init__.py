@@ -69,7 +69,8 @@ def check_report(report: Report, *, catalogs=None) -> list[Finding]:
     findings += _value_rules(report, tset, checks)
     findings += _code_rules(report, tset, variant, catalogs)
     findings += _presence_rules(report, tset, variant)
-    findings += evaluate_compiled(report, tset, compiled)
+    linear = [None] * len(compiled)     # residuals of the sums, for assign_causes
+    findings += evaluate_compiled(report, tset, compiled, linear)
     from xltools.rules.labels import label_findings, note_findings   # L-01 labels' ordinals, L-02 notes' years
     findings += label_findings(report) + note_findings(report, tset)
     from xltools.narrative import notes_findings  # N-10: 说明事项 items the 情况说明 still needs
@@ -86,7 +87,7 @@ def check_report(report: Report, *, catalogs=None) -> list[Finding]:
             again = [c for c in again if not _rests_on_unread(rep, c)]
         return _code_rules(rep, tset, variant, catalogs) + evaluate(rep, tset, again)
 
-    return assign_causes(report, tset, variant, checks, findings, recheck)
+    return assign_causes(report, tset, variant, checks, findings, recheck, linear)
 
 
 def _unread_tables(report: Report, c) -> list[str]:

@@ -39,6 +39,9 @@ def cause_of(f: Finding) -> str:
     return f"{f.rule}@{f.cell}"
 
 
+_INF = Decimal("Infinity")
+
+
 @dataclasses.dataclass(slots=True)
 class _Lin:
     check: Check
@@ -47,12 +50,20 @@ class _Lin:
     tol: Decimal
     r: Decimal            # current residual
     kind: str             # the check's: sum | at_most | at_least
+    lo: Decimal = -_INF   # the check holds while lo <= r <= hi (sum: ±tol; at_most: r <= tol; at_least: r >= −tol)
+    hi: Decimal = _INF
 
     def fails(self, r: Decimal | None = None) -> bool:
         r = self.r if r is None else r
-        k = self.kind
-        return (k == "sum" and abs(r) > self.tol) or (k == "at_most" and r > self.tol) or \
-               (k == "at_least" and -r > self.tol)
+        return r > self.hi or r < self.lo
+
+
+def _new_lin(check: Check, coef: dict, patterns: list, tol: Decimal, r: Decimal, kind: str) -> _Lin:
+    if kind == "sum":
+        return _Lin(check, coef, patterns, tol, r, kind, -tol, tol)
+    if kind == "at_most":
+        return _Lin(check, coef, patterns, tol, r, kind, -_INF, tol)
+    return _Lin(check, coef, patterns, tol, r, kind, -tol, _INF)
 
 
 @dataclasses.dataclass
@@ -158,36 +169,42 @@ def _compile(report: Report, tset, checks) -> _Shape:
     return _Shape(tuple(forms), errors, at_place, in_table, tuple(places), index)
 
 
-def _linear(report: Report, shape: _Shape, indices, pos: dict) -> list[_Lin]:
+def _linear(report: Report, shape: _Shape, indices, pos: dict, linear: list | None = None) -> list[_Lin]:
     """The linear forms of the checks ``indices`` of a shape with the report's values: residual and tolerance.
-    ``pos`` gets the place in the list of each check's form (by its index in the shape's checks)."""
+    ``pos`` gets the place in the list of each check's form (by its index in the shape's checks); ``linear``:
+    what ``engine.evaluate_compiled`` found of each check (residual, tolerance, completeness) or None."""
     tables = report.tables
     unit = report.amount_unit
     wan = unit == "万元"
     out = []
+    forms = shape.forms
     for n in indices:
-        form = shape.forms[n]
+        form = forms[n]
         if form is None:
             continue
-        r = tol = ZERO
-        any_vals, complete = False, True
-        for tid, row, col, sign, exists, leaf, part in form.entries:
-            v = tables[tid].rows[row].values.get(col) if exists else None
-            if v is None:
-                if leaf:
-                    complete = False
-                continue
-            if v.amount is not None:
-                r += sign * v.amount
-                if wan:
-                    tol += half_width(v, unit)
-            if part:
-                any_vals = True
+        pre = linear[n] if linear is not None else None
+        if pre is not None:
+            r, tol, complete, any_vals = pre
+        else:
+            r = tol = ZERO
+            any_vals, complete = False, True
+            for tid, row, col, sign, exists, leaf, part in form.entries:
+                v = tables[tid].rows[row].values.get(col) if exists else None
+                if v is None:
+                    if leaf:
+                        complete = False
+                    continue
+                if v.amount is not None:
+                    r += sign * v.amount
+                    if wan:
+                        tol += half_width(v, unit)
+                if part:
+                    any_vals = True
         if not form.t_exists and not any_vals:
             continue          # (a comparison missing a side has no form)
         coef = form.coef if complete else _partial_coef(tables, form)
         pos[n] = len(out)
-        out.append(_Lin(form.check, coef, form.patterns, tol, r, form.check.kind))
+        out.append(_new_lin(form.check, coef, form.patterns, tol, r, form.check.kind))
     return out
 
 
@@ -265,15 +282,16 @@ def _judge(lins, change: dict) -> tuple[set, set, dict]:
 
 
 def assign_causes(report: Report, tset, variant, checks: list[Check], findings: list[Finding],
-                  recheck=None) -> list[Finding]:
+                  recheck=None, linear: list | None = None) -> list[Finding]:
     """``findings`` with ``cause`` set on every consequence and ``culprits`` on headlines.
 
-    ``recheck(report)``: the identity and code findings of a changed report (used to test re-keyed rows)."""
+    ``recheck(report)``: the identity and code findings of a changed report (used to test re-keyed rows);
+    ``linear``: the residuals ``engine.evaluate_compiled`` found for ``checks`` (else computed here)."""
     if not any(f.level in ("error", "warning") for f in findings):
         return findings
     shape = _shape_of(report, tset, checks)
     pos: dict[int, int] = {}
-    lins = _linear(report, shape, _relevant(report, tset, variant, shape, checks, findings), pos)
+    lins = _linear(report, shape, _relevant(report, tset, variant, shape, checks, findings), pos, linear)
     index: dict = {}          # cell → the linear forms that hold it (places in lins), made as the search asks
 
     def holding(key) -> list[int]:
@@ -379,6 +397,36 @@ def assign_causes(report: Report, tset, variant, checks: list[Check], findings: 
     def value(key) -> Decimal:
         return _val(report, key) + shift.get(key, ZERO)
 
+    broke: dict = {}                      # (cell, change) → the checks that hold and would fail (until a step)
+
+    def breaks(key, dk) -> list:
+        """The checks holding ``key`` that hold now and fail when the cell changes by ``dk``."""
+        hit = broke.get((key, dk))
+        if hit is None:
+            hit = []
+            for j in holding(key):
+                ln = lins[j]
+                r = ln.r
+                if r > ln.hi or r < ln.lo:
+                    continue
+                r = r + (ZERO + ln.coef[key] * dk)
+                if r > ln.hi or r < ln.lo:
+                    hit.append(j)
+            broke[(key, dk)] = hit
+        return hit
+
+    def offer(made: list, kind: str, sig, delta_of) -> None:
+        num = numbers.get(sig)
+        if num is None:
+            num = numbers[sig] = len(numbers)
+        made.append(num)
+        if num not in pending:
+            delta = delta_of()
+            pending[num] = (kind, delta)
+            for k in delta:
+                changing.setdefault(k, []).append(num)
+            rescore(num, kind, delta)
+
     def generate(i: int) -> None:
         ln = lins[i]
         t = ln.check.target
@@ -392,13 +440,13 @@ def assign_causes(report: Report, tset, variant, checks: list[Check], findings: 
             if many and key != t_key and fail_count.get(key, 0) < 2:
                 continue      # one of many parts that no other failed identity names: no better than the total
             d = -ln.r / a       # the value that makes this identity hold
-            cands = [("cell", ((key, d),), {key: d})]
+            offer(made, "cell", ("cell", ((key, d),)), lambda: {key: d})
             if key == t_key:
                 # the same difference in several totals of one row (a total row printed empty)
                 same = {target_key[j]: -lins[j].r for j in failing0
                         if lins[j].r == ln.r and target_key[j][:2] == t_key[:2] and active(j)}
                 if len(same) > 1:
-                    cands.append(("cells", None, same))
+                    offer(made, "cells", ("cells", tuple(sorted(same.items()))), lambda: same)
             td = report.tables.get(key[0])
             row = td.rows.get(key[1]) if td and not empty else None
             cols = fail_cols.get(key[:2], ()) if row is not None else ()
@@ -410,48 +458,41 @@ def assign_causes(report: Report, tset, variant, checks: list[Check], findings: 
                 if v is None:
                     v = value(key)
                 if v != ZERO:       # the whole amount belongs in the other column
-                    cands.append(("move", _pair(key, -v, other, v), {key: -v, other: v}))
+                    offer(made, "move", ("move", _pair(key, -v, other, v)), lambda: {key: -v, other: v})
                 if d != -v:         # the part of it that breaks this identity
-                    cands.append(("move", _pair(key, d, other, -d), {key: d, other: -d}))
-            for kind, items, delta in cands:
-                sig = (kind, items or tuple(sorted(delta.items())))
-                num = numbers.get(sig)
-                if num is None:
-                    num = numbers[sig] = len(numbers)
-                made.append(num)
-                if num not in pending:
-                    pending[num] = (kind, delta)
-                    for k in delta:
-                        changing.setdefault(k, []).append(num)
-                    rescore(num, kind, delta)
+                    offer(made, "move", ("move", _pair(key, d, other, -d)), lambda: {key: d, other: -d})
 
     def rescore(num: int, kind: str, delta: dict) -> None:
         entries.pop(num, None)
         if len(delta) == 1:       # each check changed once: judged as it comes (most candidates break one)
             (key, d1), = delta.items()
-            change = ((j, ZERO + lins[j].coef[key] * d1) for j in holding(key))
+            if breaks(key, d1):
+                return            # breaks an identity that held
+            change = [(j, ZERO + lins[j].coef[key] * d1) for j in holding(key)]
         else:
             if len(delta) == 2:   # two cells (a move): a check that reads only one of them is judged first
                 (k1, d1), (k2, d2) = delta.items()
                 for key, dk, other in ((k1, d1, k2), (k2, d2, k1)):
-                    for j in holding(key):
-                        ln = lins[j]
-                        if other not in ln.coef and not ln.fails() and ln.fails(ln.r + (ZERO + ln.coef[key] * dk)):
+                    for j in breaks(key, dk):
+                        if other not in lins[j].coef:
                             return    # breaks an identity that held
             sums: dict = {}
             for key, d1 in delta.items():
                 for j in holding(key):
                     sums[j] = sums.get(j, ZERO) + lins[j].coef[key] * d1
             change = sums.items()
-        fixed, new = set(), {}
+        fixed = new = None
         for j, d in change:
             if d == ZERO:
                 continue
             ln = lins[j]
             r = ln.r + d
-            before, after = ln.fails(), ln.fails(r)
+            before = ln.r > ln.hi or ln.r < ln.lo
+            after = r > ln.hi or r < ln.lo
             if after and not before:
                 return          # breaks an identity that held
+            if new is None:
+                fixed, new = set(), {}
             if before and not after:
                 fixed.add(j)
             new[j] = r
@@ -489,6 +530,7 @@ def assign_causes(report: Report, tset, variant, checks: list[Check], findings: 
         steps.append(st)
         for j, r in new.items():
             lins[j].r = r
+        broke.clear()
         for key, d in delta.items():
             shift[key] = shift.get(key, ZERO) + d
         changed = set(new)

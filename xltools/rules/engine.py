@@ -436,13 +436,24 @@ def _compiled_value(tables, spec, unit: str) -> tuple[Decimal, Decimal, list[Val
     return sign * total, hw, vals
 
 
-def evaluate_compiled(report: Report, tset: TableSet, compiled: tuple) -> list[Finding]:
-    """:func:`evaluate` on checks compiled for the report's shape (:func:`compiled_checks`): the same findings."""
+def evaluate_compiled(report: Report, tset: TableSet, compiled: tuple, linear: list | None = None) -> list[Finding]:
+    """:func:`evaluate` on checks compiled for the report's shape (:func:`compiled_checks`): the same findings.
+
+    ``linear`` (a list as long as ``compiled``) gets, for each sum / at_most / at_least check whose target counts
+    with sign +1 and whose tables share the report's unit, (target − Σ terms, tolerance, every cell of its Σ-by-code
+    references holds a value, a part of it holds a value) — what ``rules.causes`` would compute again — or None.
+    Nothing is put there when a sum was rounded (more than 28 digits): the causes then compute it themselves."""
+    import decimal
+
     findings = []
     tables, unit = report.tables, report.amount_unit
     wan = unit == "万元"
     sums: dict = {}          # id(compiled leaf-sum reference) → its value on this report
-    for c, kind, target, cell, parts, all_exist in compiled:
+    if linear is not None:
+        dctx = decimal.getcontext()
+        inexact_before = dctx.flags[decimal.Inexact]
+        dctx.flags[decimal.Inexact] = False
+    for n, (c, kind, target, cell, parts, all_exist) in enumerate(compiled):
         if target is None:
             f = _evaluate_ratio(report, tset, c)
             if f is not None:
@@ -460,6 +471,7 @@ def evaluate_compiled(report: Report, tset: TableSet, compiled: tuple) -> list[F
             else:
                 tv, thw, tvals = cell[3] * v.value, (half_width(v, unit) if wan else ZERO), [v]
         total, hw, vals = ZERO, ZERO, []
+        complete = True
         for tid, row, col, sign, spec in parts:
             if spec is None:                # one cell (an empty one adds nothing, not even a zero)
                 v = tables[tid].rows[row].values.get(col)
@@ -476,20 +488,31 @@ def evaluate_compiled(report: Report, tset: TableSet, compiled: tuple) -> list[F
             total += hit[0]
             hw += hit[1]
             vals.extend(hit[2])
+            if complete and len(hit[2]) != len(spec[1]):
+                complete = False
         if kind == "same":
             if _both_printed(tvals, vals) and tv != total:
                 findings.append(_same_finding(report, tset, c, tvals[0], vals[0]))
             continue
+        diff = tv - total
+        if linear is not None and target[3] == 1:
+            if target[5]:                   # a Σ-by-code target: its leaf cells count as parts too
+                linear[n] = (diff, thw + hw, complete and len(tvals) == len(target[1]), bool(vals or tvals))
+            else:
+                linear[n] = (diff, thw + hw, complete, bool(vals))
         if kind != "sum":
             # comparisons only where both sides exist (code presence is its own rule)
             if not target[4] or not all_exist:
                 continue
         elif not target[4] and not vals:
             continue
-        diff = tv - total
         if not (diff or wan) or not _fails(kind, diff, thw + hw):
             continue            # (in 元 every tolerance is 0: no difference, no failure)
         findings.append(_sum_finding(report, tset, c, tv, total, diff, tvals, vals))
+    if linear is not None:
+        if dctx.flags[decimal.Inexact]:     # a sum rounded: its order of terms could matter, left to the causes
+            linear[:] = [None] * len(linear)
+        dctx.flags[decimal.Inexact] = inexact_before or dctx.flags[decimal.Inexact]
     return findings
 
 
