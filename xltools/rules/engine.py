@@ -12,6 +12,7 @@ interval and the interval of the sum of its parts cannot meet.
 from __future__ import annotations
 
 import ast
+import functools
 import itertools
 import operator
 from dataclasses import dataclass
@@ -79,7 +80,9 @@ def leaf_len(kind: str | None) -> int:
     return 5 if kind == "economic" else 7
 
 
+@functools.lru_cache(maxsize=65536)
 def parse_ref(text: str) -> Ref:
+    """A reference as written in an identity ("-F03!total.basic", "F05!208*.total", "F01!classes.amount")."""
     sign = 1
     text = text.strip()
     if text.startswith("-"):
@@ -147,9 +150,25 @@ def _split_plus(expr: str) -> list[str]:
     return parts
 
 
+_EXPANDED: dict = {}    # (id(tset), id(identity), the values it runs over) → (tset, identity, checks)
+
+
 def expand(identity: Identity, tset: TableSet, report: Report) -> list[Check]:
     names = [k for k, _ in identity.each]
     domains = [_values_of(v, tset, report) for _, v in identity.each]
+    if identity.kind == "same":     # compared only where both tables print the row: depends on more than the domains
+        return _expand(identity, tset, report, names, domains)
+    # the rest depends only on the values each name runs over: shapes that differ elsewhere share the expansion
+    key = (id(tset), id(identity), tuple(map(tuple, domains)))
+    hit = _EXPANDED.get(key)
+    if hit is None or hit[0] is not tset or hit[1] is not identity:
+        if len(_EXPANDED) >= 4096:
+            _EXPANDED.clear()
+        hit = _EXPANDED[key] = (tset, identity, tuple(_expand(identity, tset, report, names, domains)))
+    return list(hit[2])
+
+
+def _expand(identity: Identity, tset: TableSet, report: Report, names: list, domains: list) -> list[Check]:
     checks = []
     for combo in itertools.product(*domains) if names else [()]:
         subst = dict(zip(names, combo))
@@ -245,22 +264,23 @@ def compiled_checks(tset: TableSet, variant: Variant, report: Report) -> tuple[t
     hit = _shape(tset, variant, report)
     if hit[2] is None:
         interned: dict = {}     # one object per distinct reference: a leaf sum used by several checks is summed once
-        hit[2] = tuple(_compile(c, tset, report, interned) for c in hit[1])
+        cache: dict = {}        # the leaf rows of each pattern, found once
+        hit[2] = tuple(_compile(c, tset, report, interned, cache) for c in hit[1])
     return hit[1], hit[2]
 
 
-def _compile_ref(ref: Ref, tset: TableSet, report: Report) -> tuple:
+def _compile_ref(ref: Ref, tset: TableSet, report: Report, cache: dict | None = None) -> tuple:
     """(table, row keys, column, sign, exists, pattern?) of a reference on a shape."""
     td = report.tables.get(ref.table)
     if ref.pattern:
-        return (ref.table, tuple(leaves(report, tset, ref)), ref.col, ref.sign, td is not None, True)
+        return (ref.table, tuple(leaves(report, tset, ref, cache)), ref.col, ref.sign, td is not None, True)
     return (ref.table, (ref.row,), ref.col, ref.sign, td is not None and ref.row in td.rows, False)
 
 
 _MIXED = ("mixed units",)     # a compiled check left to evaluate(): its tables are in different units
 
 
-def _compile(c: Check, tset: TableSet, report: Report, interned: dict) -> tuple:
+def _compile(c: Check, tset: TableSet, report: Report, interned: dict, cache: dict | None = None) -> tuple:
     """(check, kind, target, its cell, terms, every term's row exists) — see :func:`evaluate_compiled`."""
     if c.kind == "ratio":
         return (c, c.kind, None, None, (), False)
@@ -269,7 +289,7 @@ def _compile(c: Check, tset: TableSet, report: Report, interned: dict) -> tuple:
         return (c, c.kind, _MIXED, None, (), False)
 
     def ref(r: Ref) -> tuple:
-        spec = _compile_ref(r, tset, report)
+        spec = _compile_ref(r, tset, report, cache)
         return interned.setdefault(spec, spec)
 
     target, terms = ref(c.target), [ref(t) for t in c.terms]
