@@ -456,8 +456,65 @@ def _compiled_value(tables, spec, unit: str) -> tuple[Decimal, Decimal, list[Val
     return sign * total, hw, vals
 
 
+_PROGRAMS: dict = {}     # id(compiled checks) → (compiled checks, program): see _program
+_MAX_PROGRAMS = 128
+
+
+def _program(compiled: tuple) -> tuple:
+    """Compiled checks as a program over the distinct cells of their shape: (the (table, row) of every row read,
+    the (row number, column) of every cell read, every Σ by code as (cell numbers, sign), and per check None — a
+    ratio, a comparison of one figure printed twice, or tables in different units: evaluated the long way — or
+    (kind, target cell or −1, target Σ or −1, target sign, target exists, parts, every term's row exists, target is a
+    Σ) where a part is (cell number, sign) or (−1 − Σ number, 0), in the order of the terms)."""
+    hit = _PROGRAMS.pop(id(compiled), None)
+    if hit is not None and hit[0] is compiled:
+        _PROGRAMS[id(compiled)] = hit
+        return hit[1]
+    slots: dict = {}
+    cells: dict = {}
+    sums: dict = {}
+    sum_list: list = []
+
+    def cell(tid: str, row: str, col: str) -> int:
+        ci = cells.get((tid, row, col))
+        if ci is None:
+            ci = cells[(tid, row, col)] = len(cells)
+            slots.setdefault((tid, row), len(slots))
+        return ci
+
+    def leafsum(spec: tuple) -> int:
+        si = sums.get(id(spec))
+        if si is None:
+            tid, keys, col, sign, exists, _ = spec
+            si = sums[id(spec)] = len(sum_list)
+            sum_list.append((tuple(cell(tid, k, col) for k in keys) if exists else (), sign))
+        return si
+
+    checks = []
+    for c, kind, target, tcell, parts, all_exist in compiled:
+        if target is None or target is _MIXED or kind == "same":
+            checks.append(None)
+            continue
+        tci = cell(*tcell[:3]) if tcell is not None else -1
+        tsum = leafsum(target) if tcell is None and target[5] else -1
+        ps = tuple((cell(tid, row, col), sign) if spec is None else (-1 - leafsum(spec), 0)
+                   for tid, row, col, sign, spec in parts)
+        checks.append((kind, tci, tsum, target[3], target[4], ps, all_exist, target[5]))
+    row_list = list(slots)
+    cell_list = [(slots[(tid, row)], col) for (tid, row, col) in cells]
+    prog = (tuple(row_list), tuple(cell_list), tuple(sum_list), tuple(checks))
+    while len(_PROGRAMS) >= _MAX_PROGRAMS:
+        del _PROGRAMS[next(iter(_PROGRAMS))]
+    _PROGRAMS[id(compiled)] = (compiled, prog)
+    return prog
+
+
 def evaluate_compiled(report: Report, tset: TableSet, compiled: tuple, linear: list | None = None) -> list[Finding]:
     """:func:`evaluate` on checks compiled for the report's shape (:func:`compiled_checks`): the same findings.
+
+    Each check is first evaluated on amounts alone (:func:`_program`: the cells of the shape looked up once per
+    workbook); the few that fail, and the checks the program leaves out, are evaluated again the long way
+    (:func:`_evaluate_entries`), which makes their findings.
 
     ``linear`` (a list as long as ``compiled``) gets, for each sum / at_most / at_least check whose target counts
     with sign +1 and whose tables share the report's unit, (target − Σ terms, tolerance, every cell of its Σ-by-code
@@ -465,15 +522,100 @@ def evaluate_compiled(report: Report, tset: TableSet, compiled: tuple, linear: l
     Nothing is put there when a sum was rounded (more than 28 digits): the causes then compute it themselves."""
     import decimal
 
-    findings = []
+    row_list, cell_list, sum_list, program = _program(compiled)
+    findings: list[Finding] = []
     tables, unit = report.tables, report.amount_unit
     wan = unit == "万元"
-    sums: dict = {}          # id(compiled leaf-sum reference) → its value on this report
+    rvals = [tables[tid].rows[row].values for tid, row in row_list]
+    cv = [rvals[slot].get(col) for slot, col in cell_list]
+    sums: list = [None] * len(sum_list)     # each Σ by code: (value, half-width, values held, all leaves held)
+    slow: dict = {}                          # the long way's own Σ cache
     if linear is not None:
         dctx = decimal.getcontext()
         inexact_before = dctx.flags[decimal.Inexact]
         dctx.flags[decimal.Inexact] = False
-    for n, (c, kind, target, cell, parts, all_exist) in enumerate(compiled):
+
+    def leafsum(si: int) -> tuple:
+        cis, sign = sum_list[si]
+        total = hw = ZERO
+        held = 0
+        for ci in cis:
+            v = cv[ci]
+            if v is not None:
+                held += 1
+                if v.amount is not None:
+                    total += v.amount
+                    if wan:
+                        hw += half_width(v, unit)
+        hit = sums[si] = (sign * total, hw, held, held == len(cis))
+        return hit
+
+    for n, p in enumerate(program):
+        if p is None:
+            findings.extend(_evaluate_entries(report, tset, (compiled[n],), slow))
+            continue
+        kind, tci, tsum, tsign, texists, parts, all_exist, tpattern = p
+        tn = 0
+        tcomplete = True
+        if tci >= 0:
+            v = cv[tci]
+            if v is None:
+                tv = thw = ZERO
+            else:
+                tv, thw, tn = tsign * v.value, (half_width(v, unit) if wan else ZERO), 1
+        elif tsum >= 0:
+            hit = sums[tsum] or leafsum(tsum)
+            tv, thw, tn, tcomplete = hit
+        else:
+            tv = thw = ZERO
+        total = hw = ZERO
+        held = 0
+        complete = True
+        for ci, sign in parts:
+            if ci >= 0:
+                v = cv[ci]
+                if v is not None:
+                    held += 1
+                    if v.amount is not None:
+                        total += sign * v.amount
+                        if wan:
+                            hw += half_width(v, unit)
+                continue
+            si = -1 - ci
+            hit = sums[si] or leafsum(si)
+            total += hit[0]
+            hw += hit[1]
+            held += hit[2]
+            if not hit[3]:
+                complete = False
+        diff = tv - total
+        if linear is not None and tsign == 1:
+            if tpattern:                    # a Σ-by-code target: its leaf cells count as parts too
+                linear[n] = (diff, thw + hw, complete and tcomplete, bool(held or tn))
+            else:
+                linear[n] = (diff, thw + hw, complete, bool(held))
+        if kind != "sum":
+            # comparisons only where both sides exist (code presence is its own rule)
+            if not texists or not all_exist:
+                continue
+        elif not texists and not held:
+            continue
+        if not (diff or wan) or not _fails(kind, diff, thw + hw):
+            continue            # (in 元 every tolerance is 0: no difference, no failure)
+        findings.extend(_evaluate_entries(report, tset, (compiled[n],), slow))
+    if linear is not None:
+        if dctx.flags[decimal.Inexact]:     # a sum rounded: its order of terms could matter, left to the causes
+            linear[:] = [None] * len(linear)
+        dctx.flags[decimal.Inexact] = inexact_before or dctx.flags[decimal.Inexact]
+    return findings
+
+
+def _evaluate_entries(report: Report, tset: TableSet, entries, sums: dict) -> list[Finding]:
+    """The findings of compiled checks, the long way (the values involved collected for the message)."""
+    findings = []
+    tables, unit = report.tables, report.amount_unit
+    wan = unit == "万元"
+    for c, kind, target, cell, parts, all_exist in entries:
         if target is None:
             f = _evaluate_ratio(report, tset, c)
             if f is not None:
@@ -491,7 +633,6 @@ def evaluate_compiled(report: Report, tset: TableSet, compiled: tuple, linear: l
             else:
                 tv, thw, tvals = cell[3] * v.value, (half_width(v, unit) if wan else ZERO), [v]
         total, hw, vals = ZERO, ZERO, []
-        complete = True
         for tid, row, col, sign, spec in parts:
             if spec is None:                # one cell (an empty one adds nothing, not even a zero)
                 v = tables[tid].rows[row].values.get(col)
@@ -508,31 +649,20 @@ def evaluate_compiled(report: Report, tset: TableSet, compiled: tuple, linear: l
             total += hit[0]
             hw += hit[1]
             vals.extend(hit[2])
-            if complete and len(hit[2]) != len(spec[1]):
-                complete = False
         if kind == "same":
             if _both_printed(tvals, vals) and tv != total:
                 findings.append(_same_finding(report, tset, c, tvals[0], vals[0]))
             continue
-        diff = tv - total
-        if linear is not None and target[3] == 1:
-            if target[5]:                   # a Σ-by-code target: its leaf cells count as parts too
-                linear[n] = (diff, thw + hw, complete and len(tvals) == len(target[1]), bool(vals or tvals))
-            else:
-                linear[n] = (diff, thw + hw, complete, bool(vals))
         if kind != "sum":
             # comparisons only where both sides exist (code presence is its own rule)
             if not target[4] or not all_exist:
                 continue
         elif not target[4] and not vals:
             continue
+        diff = tv - total
         if not (diff or wan) or not _fails(kind, diff, thw + hw):
             continue            # (in 元 every tolerance is 0: no difference, no failure)
         findings.append(_sum_finding(report, tset, c, tv, total, diff, tvals, vals))
-    if linear is not None:
-        if dctx.flags[decimal.Inexact]:     # a sum rounded: its order of terms could matter, left to the causes
-            linear[:] = [None] * len(linear)
-        dctx.flags[decimal.Inexact] = inexact_before or dctx.flags[decimal.Inexact]
     return findings
 
 
