@@ -62,6 +62,7 @@ def template_dirs(set_id: str, variant: str | None) -> list[Path]:
 
 
 INHERIT_FILE = "inherit.yaml"
+_INHERITS: dict = {}     # inherit.yaml parsed once per file version
 
 
 def _inherits(set_id: str) -> dict[str, str]:
@@ -73,12 +74,22 @@ def _inherits(set_id: str) -> dict[str, str]:
     from xltools.spec import SpecError, templates_dir
 
     path = templates_dir() / set_id / "narrative" / INHERIT_FILE
+    try:
+        stamp = (str(path), path.stat().st_mtime_ns)
+    except OSError:
+        return {}
+    hit = _INHERITS.get(stamp)
+    if hit is not None:
+        return dict(hit)
     if not path.is_file():
         return {}
     doc = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
     if not isinstance(doc, dict) or not all(isinstance(k, str) and isinstance(v, str) and _NAME.match(k)
                                             and _NAME.match(v) for k, v in doc.items()):
         raise SpecError(f"{path}：应为“版式: 所继承的版式”的对应表（只能是版式名）")
+    if len(_INHERITS) > 64:
+        _INHERITS.clear()
+    _INHERITS[stamp] = dict(doc)
     return doc
 
 

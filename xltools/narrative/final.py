@@ -27,14 +27,15 @@ def _normed(names: tuple[str, ...]) -> tuple[str, ...]:
     return tuple(norm(a) for a in names)
 
 
-def collect_facts(report: Report) -> dict[str, Fact]:
-    """Every figure a narrative can quote, by key. Amounts in 元."""
+def collect_facts(report: Report, aliases: bool = True) -> dict[str, Fact]:
+    """Every figure a narrative can quote, by key. Amounts in 元. ``aliases=False``: without the phrases that name
+    them (what the checker of a text needs, not the template context)."""
     facts: dict[str, Fact] = {}
     y = report.year
 
-    def add(key, label, value, source="", aliases=(), **kw):
+    def add(key, label, value, source="", names=(), **kw):
         facts[key] = Fact(key, label, yuan(report, value, source) if kw.get("kind", "amount") == "amount" else value,
-                          source, _normed((label, *aliases)), **kw)
+                          source, _normed((label, *names)) if aliases else (), **kw)
 
     A = report.amount
     # 一 收入支出总计 (公开01)
@@ -130,11 +131,11 @@ def collect_facts(report: Report) -> dict[str, Fact]:
             add(f"econ.{cls}", name, amt, f"{t6}!{cls}.{c6}", (name,), group="econ")
     # 七 三公 (公开07, or the 上海 form F07S with 预算数/决算数 side by side)
     t7 = "F07S" if "F07" not in report.tables and "F07S" in report.tables else "F07"
-    for key, label, aliases in SANGONG_ITEMS:
-        add(f"sangong.{key}", label, A(t7, "amount", f"act_{key}"), f"{t7}!amount.act_{key}", aliases,
+    for key, label, names in SANGONG_ITEMS:
+        add(f"sangong.{key}", label, A(t7, "amount", f"act_{key}"), f"{t7}!amount.act_{key}", names,
             whole=key == "total", group="" if key in ("total", "car_purchase", "car_run") else "sangong")
         add(f"sangong_budget.{key}", label + "预算", A(t7, "amount", f"bud_{key}"), f"{t7}!amount.bud_{key}",
-            tuple(a + "预算" for a in aliases))
+            tuple(a + "预算" for a in names))
     # 八 政府性基金, 九 国有资本经营 (公开04 columns, as 公开08/09 add up to them)
     add("gf_income", "政府性基金预算财政拨款收入", A("F04", "gf", "amount"), "F04!gf",
         ("政府性基金预算财政拨款本年收入", "政府性基金预算财政拨款收入"))
@@ -157,7 +158,8 @@ def collect_facts(report: Report) -> dict[str, Fact]:
         add("run_cost", "机关运行经费", A("F10", "run_total", "amount"), "F10!run_total", ("机关运行经费支出",))
     elif run_note is not None:
         facts["run_cost"] = Fact("run_cost", "机关运行经费", run_note, "说明事项:run_cost",
-                                 tuple(norm(a) for a in ("机关运行经费", "机关运行经费支出")), kind="amount")
+                                 tuple(norm(a) for a in ("机关运行经费", "机关运行经费支出")) if aliases else (),
+                                 kind="amount")
     else:
         add("run_cost", "机关运行经费", A(t6, "public_total", c6), f"{t6}!public_total",
             ("机关运行经费支出",))
@@ -174,8 +176,8 @@ def collect_facts(report: Report) -> dict[str, Fact]:
     for nkey, label, al in _NOTE_FACTS:
         amt = note_amount(notes, nkey, report.amount_unit)
         if amt is not None:
-            facts[nkey] = Fact(nkey, label, amt, f"说明事项:{nkey}", tuple(norm(a) for a in (label, *al)),
-                               whole=nkey in ("proc.total", "proc.sme"))
+            facts[nkey] = Fact(nkey, label, amt, f"说明事项:{nkey}", tuple(norm(a) for a in (label, *al)) if aliases
+                               else (), whole=nkey in ("proc.total", "proc.sme"))
     return facts
 
 
@@ -196,7 +198,7 @@ _BUDGET_CLASS = re.compile(r"budget\.gpb\.\d{3}")
 
 
 def build_context(report: Report, unit: str, rec: Recorder) -> dict:
-    facts = collect_facts(report)
+    facts = collect_facts(report, aliases=False)     # the context reads figures and labels, not the phrases
     notes = report.notes or {}
     year = report.year
     ctx, amt, note_amt, note, number = base_context(report, unit, rec, facts, short="本部门", zero_lines="不列")

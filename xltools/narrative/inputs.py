@@ -8,6 +8,7 @@ notes.yaml. The narrative templates read them by key. Items are declared per set
 from __future__ import annotations
 
 import re
+import stat
 from dataclasses import dataclass
 from decimal import Decimal
 
@@ -66,9 +67,13 @@ def _doc(set_id: str):
     from xltools.spec import templates_dir
 
     path = templates_dir() / set_id / "notes.yaml"
-    if not path.is_file():
+    try:
+        st = path.stat()
+    except OSError:
         return None, None
-    stamp = (str(path), path.stat().st_mtime_ns)
+    if not stat.S_ISREG(st.st_mode):
+        return None, None
+    stamp = (str(path), st.st_mtime_ns)
     doc = _DOCS.get(stamp)
     if doc is None:
         doc = _DOCS[stamp] = yaml.load(path.read_text(encoding="utf-8"),
@@ -117,7 +122,7 @@ def _subject_codes(each: str, report) -> tuple[object, tuple[str, ...]]:
         codes = set()
         if f06:
             codes = {k[:3] for k, r in f06.rows.items() if k[:3].isdigit()
-                     and any(v.value for v in r.values.values())}
+                     and any(v.amount for v in r.values.values())}     # (an empty cell's amount is None: no value)
         return catalog.economic(year), tuple(sorted(codes))
     if each == "project_items":      # 部门预算 表二: the 项 with 项目支出
         b02 = report.tables.get("B02")

@@ -184,14 +184,18 @@ def _value_rules(report: Report, tset, checks) -> list[Finding]:
         for row in td.rows.values():
             formulas = derived.get((tid, row.key), none)
             for col, v in row.values.items():
-                if v.problem == "text":
+                problem, amount = v.problem, v.amount
+                if problem is None and (amount is None or amount >= ZERO) and (v.formula is not False
+                                                                             or col not in formulas):
+                    continue        # (most cells: nothing to say)
+                if problem == "text":
                     out.append(Finding("V-01", "warning", tid, v.source,
                                        f"{v.source} 的“{v.raw}”是文本格式的数字，已按 {fmt(v.value)} 读取；请改为数值",
                                        actual=str(v.raw)))
-                elif v.problem == "nan":
+                elif problem == "nan":
                     out.append(Finding("V-02", "error", tid, v.source,
                                        f"{v.source} 应填金额，而不是“{v.raw}”", actual=str(v.raw)))
-                if v.amount is not None and v.amount < ZERO:
+                if amount is not None and amount < ZERO:
                     out.append(Finding("V-03", "warning", tid, v.source,
                                        f"{v.source} 为负数 {fmt(v.amount)}，请确认", actual=str(v.amount)))
                 if v.formula is False and col in formulas:

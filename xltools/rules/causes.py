@@ -334,6 +334,7 @@ def assign_causes(report: Report, tset, variant, checks: list[Check], findings: 
             steps.append(st)
 
     # 1. missing rows (presence rules): the row added where it is missing
+    pattern_lins = None
     for p in tset.presence_for(variant):
         src, dst = report.tables.get(p.table), report.tables.get(p.within)
         if src is None or dst is None or p.within in missing:
@@ -346,9 +347,15 @@ def assign_causes(report: Report, tset, variant, checks: list[Check], findings: 
             if pres is None:
                 continue
             change: dict = {}
-            for i, ln in enumerate(lins):
-                for (t, prefix, col, a) in ln.patterns:
-                    if t == p.within and len(rd.key) == n_leaf and rd.key.startswith(prefix):
+            if pattern_lins is None:      # the forms with a Σ by code, in order
+                pattern_lins = [(i, ln.patterns) for i, ln in enumerate(lins) if ln.patterns]
+            if len(rd.key) != n_leaf:
+                pattern_lins_here = ()
+            else:
+                pattern_lins_here = pattern_lins
+            for i, patterns in pattern_lins_here:
+                for (t, prefix, col, a) in patterns:
+                    if t == p.within and rd.key.startswith(prefix):
                         v = rd.values.get(col)
                         if v is not None and v.value != ZERO:
                             change[i] = change.get(i, ZERO) + a * v.value
@@ -415,18 +422,6 @@ def assign_causes(report: Report, tset, variant, checks: list[Check], findings: 
             broke[(key, dk)] = hit
         return hit
 
-    def offer(made: list, kind: str, sig, delta_of) -> None:
-        num = numbers.get(sig)
-        if num is None:
-            num = numbers[sig] = len(numbers)
-        made.append(num)
-        if num not in pending:
-            delta = delta_of()
-            pending[num] = (kind, delta)
-            for k in delta:
-                changing.setdefault(k, []).append(num)
-            rescore(num, kind, delta)
-
     def generate(i: int) -> None:
         ln = lins[i]
         t = ln.check.target
@@ -434,33 +429,68 @@ def assign_causes(report: Report, tset, variant, checks: list[Check], findings: 
         empty = _empty(report, t_key)
         many = len(ln.coef) > _MANY
         made = from_check.setdefault(i, [])
+        r_i = ln.r
         for key, a in ln.coef.items():
             if a == 0 or (empty and key != t_key):
                 continue      # an empty total is its own culprit, not the amounts it should add up
             if many and key != t_key and fail_count.get(key, 0) < 2:
                 continue      # one of many parts that no other failed identity names: no better than the total
-            d = -ln.r / a       # the value that makes this identity hold
-            offer(made, "cell", ("cell", ((key, d),)), lambda: {key: d})
+            d = -r_i / a        # the value that makes this identity hold
+            # each candidate: its signature numbers it (in the order made); a new one is scored
+            sig = ("cell", ((key, d),))
+            num = numbers.get(sig)
+            if num is None:
+                num = numbers[sig] = len(numbers)
+            made.append(num)
+            if num not in pending:
+                delta = {key: d}
+                pending[num] = ("cell", delta)
+                changing.setdefault(key, []).append(num)
+                rescore(num, "cell", delta)
             if key == t_key:
                 # the same difference in several totals of one row (a total row printed empty)
                 same = {target_key[j]: -lins[j].r for j in failing0
-                        if lins[j].r == ln.r and target_key[j][:2] == t_key[:2] and active(j)}
+                        if lins[j].r == r_i and target_key[j][:2] == t_key[:2] and active(j)}
                 if len(same) > 1:
-                    offer(made, "cells", ("cells", tuple(sorted(same.items()))), lambda: same)
+                    sig = ("cells", tuple(sorted(same.items())))
+                    num = numbers.get(sig)
+                    if num is None:
+                        num = numbers[sig] = len(numbers)
+                    made.append(num)
+                    if num not in pending:
+                        pending[num] = ("cells", same)
+                        for k in same:
+                            changing.setdefault(k, []).append(num)
+                        rescore(num, "cells", same)
+            if empty:
+                continue
+            cols = fail_cols.get(key[:2])
+            if not cols or len(cols) <= (key[2] in cols):
+                continue
             td = report.tables.get(key[0])
-            row = td.rows.get(key[1]) if td and not empty else None
-            cols = fail_cols.get(key[:2], ()) if row is not None else ()
+            row = td.rows.get(key[1]) if td else None
+            if row is None:
+                continue
             v = None
-            for col in (row.values if len(cols) > (key[2] in cols) else ()):
+            for col in row.values:
                 if col == key[2] or col not in cols:
                     continue
                 other = (key[0], key[1], col)
                 if v is None:
                     v = value(key)
-                if v != ZERO:       # the whole amount belongs in the other column
-                    offer(made, "move", ("move", _pair(key, -v, other, v)), lambda: {key: -v, other: v})
-                if d != -v:         # the part of it that breaks this identity
-                    offer(made, "move", ("move", _pair(key, d, other, -d)), lambda: {key: d, other: -d})
+                # the whole amount belongs in the other column; then the part of it that breaks this identity
+                for dk in ((-v,) if d == -v else (-v, d)) if v != ZERO else ((d,) if d != -v else ()):
+                    sig = ("move", ((key, dk), (other, -dk)) if key < other else ((other, -dk), (key, dk)))
+                    num = numbers.get(sig)
+                    if num is None:
+                        num = numbers[sig] = len(numbers)
+                    made.append(num)
+                    if num not in pending:
+                        delta = {key: dk, other: -dk}
+                        pending[num] = ("move", delta)
+                        changing.setdefault(key, []).append(num)
+                        changing.setdefault(other, []).append(num)
+                        rescore(num, "move", delta)
 
     def rescore(num: int, kind: str, delta: dict) -> None:
         entries.pop(num, None)

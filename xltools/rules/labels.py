@@ -70,6 +70,14 @@ def _template_ordinals(set_id: str) -> dict:
     return out
 
 
+@functools.lru_cache(maxsize=8192)      # the same labels recur in every workbook of a set
+def _label_ordinal(label: str) -> tuple[int | None, str | None]:
+    """(the ordinal a label starts with, as a number and as printed), or (None, None)."""
+    m = _ORDINAL.match(label)
+    n = chinese_ordinal(m.group(1)) if m else None
+    return (n, m.group(1)) if n is not None else (None, None)
+
+
 def label_findings(report: Report) -> list[Finding]:
     out = []
     template = _template_ordinals(report.set_id)
@@ -82,8 +90,7 @@ def label_findings(report: Report) -> list[Finding]:
             prev = None
             first = None
             for rd in sorted(rows, key=lambda r: _row_no(r.source)):
-                m = _ORDINAL.match(rd.label)
-                n = chinese_ordinal(m.group(1)) if m else None
+                n, numeral = _label_ordinal(rd.label)
                 if n is None:
                     continue
                 # the template's own number for the row (a 类 line's place in the declared list: a publication that
@@ -93,7 +100,7 @@ def label_findings(report: Report) -> list[Finding]:
                     how = "重复" if n == prev[0] else "不连续"
                     out.append(Finding("L-01", "warning", tid, rd.source,
                                        f"{rd.source} 的行名“{rd.label}”序号与上一行“{prev[1].label}”{how}，应为“{want}、”",
-                                       expected=want, actual=m.group(1),
+                                       expected=want, actual=numeral,
                                        cause=f"L-01@{first}" if first else None))
                     first = first or rd.source
                 prev = (n, rd)
