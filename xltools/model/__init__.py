@@ -151,4 +151,7 @@ def to_wan(amount: Decimal, unit: str) -> Decimal:
     """An amount in ``unit`` (元 or 万元) as 万元, rounded half-up to 2 decimals."""
     if unit == "万元":
         return quantize2(amount)
-    return quantize2(amount / Decimal(10000))
+    return quantize2(amount / _WAN)
+
+
+_WAN = Decimal(10000)

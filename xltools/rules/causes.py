@@ -123,12 +123,25 @@ def _shape_of(report: Report, tset, checks) -> _Shape:
     return shape
 
 
+_PLACES: dict = {}        # id(check) → (check, the (table, column) it reads): checks are shared by shapes
+
+
+def _places(c: Check) -> frozenset:
+    hit = _PLACES.get(id(c))
+    if hit is None or hit[0] is not c:
+        if len(_PLACES) >= 65536:
+            _PLACES.clear()
+        hit = _PLACES[id(c)] = (c, frozenset((r.table, r.col) for r in (c.target, *c.terms)))
+    return hit[1]
+
+
 def _compile(report: Report, tset, checks) -> _Shape:
     cache: dict = {}
+    leaf_entries: dict = {}   # (a Σ-by-code reference, sign) → its entries and cells (the same Σ recurs in checks)
     forms, errors, at_place, in_table, places, index = [], {}, {}, {}, [], {}
     for n, c in enumerate(checks):
         refs = (c.target, *c.terms)
-        places.append(frozenset((r.table, r.col) for r in refs))
+        places.append(_places(c))
         if c.kind not in _SUMS:
             forms.append(None)
             continue
@@ -146,9 +159,12 @@ def _compile(report: Report, tset, checks) -> _Shape:
             if ref.pattern:
                 if ref.pattern == "leaf":
                     pats.append((ref.table, ref.row, ref.col, sign))
-                for k in leaves(report, tset, ref, cache):
-                    key = (ref.table, k, ref.col)
-                    entries.append((*key, sign, True, True, True))
+                hit = leaf_entries.get((ref, sign))
+                if hit is None:
+                    keys = tuple((ref.table, k, ref.col) for k in leaves(report, tset, ref, cache))
+                    hit = leaf_entries[(ref, sign)] = (tuple((*key, sign, True, True, True) for key in keys), keys)
+                entries.extend(hit[0])
+                for key in hit[1]:
                     coef[key] = coef.get(key, 0) + sign
                 exists = td is not None
             else:

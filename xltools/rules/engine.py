@@ -103,11 +103,7 @@ def _values_of(expr: str, tset: TableSet, report: Report) -> list[str]:
     for part in _split_plus(expr):
         part = part.strip()
         if part.startswith("["):
-            try:
-                items = ast.literal_eval(part)
-            except (ValueError, SyntaxError):
-                items = [x.strip() for x in part.strip("[]").split(",") if x.strip()]
-            out.extend(str(x) for x in items)
+            out.extend(_listed(part))
         elif part.startswith("rows(") and part.endswith(")"):
             tid = part[5:-1]
             td = report.tables.get(tid)
@@ -122,6 +118,16 @@ def _values_of(expr: str, tset: TableSet, report: Report) -> list[str]:
         else:
             raise ValueError(f"无法理解的展开式：{part}")
     return list(dict.fromkeys(out))   # `rows(T) + [total]` names the 合计 row once
+
+
+@functools.lru_cache(maxsize=1024)
+def _listed(part: str) -> tuple[str, ...]:
+    """The values of a list written in an identity's ``each:`` ("[basic, project]" or a Python list)."""
+    try:
+        items = ast.literal_eval(part)
+    except (ValueError, SyntaxError):
+        items = [x.strip() for x in part.strip("[]").split(",") if x.strip()]
+    return tuple(str(x) for x in items)
 
 
 def _omitted_rows(tset: TableSet, report: Report, table_id: str) -> tuple[str, ...]:
