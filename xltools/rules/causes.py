@@ -82,7 +82,7 @@ class _Step:
 _SUMS = ("sum", "at_most", "at_least")
 
 
-@dataclasses.dataclass(frozen=True, slots=True)
+@dataclasses.dataclass(slots=True)        # (read only; not frozen: a frozen dataclass is slow to make)
 class _Form:
     """A sum / at_most / at_least check of a row-set shape as a linear form over cells: everything that depends
     only on the rows present. The values of a workbook give its residual and tolerance (:func:`_linear`)."""

@@ -271,7 +271,8 @@ def compiled_checks(tset: TableSet, variant: Variant, report: Report) -> tuple[t
     if hit[2] is None:
         interned: dict = {}     # one object per distinct reference: a leaf sum used by several checks is summed once
         cache: dict = {}        # the leaf rows of each pattern, found once
-        hit[2] = tuple(_compile(c, tset, report, interned, cache) for c in hit[1])
+        memo: dict = {}         # id(a reference), table → its compiled form, the table's unit (checks share both)
+        hit[2] = tuple(_compile(c, tset, report, interned, cache, memo) for c in hit[1])
     return hit[1], hit[2]
 
 
@@ -286,17 +287,32 @@ def _compile_ref(ref: Ref, tset: TableSet, report: Report, cache: dict | None = 
 _MIXED = ("mixed units",)     # a compiled check left to evaluate(): its tables are in different units
 
 
-def _compile(c: Check, tset: TableSet, report: Report, interned: dict, cache: dict | None = None) -> tuple:
-    """(check, kind, target, its cell, terms, every term's row exists) — see :func:`evaluate_compiled`."""
+def _compile(c: Check, tset: TableSet, report: Report, interned: dict, cache: dict | None = None,
+             memo: dict | None = None) -> tuple:
+    """(check, kind, target, its cell, terms, every term's row exists) — see :func:`evaluate_compiled`.
+    ``memo``: the compiled references and table units of the shape so far (the references of a shape's checks stay
+    alive while it is compiled, so they are kept by id)."""
     if c.kind == "ratio":
         return (c, c.kind, None, None, (), False)
-    if {ref_unit(report, tset, r.table) for r in (c.target, *c.terms)} != {report.amount_unit}:
-        # a table in its own unit (a 万元 三公 table in a 元 set): converted by evaluate()
-        return (c, c.kind, _MIXED, None, (), False)
+    if memo is None:
+        memo = {}
+    unit = report.amount_unit
+    for r in (c.target, *c.terms):
+        u = memo.get(r.table)
+        if u is None:
+            u = memo[r.table] = ref_unit(report, tset, r.table)
+        if u != unit:
+            # a table in its own unit (a 万元 三公 table in a 元 set): converted by evaluate()
+            return (c, c.kind, _MIXED, None, (), False)
 
     def ref(r: Ref) -> tuple:
+        hit = memo.get(id(r))
+        if hit is not None and hit[0] is r:
+            return hit[1]
         spec = _compile_ref(r, tset, report, cache)
-        return interned.setdefault(spec, spec)
+        spec = interned.setdefault(spec, spec)
+        memo[id(r)] = (r, spec)
+        return spec
 
     target, terms = ref(c.target), [ref(t) for t in c.terms]
     cell = None
