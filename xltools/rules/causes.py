@@ -462,7 +462,8 @@ def assign_causes(report: Report, tset, variant, checks: list[Check], findings: 
                 delta = {key: d}
                 pending[num] = ("cell", delta)
                 changing.setdefault(key, []).append(num)
-                rescore(num, "cell", delta)
+                if not breaks(key, d):      # (rescore's first test)
+                    rescore(num, "cell", delta)
             if key == t_key:
                 # the same difference in several totals of one row (a total row printed empty)
                 same = {target_key[j]: -lins[j].r for j in failing0
@@ -506,6 +507,11 @@ def assign_causes(report: Report, tset, variant, checks: list[Check], findings: 
                         pending[num] = ("move", delta)
                         changing.setdefault(key, []).append(num)
                         changing.setdefault(other, []).append(num)
+                        # most moves break an identity that held (rescore's first test, made here: a new candidate
+                        # has no entry to drop)
+                        if any(other not in lins[j].coef for j in breaks(key, dk)) or \
+                                any(key not in lins[j].coef for j in breaks(other, -dk)):
+                            continue
                         rescore(num, "move", delta)
 
     def rescore(num: int, kind: str, delta: dict) -> None:
