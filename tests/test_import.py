@@ -570,3 +570,27 @@ def test_every_corpus_pdf_imports_or_is_refused_in_chinese():
         if pdf.parent.name == "shanghai" and res.numbers:
             assert res.placed >= 0.99 * res.numbers, (pdf.name, res.placed, res.numbers)
     assert placed >= 0.85 * numbers, (placed, numbers)
+
+
+JC2018 = CORPUS / "jiangsu" / "江苏省人民检察院--2018年省检察院部门预算公开.pdf"
+
+
+@pytest.mark.skipif(not JC2018.is_file(), reason="../shared/corpus 不在")
+def test_headers_ruled_over_two_grid_columns_and_a_table_continued_in_a_narrower_grid():
+    """江苏省人民检察院 2018: “科目编码 / 科目名称 / 金额” are each ruled over three grid columns with the text in
+    the middle one, while the rows' cells are merged from the first (the codes under no header); 公开08 goes on at
+    the top of p. 19 in a three-column grid of its own. The rows are read under their headers (公开07's 项 and
+    公开11's 款 with their amounts), so the 情况说明's changes can be checked — its printed “增长 0.06 %” for
+    21.8 ÷ 3644.2 = 0.60 % is found; the rows continued on p. 19 count as 公开08's (not as lines of no table), so
+    公开08, not read whole, is reported incomplete and its sums are not checked (no false error)."""
+    from xltools.cli import check_file
+
+    rep, _, _ = read_any(JC2018)
+    amount = lambda tid, key: rep.tables[tid].rows[key].values["amount"].amount  # noqa: E731
+    assert amount("J07", "2040401") == Decimal("10883.36") and amount("J11", "30201") == Decimal("130.00")
+    findings, err = check_file(JC2018)
+    assert err is None
+    rules = {f.rule for f in findings}
+    assert "U-J08" in rules and not [r for r in rules if r.startswith(("R-J08", "H-J08", "X-J08"))]
+    n04 = [f for f in findings if f.rule == "N-04" and "0.06 %" in f.cell]
+    assert len(n04) == 1 and n04[0].level == "error" and "0.60%" in n04[0].message

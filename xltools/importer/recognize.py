@@ -11,7 +11,7 @@ from __future__ import annotations
 import functools
 import re
 import unicodedata
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 from xltools.importer.sources import Line, Source
 from xltools.model import Report, RowData, TableData, Value, parse_amount
@@ -364,7 +364,7 @@ def _blocks(src: Source, orphans: list | None = None, units: list | None = None)
                 orphans.append(line)
                 continue
             if check_width and width and len(line.cells) != width:
-                fitted = _total_line(line, width) if src.kind == "pdf" else None
+                fitted = (_total_line(line, width) or _narrow_line(line, cur.lines)) if src.kind == "pdf" else None
                 if fitted is None:
                     cur = None            # another table (科目目录, 说明事项 …) on the next page
                     orphans.append(line)
@@ -390,6 +390,36 @@ def _total_line(line: Line, width: int) -> Line | None:
     where = [line.where[0]] * (1 + pad) + [line.where[i] for i in range(1, len(cells))]
     return Line(cells=[cells[0]] + [""] * pad + rest, where=where, unit=line.unit, unit_name=line.unit_name,
                 table=line.table)
+
+
+def _narrow_line(line: Line, above: list[Line]) -> Line | None:
+    """A row of the table continued on the next page in a grid of its own (江苏省检察院 2018 公开08: “30299 |
+    其他商品和服务支出 | 994.54” in three columns under a nine-column table), laid out as the table's last rows
+    are: its filled cells, in order, in the columns where the last rows above start theirs, merged as theirs are.
+    Only when it starts with a 科目编码 and the last two rows above had as many cells, in the same columns. None for
+    anything else."""
+    from xltools.catalog import normalize_code
+
+    cells = [c for c in line.cells if c not in (None, "")]
+    if not cells or line.cells[0] in (None, "") or not normalize_code(cells[0]):
+        return None
+    rows = [ln for ln in above if not ln.is_text and ln.unit == above[-1].unit]
+    if not rows:
+        return None
+    tmpl = rows[-1]
+    runs_of = tuple(_merged_runs(tmpl))
+    # the table's last rows (at least two) start their cells in the same columns
+    if len(runs_of) != len(cells) or len(rows) < 2 or tuple(_merged_runs(rows[-2])) != runs_of:
+        return None
+    out = [""] * len(tmpl.cells)
+    spans = {}
+    for (c, end), text in zip(runs_of, cells):
+        out[c] = text
+        for k in range(c + 1, end):
+            if k in tmpl.spans:
+                spans[k] = text
+    where = [line.where[min(i, len(line.where) - 1)] for i in range(len(out))]
+    return Line(cells=out, where=where, unit=line.unit, unit_name=line.unit_name, spans=spans, table=line.table)
 
 
 def _document_meta(src: Source) -> dict:
@@ -538,10 +568,51 @@ def _read_block(table, b: _Block, res: Recognized) -> tuple[TableData, dict]:
             break
     data = [r for r in tail if tuple(_WS.sub("", str(c)) for c in r.cells) not in header_keys
             and _first_text(r) not in ("栏次", "行次")]
+    data = _under_headers(data, header_lines, width)
     cols = _columns(header_lines, data, width, normalize_code)
     segments = _segments(cols)
     _place(table, segments, cols, data, td, res, normalize_code)
     return td, info
+
+
+def _merged_runs(ln: Line):
+    """(first column, end) of each non-empty cell of a line and the grid columns it covers (pdfplumber may
+    leave one covered column out of its cover: a gap of one is bridged when the next column is covered by the
+    same cell)."""
+    cells = ln.cells
+    c = 0
+    while c < len(cells):
+        if cells[c] in (None, ""):
+            c += 1
+            continue
+        end = c + 1
+        while end < len(cells) and cells[end] in (None, "") and (
+                ln.spans.get(end) == cells[c] or (end + 1 < len(cells) and cells[end + 1] in (None, "")
+                                                  and ln.spans.get(end + 1) == cells[c])):
+            end += 1
+        yield c, end
+        c = end
+
+
+def _under_headers(data: list[Line], header_lines: list[Line], width: int) -> list[Line]:
+    """Data cells merged over several grid columns of which exactly one has a header, the cell starting in a
+    column without one, are read under that header: a header ruled over two or three grid columns with its text
+    in the middle one, the data cells below them merged from the first (江苏省检察院 2018/2019: “科目编码” in
+    the 2nd of three columns, the codes in the 1st). The lines are copied, not changed."""
+    if not header_lines or not any(ln.spans for ln in data):
+        return data
+    headed = [bool(p) for p in _header_paths(header_lines, width)]
+    out = []
+    for ln in data:
+        moved = None
+        for c, end in _merged_runs(ln):
+            if end - c > 1 and c < width and not headed[c]:
+                under = [k for k in range(c + 1, min(end, width)) if headed[k]]
+                if len(under) == 1:
+                    moved = list(ln.cells) if moved is None else moved
+                    moved[under[0]], moved[c] = ln.cells[c], ""
+        out.append(ln if moved is None else replace(ln, cells=moved))
+    return out
 
 
 def _code_cells(line: Line, normalize_code) -> bool:
