@@ -304,6 +304,7 @@ def _blocks(src: Source, orphans: list | None = None, units: list | None = None)
     block_at = ""         # inside a 绩效 block table (its title)
     width = 0             # cells of the block's last table row
     check_width = False   # a new page: its first table row must continue the block's table
+    narrow_above, narrow_unit = None, -1   # the rows a narrower continuation on page narrow_unit is laid out by
     lines = src.lines
     for i, line in enumerate(lines):
         cands = _title_of(line)
@@ -364,12 +365,17 @@ def _blocks(src: Source, orphans: list | None = None, units: list | None = None)
                 orphans.append(line)
                 continue
             if check_width and width and len(line.cells) != width:
-                fitted = (_total_line(line, width) or _narrow_line(line, cur.lines)) if src.kind == "pdf" else None
-                if fitted is None:
+                fitted = _total_line(line, width) if src.kind == "pdf" else None
+                narrow = _narrow_line(line, cur.lines) if src.kind == "pdf" and fitted is None else None
+                if fitted is None and narrow is None:
                     cur = None            # another table (科目目录, 说明事项 …) on the next page
                     orphans.append(line)
                     continue
-                line = fitted         # the table's 合计 line alone on the next page, its label cells merged
+                if narrow is not None:    # the rows after it on this page are laid out as it is
+                    narrow_above, narrow_unit = list(cur.lines), line.unit
+                line = fitted or narrow   # the table's 合计 line alone on the next page, its label cells merged
+            elif narrow_above is not None and line.unit == narrow_unit and len(line.cells) != width:
+                line = _narrow_line(line, narrow_above) or line
             check_width = False
             width = len(line.cells)
         cur.lines.append(line)

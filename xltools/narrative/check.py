@@ -258,6 +258,11 @@ class _Aliases:
         if hit is None:
             return _NO_TIE
         n, fs, s = hit
+        rest = clause[s + len(n):]
+        if fs and all(f.key.startswith("econ.") for f in fs) and rest.startswith("项") and not rest.startswith("项目"):
+            # “未归口管理行政单位离退休费（项）” (the clause is normalised: no brackets): a 项 is a 功能分类 name;
+            # an 经济分类 款 at its end (退休费) is not what it names
+            return Tie(blocked=n)
         other = clause[max(0, s - 2):s] == "其他" and not n.startswith("其他")
         if fs and not other:
             if len(fs) == 1 or len({f.value for f in fs}) == 1:

@@ -95,9 +95,17 @@ def _unread_tables(report: Report, c) -> list[str]:
     out = []
     for ref in (c.target, *c.terms):
         rows = report.unread.get(ref.table)
-        if rows and (("*" in rows) if ref.pattern else (ref.row in rows)):
+        # a cell the import found nothing in, in a table with numbers it could not place: unknown, not 0
+        if rows and (("*" in rows) if ref.pattern else (ref.row in rows or "*" in rows and
+                                                          _blank(report, ref))):
             out.append(ref.table)
     return out
+
+
+def _blank(report: Report, ref) -> bool:
+    rd = report.table(ref.table).rows.get(ref.row)
+    v = rd.values.get(ref.col) if rd is not None else None
+    return v is None or v.amount is None
 
 
 def _rests_on_unread(report: Report, c) -> bool:
