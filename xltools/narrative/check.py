@@ -443,34 +443,28 @@ class _Checker:
 
     def unpublished(self, fact: Fact | None) -> str:
         """The table a fact is read from (“公开03表“支出决算表””), when the document did not publish it."""
-        unread = getattr(self.report, "unread", None)
+        unread = self.report.unread
         if fact is None or not (self.report.not_published or unread):
             return ""
         parts = [part.strip().lstrip("-").split("!", 1) for part in fact.source.split("+") if "!" in part]
         tids = {t for t, _ in parts}
         hit = sorted(tids.intersection(self.report.not_published))
+        note = ""
         if not hit and unread:
             # an imported document whose import could not read the fact's row (Report.unread): not a figure to
             # hold the text against
             hit = sorted(t for t, cell in parts if t in unread and
                          ("*" in unread[t] or cell.rsplit(".", 1)[0] in unread[t]))
-            if hit:
-                try:
-                    from xltools.spec import load_set
-
-                    t = load_set(self.report.set_id).tables[hit[0]]
-                    return f"{t.number}“{t.title}”（本文件中该数未能读出）"
-                except Exception:
-                    return hit[0]
+            note = "（本文件中该数未能读出）"
         if not hit:
             return ""
         try:
             from xltools.spec import load_set
 
             t = load_set(self.report.set_id).tables[hit[0]]
-            return f"{t.number}“{t.title}”"
+            return f"{t.number}“{t.title}”{note}"
         except Exception:          # a hand-made report without its set: the table's id
-            return hit[0]
+            return hit[0] + note
 
     def named_subject(self, text: str, st: _State) -> None:
         """A 科目 named by its path before a sentence's first figure (“1、…（类）…（款）行政运行（项）。主要用于…。

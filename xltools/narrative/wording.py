@@ -107,7 +107,6 @@ class _Names:
     def __init__(self, year: int | None, kind: str = "functional"):
         from xltools import catalog
 
-        self.kind = kind
         self.cat = catalog.functional(year) if kind == "functional" else catalog.economic(year)
         self.by_name: dict[tuple[str, int], list] = {}
         for s in self.cat:

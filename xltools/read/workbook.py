@@ -101,11 +101,11 @@ def _sheet_xml(path, sheets, xml: dict):
 _FCELL_RE = re.compile(rb'<(?:\w+:)?c\s(?:[^>]*?\s)?r="([A-Z]+[0-9]+)"[^>]*>\s*<(?:\w+:)?f[\s>/]')
 _CELL_OPEN = re.compile(rb'<(?:\w+:)?c\s[^>]*>')
 _R_ATTR = re.compile(rb'\sr="([A-Z]+[0-9]+)"')
-# a formula cell as Excel, WPS, openpyxl, XlsxWriter and LibreOffice write it: r= first, the formula element first,
-# no namespace prefix — (reference, the other attributes, the formula's text, its calculated value)
 # a prefixed formula or cell element (<x:f>, <x:c …>): then the general scans (one regex pass finds it faster than
 # two bytes searches)
 _PREFIXED_FC = re.compile(rb":(?:f|c )")
+# a formula cell as Excel, WPS, openpyxl, XlsxWriter and LibreOffice write it: r= first, the formula element first,
+# no namespace prefix — (reference, the other attributes, the formula's text, its calculated value)
 _FCELL_QUICK = re.compile(rb'<c r="([A-Z]+[0-9]+)"([^>]*)>\s*<f(?:\s[^>]*?)?(?:/>|>([^<]*)</f>)\s*(?:<v>([^<]*)</v>)?')
 
 

@@ -103,7 +103,8 @@ def _unread_tables(report: Report, c) -> list[str]:
 
 
 def _blank(report: Report, ref) -> bool:
-    rd = report.table(ref.table).rows.get(ref.row)
+    td = report.tables.get(ref.table)
+    rd = td.rows.get(ref.row) if td is not None else None
     v = rd.values.get(ref.col) if rd is not None else None
     return v is None or v.amount is None
 

@@ -63,8 +63,7 @@ def _template_ordinals(set_id: str) -> dict:
     for tid, t in tset.tables.items():
         for pl in t.panels:
             for row in (*pl.rows, *pl.footer):
-                m = _ORDINAL.match(row.label or "") if row.key else None
-                n = chinese_ordinal(m.group(1)) if m else None
+                n = _label_ordinal(row.label or "")[0] if row.key else None
                 if n is not None:
                     out[(tid, pl.id, row.key)] = n
     return out
