@@ -352,3 +352,58 @@ def test_a_name_inside_the_words_of_an_explanation_does_not_tie_its_amount():
     near = "主要原因是未归口管理的行政单位离退休支出 280 万元。"
     fs = _rule(check_text(near, rep), "N-01")
     assert [f.actual for f in fs] == ["280 万元"] and "275.54" in fs[0].message, [(f.actual, f.message) for f in fs]
+
+
+# ---------------------------------------------------------------- a name two tables give: the section's table
+
+def _procuratorate_2017():
+    from xltools.importer import read_any
+
+    path = CORPUS / "jiangsu" / "江苏省人民检察院--2017年省检察院部门预算.pdf"
+    if not path.is_file():
+        pytest.skip(f"corpus PDF not here: {path}")
+    rep, text, _ = read_any(path)
+    return rep, text
+
+
+def _n01(text, rep):
+    from xltools.narrative.check import check_text
+
+    return [f for f in check_text(text, rep) if f.rule == "N-01"]
+
+
+def test_a_class_named_in_the_section_of_the_all_funds_table_is_that_tables():
+    """省检察院 2017: 公开01 (收支预算总表, all funds) gives 公共安全 13,656.34 万元, 公开05 (财政拨款) 13,641.34.
+    “一、收支预算总表情况说明 … 公共安全（类）支出 13656.34 万元” quotes 公开01 and is right; the same words in the
+    财政拨款 section, or in no table's section, mean 公开05's, so the all-funds figure there is still an error."""
+    rep, text = _procuratorate_2017()
+    assert "1．公共安全（类）支出 13656.34 万元" in text
+    assert not any("13656.34" in f.cell for f in _n01(text, rep))
+    line = "1．公共安全（类）支出 {} 万元。\n"
+    all_funds = "一、收支预算总表情况说明\n（二）支出预算总计 17996.68 万元。包括：\n"
+    fiscal = "五、财政拨款支出预算表情况说明\n省检察院 2017 年财政拨款预算支出 17981.68 万元。\n"
+    assert _n01(all_funds + line.format("13656.34"), rep) == []
+    assert _n01(fiscal + line.format("13641.34"), rep) == []
+    wrong = _n01(fiscal + line.format("13656.34"), rep)
+    assert [(f.level, "J05!204" in f.message) for f in wrong] == [("error", True)]
+    wrong = _n01(all_funds + line.format("13641.34"), rep)
+    assert [(f.level, "J01!204" in f.message) for f in wrong] == [("error", True)]
+    # a section heading naming no table closes the all-funds section; with none, the 财政拨款 figure is meant
+    closed = all_funds + "二、收入预算情况说明\n" + line.format("13656.34")
+    assert [("J05!204" in f.message) for f in _n01(closed, rep)] == [True]
+    assert [("J05!204" in f.message) for f in _n01(line.format("13656.34"), rep)] == [True]
+
+
+def test_section_headings_name_their_tables_by_title_or_by_the_words_tables_yaml_gives():
+    """江苏 2017 heads its sections with the tables' titles, 2018–2019 with “收支预算总体情况” (tables.yaml
+    ``sections:``); “财政拨款收支预算总体情况” is 公开04's, not 公开01's; a heading naming no table names none."""
+    from xltools.narrative.check import _Aliases, _titles
+
+    rep, _ = _procuratorate_2017()
+    a = _Aliases({}, rep.year, _titles(rep))
+    assert a.table_named("一、收支预算总表情况说明") == "J01"
+    assert a.table_named("一、收支预算总体情况说明") == "J01"
+    assert a.table_named("四、财政拨款收支预算总表情况说明") == "J04"
+    assert a.table_named("四、财政拨款收支预算总体情况说明") == "J04"
+    assert a.table_named("五、财政拨款支出预算表情况说明") == "J05"
+    assert a.table_named("二、收入预算情况说明") is None

@@ -142,16 +142,19 @@ def collect_facts(report: Report) -> dict[str, Fact]:
             if f"{group}.{key}" in src:
                 v, where = value(src[f"{group}.{key}"])
                 add_yuan(f"{group}.{key}", label, v, where, group=group)
-    # 类 lines (for the 财政拨款 paragraph)
-    if src.get("classes"):
-        tid, col = str(src["classes"]).split(".", 1)
+    # 类 lines: of 财政拨款 (the 财政拨款 paragraph), and of all funds where a form prints them (its 收支预算总表,
+    # which the 收支预算总表 section quotes: named by the same words, they are that section's figures)
+    for spec, prefix, extra in (("classes", "class", {}), ("classes_all", "all.class", {"section_only": True})):
+        if not src.get(spec):
+            continue
+        tid, col = str(src[spec]).split(".", 1)
         td = report.tables.get(tid)
         for key, row in (td.rows.items() if td else ()):
             if len(key) == 3 and key.isdigit():
                 name = class_name(key, y) or row.label
                 base = name[:-2] if name.endswith("支出") else name
-                add_yuan(f"class.{key}", name, report.amount(tid, key, col) * scale(tid), f"{tid}!{key}.{col}",
-                         (name, base + "(类)", base + "(类)支出"), group="class")
+                add_yuan(f"{prefix}.{key}", name, report.amount(tid, key, col) * scale(tid), f"{tid}!{key}.{col}",
+                         (name, base + "(类)", base + "(类)支出"), group=prefix, **extra)
     # 一般公共预算 项
     items = src.get("gpb_items") or {}
     td = report.tables.get(items.get("table", "")) if items else None

@@ -49,7 +49,7 @@ from xltools.model import ZERO, Report
 from xltools.narrative.facts import MARKER_RE, Fact, norm
 from xltools.narrative.reading import CHANGE_TAIL as _CHANGE_TAIL
 from xltools.narrative.reading import Reading, plain as _plain
-from xltools.narrative.text import paragraphs, sentences
+from xltools.narrative.text import paragraphs, sectioned, sentences
 from xltools.narrative.wording import PLACEHOLDER
 from xltools.rules.engine import Finding
 
@@ -213,7 +213,8 @@ class _Aliases:
     clause: the name that ends last wins, and of those the longest — "其他社会保障和就业支出" is not
     "社会保障和就业支出", "公务员医疗补助缴费" (经济分类 30111) is not "公务员医疗补助" (功能分类 2101103)."""
 
-    def __init__(self, facts: dict[str, Fact], year: int | None = None):
+    def __init__(self, facts: dict[str, Fact], year: int | None = None, titles: dict[str, str] | None = None):
+        self.titles = sorted((titles or {}).items(), key=lambda p: -len(p[0]))   # normalised title → table id
         names: dict[str, list[Fact]] = {}
         for f in facts.values():
             if f.key.startswith(("sangong_budget.", "prior.", "budget.")):
@@ -253,7 +254,13 @@ class _Aliases:
                     return n, fs, s
         return None
 
-    def tie(self, clause: str) -> Tie:
+    def table_named(self, heading: str) -> str | None:
+        """The table a section heading names (“四、财政拨款收支预算总表情况说明”: the longest title in it)."""
+        h = norm(heading)
+        return next((tid for title, tid in self.titles if title in h), None)
+
+    def tie(self, clause: str, table: str | None = None) -> Tie:
+        """``table``: the table the section speaks of (its figures are what a name shared by several means)."""
         hit = self._last(clause)
         if hit is None:
             return _NO_TIE
@@ -270,6 +277,12 @@ class _Aliases:
                 best = next((f for f in fs if self.compared.intersection(
                     (f"prior.{f.key}", f"budget.{f.key}", f"sangong_budget.{f.key.partition('.')[2]}"))), fs[0])
                 return Tie(fact=best, candidates=fs, gap=len(clause) - s - len(n))
+            # different figures under one name: the section's table's; else the one not kept to its section
+            mine = [f for f in fs if table is not None and f.source.startswith(table + "!")]
+            if len(mine) != 1 and any(f.section_only for f in fs):
+                mine = [f for f in fs if not f.section_only]
+            if len(mine) == 1:
+                return Tie(fact=mine[0], candidates=fs, gap=len(clause) - s - len(n))
             return Tie(candidates=fs, gap=len(clause) - s - len(n))
         # a name that is not a fact: does it hide one (the fact a shorter reading would take)?
         lo = s - 2 if other else s
@@ -277,9 +290,9 @@ class _Aliases:
         blocked = ("其他" + n) if other else n
         return Tie(blocked=blocked, shadowed=inner[1][0] if inner else None)
 
-    def find(self, clause: str) -> Fact | None:
+    def find(self, clause: str, table: str | None = None) -> Fact | None:
         """The one fact the clause names last (None: no fact, or not exactly one)."""
-        return self.tie(clause).fact
+        return self.tie(clause, table).fact
 
 
 # a 科目 named by its path, “一般公共服务支出（类）财政事务（款）行政运行（项）” (上海 决算 五(三) items; codes may
@@ -417,11 +430,30 @@ _LEFTOVERS = [(re.compile(p), msg) for p, msg in [
 ]]
 
 
+def _titles(report: Report) -> dict[str, str]:
+    """The titles of the report's tables, the aliases they are printed under and the section headings that speak
+    of them (tables.yaml ``sections:``), normalised → table id (a heading naming one opens a section about it)."""
+    from xltools.spec import load_set
+
+    try:
+        tables = load_set(report.set_id).tables
+    except Exception:           # a report of no known set: no section is about a table
+        return {}
+    out = {}
+    for tid in report.tables:
+        t = tables.get(tid)
+        for title in ((t.title, *t.aliases, *t.sections) if t is not None else ()):
+            if len(norm(title)) >= 4:
+                out.setdefault(norm(title), tid)
+    return out
+
+
 class _Checker:
     def __init__(self, report: Report, facts: dict[str, Fact], reading: Reading):
         self.report = report
         self.facts = facts
-        self.aliases = _Aliases(self.facts, report.year)
+        self.aliases = _Aliases(self.facts, report.year, _titles(report))
+        self.table: str | None = None       # the table the section being read speaks of
         self.year = report.year
         self.reading = reading
         self.out: list[Finding] = []
@@ -520,7 +552,7 @@ class _Checker:
     # -- the walk
     def check(self, text: str) -> list[Finding]:
         intro: _State | None = None          # the paragraph that opened the list under way
-        for para in paragraphs(text):
+        for para, self.table in sectioned(paragraphs(text), self.aliases.table_named):
             st = _State()
             if para.heading:
                 intro = None
@@ -578,9 +610,9 @@ class _Checker:
             return
         if not m.after_reason and self.reading.gives_reason(sentence[:m.start]):
             m.after_reason = True
-        tie = self.aliases.tie(m.clause)
+        tie = self.aliases.tie(m.clause, self.table)
         if tie is _NO_TIE:
-            tie = self.aliases.tie(_headed_by(m.label))     # "X：支出决算为 N": X names the figure
+            tie = self.aliases.tie(_headed_by(m.label), self.table)     # "X：支出决算为 N": X names the figure
         fact = tie.fact
         if fact is None and len(tie.candidates) > 1:
             fact = next((f for f in tie.candidates if _matches(m, f.value)), None)
@@ -759,7 +791,7 @@ class _Checker:
                 return
             whole_txt = norm(label[1:].rstrip("的"))
             if whole_txt and not whole_txt.startswith("比"):
-                wf = self.aliases.find(whole_txt)
+                wf = self.aliases.find(whole_txt, self.table)
                 if wf is None:
                     return
                 whole = wf.value
@@ -921,7 +953,8 @@ def check_text(text: str, report: Report) -> list[Finding]:
     from xltools.narrative.wording import wording_findings
 
     out += parts_findings(text, checker.facts, mentions=mentions, tie=checker.aliases.tie,
-                          role=checker.reading.role, amount_unit=report.amount_unit)
+                          role=checker.reading.role, amount_unit=report.amount_unit,
+                          table_named=checker.aliases.table_named)
     out += wording_findings(text, report)
     return out
 

@@ -80,6 +80,9 @@ class Fact:
     whole: bool = False              # a total that shares are taken of
     group: str = ""                  # facts of one group add up to their whole
     children: list[str] = field(default_factory=list)
+    # named by a sentence only in the section about its table: a figure whose name another fact shares (the
+    # all-funds 公共安全支出 of 收支预算总表 and the 财政拨款 one); elsewhere the name is the other fact's
+    section_only: bool = False
 
 
 # income / expense lines of 公开01/03 as a 情况说明 lists them

@@ -24,7 +24,7 @@ from typing import Callable
 
 from xltools.model import ZERO
 from xltools.narrative.facts import Fact
-from xltools.narrative.text import paragraphs, sentences
+from xltools.narrative.text import paragraphs, sectioned, sentences
 from xltools.rules.engine import Finding
 
 __all__ = ["parts_findings", "RULE"]
@@ -69,10 +69,11 @@ def _code(fact: Fact) -> str:
 
 
 def parts_findings(text: str, facts: dict[str, Fact], *, mentions: Callable, tie: Callable, role: Callable,
-                   amount_unit: str = "元") -> list[Finding]:
+                   amount_unit: str = "元", table_named: Callable = lambda heading: None) -> list[Finding]:
     """N-11 findings for ``text``. ``mentions(sentence)`` gives the figures of a sentence (the checker's
-    Mention records), ``tie(clause)`` the fact a clause names (an object with ``.fact``), ``role(clause)``
-    what the figure is (actual | budget | prior | change | other)."""
+    Mention records), ``tie(clause, table)`` the fact a clause names in a section about ``table`` (an object with
+    ``.fact``), ``role(clause)`` what the figure is (actual | budget | prior | change | other),
+    ``table_named(heading)`` the table a heading names."""
     groups: dict[str, list[Fact]] = {}
     for f in facts.values():
         if f.group and f.kind == "amount":
@@ -89,7 +90,7 @@ def parts_findings(text: str, facts: dict[str, Fact], *, mentions: Callable, tie
         block.clear()
         block_sents.clear()
 
-    for para in paragraphs(text):
+    for para, table in sectioned(paragraphs(text), table_named):
         if para.heading or not para.item:
             flush()
         if para.heading:
@@ -109,7 +110,7 @@ def parts_findings(text: str, facts: dict[str, Fact], *, mentions: Callable, tie
                     continue
                 if role(m.clause) != "actual":
                     continue
-                t = tie(m.clause)
+                t = tie(m.clause, table)
                 # a name two facts share (财政拨款收入 of 公开01 and of 公开04): the one in a group
                 fact = t.fact if t.fact is not None and t.fact.group else next(
                     (f for f in getattr(t, "candidates", ()) if f.group), t.fact)

@@ -22,7 +22,7 @@ import re
 from collections import Counter
 from dataclasses import dataclass
 
-__all__ = ["Para", "paragraphs", "sentences", "MAX_SENTENCE"]
+__all__ = ["Para", "paragraphs", "sectioned", "sentences", "MAX_SENTENCE"]
 
 _BREAKS = re.compile(r"\r\n|[\r\f\v\x0b\x1c\x1d\x1e\x85\u2028\u2029]")
 _PAGE_NO = re.compile(r"^(?:[-—－–]\s*\d{1,4}\s*[-—－–]|第\s*\d{1,4}\s*页(?:\s*[,，/／]?\s*共\s*\d{1,4}\s*页)?|"
@@ -32,6 +32,7 @@ _SECTION = re.compile(rf"^(?:第[{_CN}]+部分|[{_CN}]+、|[（(][{_CN}]+[)）])
 # a numbered item where it may start: after a sentence end or a colon (or at the very start)
 _ITEM_AT = re.compile(rf"(?<=[。！？；：:;])\s*(?=(?:[{_CN}]+、|[（(][{_CN}]+[)）]|[（(]\d{{1,2}}[)）]|\d{{1,2}}[.．、](?!\d)))")
 _ITEM = re.compile(rf"^(?:[{_CN}]+、|[（(][{_CN}]+[)）]|[（(]\d{{1,2}}[)）]|\d{{1,2}}[.．、](?!\d))")
+_TOP = re.compile(rf"^(?:第[{_CN}]+部分|[{_CN}]+、)")      # a part or a section, not a sub-section （一）
 _NUMBERED = re.compile(r"^(?:[（(]\d{1,2}[)）]|\d{1,2}[.．、](?!\d))")
 _SENTENCE_PUNCT = re.compile(r"[。！？；，：,;:!?]")
 _ENDS = "。！？；：:;!?"
@@ -126,3 +127,16 @@ def sentences(paragraph: str) -> list[str]:
         if p:
             out.append(p)
     return out
+
+
+def sectioned(paras, table_named):
+    """Each paragraph with the table its section speaks of (None: none named): a heading that names a table
+    (``table_named(heading)`` → its id, “一、收支预算总表情况说明”) opens that table's section, which its
+    sub-sections （一）… keep; the next part or section heading (“第三部分…”, “二、…”) naming none closes it."""
+    table = None
+    for para in paras:
+        if para.heading:
+            named = table_named(para.text)
+            if named is not None or _TOP.match(para.text):
+                table = named
+        yield para, table

@@ -87,6 +87,9 @@ class Table:
     required: bool = True           # the standard requires it: not publishing it is an error (else a warning)
     form: str = ""                  # which form of its 公开NN slot this is (shown when listing variants)
     aliases: tuple[str, ...] = ()   # other titles publications print it under (the importer recognises them)
+    # the headings of the 情况说明 sections that speak of this table without naming it (“收支预算总体情况”:
+    # 江苏's all-funds section, whose 类 figures are this table's)
+    sections: tuple[str, ...] = ()
 
     def unit(self, report_unit: str) -> str:
         """The amount unit this table's values are in."""
@@ -307,14 +310,14 @@ def _fill_year(text: str, year: int | None) -> str:
             .replace("{prev}", str(year - 1) if year else "    "))
 
 
-def _aliases(r: dict, path: Path, where: str) -> tuple[str, ...]:
+def _aliases(r: dict, path: Path, where: str, key: str = "aliases") -> tuple[str, ...]:
     """A row's ``aliases:`` — the other labels publications print it under (“1. 一般公共预算资金” for
-    “1. 一般公共预算”): a list of strings."""
-    got = r.get("aliases") or []
+    “1. 一般公共预算”): a list of strings (``key``: another such list of a table, its ``sections:``)."""
+    got = r.get(key) or []
     if isinstance(got, str):
         got = [got]
     if not isinstance(got, list) or not all(isinstance(a, str) and a.strip() for a in got):
-        raise _fail(path, where, f"{r.get('key') or r.get('id')} 的 aliases 应为文字列表：{got!r}")
+        raise _fail(path, where, f"{r.get('key') or r.get('id')} 的 {key} 应为文字列表：{got!r}")
     return tuple(got)
 
 
@@ -371,7 +374,8 @@ def _parse_set(doc: dict, path: Path) -> TableSet:
                             amount_unit=str(t.get("amount_unit", "")),
                             title_year=bool(t.get("title_year", False)),
                             required=bool(t.get("required", not t.get("optional", False))),
-                            form=str(t.get("form", "")), aliases=_aliases(t, path, tid))
+                            form=str(t.get("form", "")), aliases=_aliases(t, path, tid),
+                            sections=_aliases(t, path, tid, "sections"))
         if tables[tid].amount_unit not in ("", "元", "万元"):
             raise _fail(path, tid, "amount_unit 只能是 元 或 万元")
 
