@@ -304,7 +304,7 @@ def _blocks(src: Source, orphans: list | None = None, units: list | None = None)
     block_at = ""         # inside a 绩效 block table (its title)
     width = 0             # cells of the block's last table row
     check_width = False   # a new page: its first table row must continue the block's table
-    narrow_above, narrow_unit = None, -1   # the rows a narrower continuation on page narrow_unit is laid out by
+    narrow_layout, narrow_unit = None, -1   # how a narrower continuation on page narrow_unit is laid out
     lines = src.lines
     for i, line in enumerate(lines):
         cands = _title_of(line)
@@ -366,16 +366,18 @@ def _blocks(src: Source, orphans: list | None = None, units: list | None = None)
                 continue
             if check_width and width and len(line.cells) != width:
                 fitted = _total_line(line, width) if src.kind == "pdf" else None
-                narrow = _narrow_line(line, cur.lines) if src.kind == "pdf" and fitted is None else None
+                narrow = _narrow_layout(line, cur.lines) if src.kind == "pdf" and fitted is None else None
                 if fitted is None and narrow is None:
                     cur = None            # another table (科目目录, 说明事项 …) on the next page
                     orphans.append(line)
                     continue
                 if narrow is not None:    # the rows after it on this page are laid out as it is
-                    narrow_above, narrow_unit = list(cur.lines), line.unit
-                line = fitted or narrow   # the table's 合计 line alone on the next page, its label cells merged
-            elif narrow_above is not None and line.unit == narrow_unit and len(line.cells) != width:
-                line = _narrow_line(line, narrow_above) or line
+                    line, narrow_layout = narrow
+                    narrow_unit = line.unit
+                else:
+                    line = fitted         # the table's 合计 line alone on the next page, its label cells merged
+            elif narrow_layout is not None and line.unit == narrow_unit and len(line.cells) == narrow_layout["width"]:
+                line = _narrow_again(line, narrow_layout)
             check_width = False
             width = len(line.cells)
         cur.lines.append(line)
@@ -398,16 +400,21 @@ def _total_line(line: Line, width: int) -> Line | None:
                 table=line.table)
 
 
-def _narrow_line(line: Line, above: list[Line]) -> Line | None:
+def _narrow_layout(line: Line, above: list[Line]) -> tuple[Line, dict] | None:
     """A row of the table continued on the next page in a grid of its own (江苏省检察院 2018 公开08: “30299 |
     其他商品和服务支出 | 994.54” in three columns under a nine-column table), laid out as the table's last rows
     are: its filled cells, in order, in the columns where the last rows above start theirs, merged as theirs are.
-    Only when it starts with a 科目编码 and the last two rows above had as many cells, in the same columns. None for
-    anything else."""
+    Only when it starts with a 科目编码 and the last two rows above had as many cells (its grid's own cells, empty
+    or not: “221 | 住房保障支出 | ” is three), in the same columns. With the line so laid out, the layout itself
+    (for :func:`_narrow_again`): the narrow grid's columns of the line's cells → the runs of the table's columns
+    they went to, and the template row. None for anything else."""
     from xltools.catalog import normalize_code
 
-    cells = [c for c in line.cells if c not in (None, "")]
-    if not cells or line.cells[0] in (None, "") or not normalize_code(cells[0]):
+    filled = [k for k, c in enumerate(line.cells) if c not in (None, "")]
+    if line.covered:
+        filled = [k for k in range(len(line.cells)) if k not in line.covered]
+    cells = [line.cells[k] for k in filled]
+    if not cells or line.cells[0] in (None, "") or not normalize_code(line.cells[0]):
         return None
     rows = [ln for ln in above if not ln.is_text and ln.unit == above[-1].unit]
     if not rows:
@@ -417,14 +424,41 @@ def _narrow_line(line: Line, above: list[Line]) -> Line | None:
     # the table's last rows (at least two) start their cells in the same columns
     if len(runs_of) != len(cells) or len(rows) < 2 or tuple(_merged_runs(rows[-2])) != runs_of:
         return None
+    layout = {"runs": dict(zip(filled, runs_of)), "tmpl": tmpl, "width": len(line.cells)}
+    return _narrow_again(line, layout), layout
+
+
+def _narrow_again(line: Line, layout: dict) -> Line:
+    """Another line of the narrow grid, laid out as its first line was (:func:`_narrow_layout`): a cell goes to
+    the run of the nearest narrow column at or left of its own (the amount of a 类 line on a ruled sub-row of its
+    own, “| | | 1,052.83 |”, under the amounts), a covered cell's text with it."""
+    runs, tmpl = layout["runs"], layout["tmpl"]
+    known = sorted(runs)
     out = [""] * len(tmpl.cells)
-    spans = {}
-    for (c, end), text in zip(runs_of, cells):
-        out[c] = text
-        for k in range(c + 1, end):
-            if k in tmpl.spans:
-                spans[k] = text
-    where = [line.where[min(i, len(line.where) - 1)] for i in range(len(out))]
+    spans: dict = {}
+    moved: dict = {}
+
+    def run_of(k):
+        at = [p for p in known if p <= k]
+        return runs[at[-1]] if at else None
+
+    for k, v in enumerate(line.cells):
+        r = run_of(k)
+        if r is None:
+            continue
+        c, end = r
+        if v in (None, ""):
+            if k in line.spans:           # covered by a merged cell (of the line above): so is its run
+                for j in range(c, end):
+                    spans.setdefault(j, line.spans[k])
+            continue
+        if out[c] not in (None, ""):
+            return line                   # two cells for one column: not this layout
+        out[c], moved[c] = v, k
+        for j in range(c + 1, end):
+            if j in tmpl.spans:
+                spans[j] = v
+    where = [line.where[min(moved.get(i, i), len(line.where) - 1)] for i in range(len(out))]
     return Line(cells=out, where=where, unit=line.unit, unit_name=line.unit_name, spans=spans, table=line.table)
 
 
@@ -574,7 +608,7 @@ def _read_block(table, b: _Block, res: Recognized) -> tuple[TableData, dict]:
             break
     data = [r for r in tail if tuple(_WS.sub("", str(c)) for c in r.cells) not in header_keys
             and _first_text(r) not in ("栏次", "行次")]
-    data = _under_headers(data, header_lines, width)
+    data = _sub_rows(_under_headers(data, header_lines, width))
     cols = _columns(header_lines, data, width, normalize_code)
     segments = _segments(cols)
     _place(table, segments, cols, data, td, res, normalize_code)
@@ -618,6 +652,45 @@ def _under_headers(data: list[Line], header_lines: list[Line], width: int) -> li
                     moved = list(ln.cells) if moved is None else moved
                     moved[under[0]], moved[c] = ln.cells[c], ""
         out.append(ln if moved is None else replace(ln, cells=moved))
+    return out
+
+
+def _sub_rows(data: list[Line]) -> list[Line]:
+    """A line of amounts alone is the line its cells are merged with, over ruled sub-rows (江苏省检察院 2018
+    公开05–08): the line above when its other cells are covered by that line's (a 类 line's code and name merged
+    over three sub-rows, its amount in the middle one: “301 | 工资福利支出 |” then “| | 10,204.52”), or the line
+    below when its amounts cover that line's empty cells (“| | 21,940.96” over “| 合计 |”). Its amounts go into that
+    line's empty cells; the lines are copied, not changed."""
+    def amounts_only(ln):
+        filled = [k for k, v in enumerate(ln.cells) if v not in (None, "")]
+        return filled if filled and all(_is_number(ln.cells[k]) for k in filled) else None
+
+    def merged(into: Line, src: Line, ks) -> Line:
+        cells, where = list(into.cells), list(into.where)
+        for k in ks:
+            cells[k] = src.cells[k]
+            if k < len(where) and k < len(src.where):
+                where[k] = src.where[k]
+        return replace(into, cells=cells, where=where)
+
+    out: list[Line] = []
+    for ln in data:
+        prev = out[-1] if out else None
+        if prev is None or prev.unit != ln.unit:
+            out.append(ln)
+            continue
+        mine, theirs = amounts_only(ln), amounts_only(prev)
+        if mine and all(k < len(prev.cells) and prev.cells[k] in (None, "") for k in mine):
+            own = {str(ln.cells[k]) for k in mine}
+            above = {str(v) for v in prev.cells if v not in (None, "")}
+            if any(str(v) in above and str(v) not in own for v in ln.spans.values()):
+                out[-1] = merged(prev, ln, mine)
+                continue
+        if theirs and not mine and all(k < len(ln.cells) and ln.cells[k] in (None, "")
+                                       and ln.spans.get(k) == prev.cells[k] for k in theirs):
+            out[-1] = merged(ln, prev, theirs)
+            continue
+        out.append(ln)
     return out
 
 

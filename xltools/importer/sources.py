@@ -46,6 +46,7 @@ class Line:
     spans: dict = field(default_factory=dict)
     table: int = -1                # PDF: index of the table on the page; workbook: -1
     context: str = ""              # the 绩效 block table a line belongs to, when not a 公开表
+    covered: frozenset = frozenset()   # PDF: the cells a merged cell covers (pdfplumber's None), empty or not
 
     def text(self) -> str:
         return "".join(str(c) for c in self.cells if c not in (None, ""))
@@ -224,7 +225,9 @@ def _pdf_page(page, pno: int, u: int, label: str):
             spans = {ci: cover[(ri, ci)] for ci, v in enumerate(row) if v is None and (ri, ci) in cover}
             cells = ["" if v is None else v for v in row]
             where = [f"{label}第{ri + 1}行第{ci + 1}栏（表{ti + 1}）" for ci in range(len(row))]
-            items.append((top, 1, Line(cells=cells, where=where, unit=u, unit_name=label, spans=spans, table=ti)))
+            covered = frozenset(ci for ci, v in enumerate(row) if v is None)
+            items.append((top, 1, Line(cells=cells, where=where, unit=u, unit_name=label, spans=spans, table=ti,
+                                       covered=covered)))
     items.sort(key=lambda x: (round(x[0], 0), x[1]))
     return [it[2] for it in items], texts, n_chars
 
