@@ -611,3 +611,26 @@ def test_headers_ruled_over_two_grid_columns_and_a_table_continued_in_a_narrower
     assert not [f for f in findings if f.rule == "N-01" and "离退休费" in f.cell]
     n04 = [f for f in findings if f.rule == "N-04" and "0.06 %" in f.cell]
     assert len(n04) == 1 and n04[0].level == "error" and "0.60%" in n04[0].message
+
+
+@pytest.mark.skipif(not CORPUS_PDFS, reason="../shared/corpus 不在")
+@pytest.mark.parametrize("name,tid,key,col,value", [
+    ("江苏省委办公厅--江苏省委办公厅2019年度部门预算公开表格.pdf", "J11", "total", "amount", "2232.91"),
+    ("江苏省委办公厅--江苏省委办公厅2019年度部门预算公开表格.pdf", "J02", "total", "amount", "27664.22"),
+    ("江苏省委办公厅--江苏省委办公厅2017年预算公开表格.pdf", "J03", "amount", "reserve", "196.72"),
+    ("江苏省人大办公厅--江苏省人大常委会办公厅2019年部门预算公开表.pdf", "J11", "total", "amount", "1642.08"),
+])
+def test_a_frame_around_the_whole_page_covers_no_cell_of_the_table(name, tid, key, col, value):
+    """江苏 2017/2019 表格-only PDFs rule one frame around each page, its cell holding the whole page's text; its
+    title lines are the table's title, and the rows inside are not covered by that cell (the 合计 line's label was
+    read as the page's text). Every table is read whole: no number left unplaced but the 政府采购 table's (not
+    expressed), nothing unread."""
+    from xltools.importer.recognize import recognize
+    from xltools.importer.sources import read_source
+
+    path = CORPUS / "jiangsu" / name
+    res = recognize(read_source(path))
+    assert not [u for u in res.unplaced if "不在任何可识别的公开表内" not in u.why]
+    rep, _, _ = read_any(path)
+    assert rep.unread == {}
+    assert rep.tables[tid].rows[key].values[col].amount == Decimal(value)

@@ -218,6 +218,9 @@ def _pdf_page(page, pno: int, u: int, label: str):
                 items.append((top - 0.01 * (len(head) - k), 0,
                               Line(cells=[text], where=[f"{label}"], unit=u, unit_name=label, is_text=True)))
             rows = [["" for _ in r] for r in rows[:lead + 1]] + rows[lead + 1:]
+            # nor is it over the rows below (it may frame them all): their cells are not covered by its text
+            title_cell = next(c for c in t.extract()[lead] if c not in (None, ""))
+            cover = {k: v for k, v in cover.items() if v != title_cell}
         for ri, row in enumerate(rows):
             top = t.rows[ri].bbox[1]
             # pdfplumber gives None for the cells a merged cell covers: give them its text, so
