@@ -635,3 +635,21 @@ def test_a_frame_around_the_whole_page_covers_no_cell_of_the_table(name, tid, ke
     rep, _, _ = read_any(path)
     assert rep.unread == {}
     assert rep.tables[tid].rows[key].values[col].amount == Decimal(value)
+
+
+@pytest.mark.skipif(not CORPUS_PDFS, reason="../shared/corpus 不在")
+def test_one_header_merged_over_several_grid_columns_takes_the_cell_below_it():
+    """江苏省检察院 2019 公开05: “金额” is merged over four grid columns and each amount cell over five (from the
+    column left of them); each code cell starts left of “功能科目代码” and covers its column without pdfplumber
+    naming the cover. The amounts go under 金额 and the codes under 功能科目代码: 公开05 and 公开11 are read whole."""
+    from xltools.cli import check_file
+
+    path = CORPUS / "jiangsu" / "江苏省人民检察院--2019年度部门预算公开.pdf"
+    rep, _, _ = read_any(path)
+    j05 = rep.tables["J05"]
+    assert j05.rows["total"].values["amount"].amount == Decimal("24169.74")
+    assert j05.rows["204"].values["amount"].amount == Decimal("16593.12")
+    assert sum(r.values["amount"].amount for k, r in j05.rows.items() if len(k) == 3) == Decimal("24169.74")
+    assert "J05" not in rep.unread and "J11" not in rep.unread
+    findings, err = check_file(path)
+    assert err is None and not [f for f in findings if f.rule[2:5] in ("J05", "J11")]

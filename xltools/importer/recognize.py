@@ -618,7 +618,7 @@ def _read_block(table, b: _Block, res: Recognized) -> tuple[TableData, dict]:
 def _merged_runs(ln: Line):
     """(first column, end) of each non-empty cell of a line and the grid columns it covers (pdfplumber may
     leave one covered column out of its cover: a gap of one is bridged when the next column is covered by the
-    same cell)."""
+    same cell, and a covered column whose cover it could not name, right of the cell, is the cell's)."""
     cells = ln.cells
     c = 0
     while c < len(cells):
@@ -627,8 +627,8 @@ def _merged_runs(ln: Line):
             continue
         end = c + 1
         while end < len(cells) and cells[end] in (None, "") and (
-                ln.spans.get(end) == cells[c] or (end + 1 < len(cells) and cells[end + 1] in (None, "")
-                                                  and ln.spans.get(end + 1) == cells[c])):
+                ln.spans.get(end) == cells[c] or (end in ln.covered and end not in ln.spans)
+                or (end + 1 < len(cells) and cells[end + 1] in (None, "") and ln.spans.get(end + 1) == cells[c])):
             end += 1
         yield c, end
         c = end
@@ -641,13 +641,16 @@ def _under_headers(data: list[Line], header_lines: list[Line], width: int) -> li
     the 2nd of three columns, the codes in the 1st). The lines are copied, not changed."""
     if not header_lines or not any(ln.spans for ln in data):
         return data
-    headed = [bool(p) for p in _header_paths(header_lines, width)]
+    paths = _header_paths(header_lines, width)
+    headed = [bool(p) for p in paths]
     out = []
     for ln in data:
         moved = None
         for c, end in _merged_runs(ln):
             if end - c > 1 and c < width and not headed[c]:
                 under = [k for k in range(c + 1, min(end, width)) if headed[k]]
+                if len({paths[k] for k in under}) == 1:      # one header (“金额” merged over four columns)
+                    under = under[:1]
                 if len(under) == 1:
                     moved = list(ln.cells) if moved is None else moved
                     moved[under[0]], moved[c] = ln.cells[c], ""
