@@ -653,3 +653,37 @@ def test_one_header_merged_over_several_grid_columns_takes_the_cell_below_it():
     assert "J05" not in rep.unread and "J11" not in rep.unread
     findings, err = check_file(path)
     assert err is None and not [f for f in findings if f.rule[2:5] in ("J05", "J11")]
+
+
+@pytest.mark.skipif(not CORPUS_PDFS, reason="../shared/corpus 不在")
+def test_a_table_the_set_does_not_express_ends_the_table_above_it():
+    """江苏's 公开12 政府采购预算表 (purchases by item, not expressed) follows 公开09 on the same page: its title
+    (tables.yaml ``unexpressed:``) ends 公开09, whose one row of nine amounts is read, and its own rows are lines
+    of no table, not 公开09's."""
+    from xltools.importer.recognize import recognize
+    from xltools.importer.sources import read_source
+
+    path = CORPUS / "jiangsu" / "江苏省人民检察院--2017年省检察院部门预算.pdf"
+    res = recognize(read_source(path))
+    j09 = res.report.tables["J09"].rows["amount"].values
+    assert {k: str(v.amount) for k, v in j09.items()} == {
+        "total": "1452.35", "sg_total": "584.35", "abroad": "110.00", "car": "317.80", "car_purchase": "50.00",
+        "car_run": "267.80", "reception": "156.55", "meeting": "168.00", "training": "700.00"}
+    assert "J09" not in res.report.unread
+    assert [u.why for u in res.unplaced if "采购" in u.text][:1] == ["不在任何可识别的公开表内（11 行，10 个金额）"]
+
+
+@pytest.mark.skipif(not CORPUS_PDFS, reason="../shared/corpus 不在")
+def test_a_narrative_whose_tables_are_another_file_is_read_by_its_table_of_contents(tmp_path):
+    """人大常委会 2019's 部门预算公开 prints its tables' titles in its 目录 only (the tables are another PDF): its
+    variant is the one those titles are (江苏), and `xltools import` reports no table read — it crashed with an
+    internal error (KeyError) when the 目录's last title ended the file."""
+    from xltools.cli import main
+
+    path = CORPUS / "jiangsu" / "江苏省人大办公厅--江苏省人大常委会2019年度部门预算公开.pdf"
+    rep, text, res = read_any(path)
+    assert rep.variant == "jiangsu" and rep.tables == {} and rep.tables_elsewhere and text
+    report = tmp_path / "报告.txt"
+    assert main(["import", str(path), "-o", str(tmp_path / "out"), "--report", str(report)]) == 0
+    lines = report.read_text(encoding="utf-8").splitlines()
+    assert "（版式 jiangsu）" in lines[0] and lines[1].startswith("  未找到：公开01表 收支预算总表")

@@ -407,3 +407,37 @@ def test_section_headings_name_their_tables_by_title_or_by_the_words_tables_yaml
     assert a.table_named("四、财政拨款收支预算总体情况说明") == "J04"
     assert a.table_named("五、财政拨款支出预算表情况说明") == "J05"
     assert a.table_named("二、收入预算情况说明") is None
+
+
+def test_by_how_much_a_figure_differs_is_a_change_not_the_figure():
+    """人大 2017: “会议费预算支出 1305.25 万元，本年数小于上年预算数 403.75 万元，原因是从会议费预算中调减 403.75
+    万元用于培训费开支” — 403.75 is by how much (小于上年预算数 X, 调减 X), not 会议费 (no N-01); 大于/调增 X go up."""
+    from xltools.narrative.reading import CHANGE_TAIL, UP_TAIL
+
+    for clause in ("本年数小于上年预算数", "从会议费预算中调减", "比上年预算数大于", "压减", "比上年增加"):
+        assert CHANGE_TAIL.search(clause), clause
+    assert UP_TAIL.search("本年数大于上年预算数") and UP_TAIL.search("调增")
+    assert not UP_TAIL.search("本年数小于上年预算数") and not UP_TAIL.search("调减")
+    for clause in ("会议费预算支出", "占三公经费的", "上年预算数"):
+        assert not CHANGE_TAIL.search(clause), clause
+    rep, _ = _procuratorate_2017()
+    text = ("十一、一般公共预算“三公”经费、会议费、培训费支出预算表情况说明\n"
+            "省检察院 2017 年度一般公共预算拨款安排的会议费预算支出 168 万元，本年数小于上年预算数 20 万元，原因是从会议费"
+            "预算中调减 20 万元用于培训费开支。\n")
+    assert _n01(text, rep) == []
+    assert [f.rule for f in _n01(text.replace("支出 168 万元", "支出 186 万元"), rep)] == ["N-01"]
+
+
+def test_a_share_printed_of_the_tables_total_with_meetings_and_training_is_on_the_wrong_base():
+    """人大 2017 prints 因公出国（境）费 222.5 万元 “占“三公”经费的 8.75%”: 8.75 % is of 公开09's 合计 2,542.60
+    (“三公” + 会议费 + 培训费), not of the “三公” 833.60 (26.69 %): N-03, naming the base the text used."""
+    from xltools.importer import read_any
+    from xltools.narrative.check import check_text
+
+    path = CORPUS / "jiangsu" / "江苏省人大办公厅--江苏省人大办公厅2017年度预算公开.pdf"
+    if not path.is_file():
+        pytest.skip(f"corpus PDF not here: {path}")
+    rep, text, _ = read_any(path)
+    n03 = [f for f in check_text(text, rep) if f.rule == "N-03"]
+    assert [f.expected for f in n03] == ["26.69%", "22.02%", "51.28%"]
+    assert all("“三公”经费、会议费、培训费合计（2542.60万元）" in f.message for f in n03)

@@ -79,6 +79,7 @@ class Candidate:
 
 @functools.lru_cache(maxsize=1)
 def _candidates() -> tuple[Candidate, ...]:
+    """Every table title of every set (the tables a set does not express: table id "")."""
     from xltools.spec import available_sets, load_set
 
     out = []
@@ -87,11 +88,13 @@ def _candidates() -> tuple[Candidate, ...]:
         for t in tset.tables.values():
             for title in (t.title, *t.aliases):      # aliases: titles publications print (江苏 2017–2018)
                 out.append(Candidate(sid, t.id, norm_label(title), norm_label(t.number)))
+        out += [Candidate(sid, "", norm_label(title), "") for title in tset.unexpressed]
     # longest title first: "财政拨款收入支出决算总表" before "收入支出决算总表"
     return tuple(sorted(out, key=lambda c: -len(c.title)))
 
 
 def _title_of(line: Line) -> list[Candidate]:
+    """The tables ``line`` is the title of (longest title; a table not expressed: table id "")."""
     cells = [c for c in line.cells if c not in (None, "")]
     if not cells or len(cells) > 3:
         return []
@@ -228,7 +231,7 @@ def recognize(src: Source, *, set_hint: str | None = None) -> Recognized:
         return chosen
 
     picks = {v.id: pick(v.order) for v in tset.variants.values()}
-    variant = _choose_variant(tset, picks, meta)
+    variant = _choose_variant(tset, picks, meta, blocks)
     chosen = picks[variant.id]
     for _, _, _, scratch in chosen.values():
         res.unplaced.extend(scratch.unplaced)
@@ -285,6 +288,7 @@ def recognize(src: Source, *, set_hint: str | None = None) -> Recognized:
         rep.no_data = ()
         rep.tables.clear()
         res.empty_tables.clear()
+        res.tables = {k: v for k, v in res.tables.items() if k in rep.blocks}   # (the report lists what was read)
     rep.use_variant(variant)
     res.report = rep
     return res
@@ -328,6 +332,10 @@ def _blocks(src: Source, orphans: list | None = None, units: list | None = None)
         if not cands and line.text() and _own_title(norm_label(line.text())):
             cur = None            # a sheet of our own (说明事项, 科目目录 …) printed with the tables
             own = True
+            continue
+        if cands and not any(c.table_id for c in cands):
+            cur = None            # a table not expressed (江苏's 政府采购预算表): its rows are no table's
+            own, block_at = False, ""
             continue
         if cands:
             own = False
@@ -490,11 +498,14 @@ def _document_meta(src: Source) -> dict:
     return meta
 
 
-def _choose_variant(tset, picks: dict, meta: dict):
+def _choose_variant(tset, picks: dict, meta: dict, blocks: list | None = None):
     """The declared variant that fits the printed tables best: the tables it has, how many numbers its forms
     place, the order they were printed in, the amount unit, and whether 类/款 rows are printed in functional
-    tables. ``picks`` holds, per variant, each block read as the variant's table of that title."""
+    tables; last, how many of the titles printed (``blocks``, a 目录's included) are its tables' — a 情况说明
+    whose tables are another file lists them in its 目录. ``picks`` holds, per variant, each block read as the
+    variant's table of that title."""
     def score(v):
+        titled = sum(1 for b in blocks or () if any(c.table_id in v.order for c in b.cands))
         parsed = {tid: x for tid, x in picks[v.id].items() if isinstance(tid, str)}
         present = list(parsed)
         units = [info.get("unit") for _, _, info, _ in parsed.values() if info.get("unit")]
@@ -507,7 +518,9 @@ def _choose_variant(tset, picks: dict, meta: dict):
         placed = sum(x[3].placed for tid, x in parsed.items() if tid in order)
         pos = [order.index(t) for t in present if t in order]
         in_order = sum(1 for i in range(len(pos)) for j in range(i + 1, len(pos)) if pos[i] < pos[j])
-        return (covered, -missing, placed, in_order, unit == v.amount_unit, v.hierarchy == hier)
+        # nothing read (a 目录 alone): the titles decide before the tables a variant would miss
+        return (covered, 0 if covered else titled, -missing, placed, in_order, unit == v.amount_unit,
+                v.hierarchy == hier, titled)
     return max(tset.variants.values(), key=score)
 
 

@@ -93,6 +93,8 @@ _SCALARS = [
     # 江苏's 会议费 / 培训费 of the “三公” table (all funds), not the 30215 / 30216 款 of 基本支出
     ("meeting", "会议费预算", ("会议费预算支出",), False),
     ("training", "培训费预算", ("培训费预算支出",), False),
+    # the 合计 of that table (“三公” + 会议费 + 培训费): a share printed of it is on the wrong base (N-03)
+    ("sangong_all", "“三公”经费、会议费、培训费合计", ("三公经费会议费培训费合计",), True),
     ("total_income", "收入总预算", ("收入总预算", "收入总计"), True),
     ("income", "本年收入", ("本年收入", "本年收入合计", "当年收入"), True),
     ("carry", "上年结转结余", ("上年结转结余", "上年结转资金"), False),

@@ -48,6 +48,7 @@ from pathlib import Path
 from xltools.model import ZERO, Report
 from xltools.narrative.facts import MARKER_RE, Fact, norm
 from xltools.narrative.reading import CHANGE_TAIL as _CHANGE_TAIL
+from xltools.narrative.reading import UP_TAIL as _UP_TAIL
 from xltools.narrative.reading import Reading, plain as _plain
 from xltools.narrative.text import paragraphs, sectioned, sentences
 from xltools.narrative.wording import PLACEHOLDER
@@ -692,7 +693,7 @@ class _Checker:
             st.last_amount, st.last_amount_fact = value, None
             return
         # a change: 增加/减少 X
-        up = re.search(r"(增加|增长|上升|超支)(了)?$", m.clause.rstrip("各")) is not None
+        up = _UP_TAIL.search(m.clause.rstrip("各")) is not None
         if explanation:
             # in an explanation only a change of a figure the clause names, against its own prior figure
             rel = self.related("prior", fact)

@@ -8,9 +8,14 @@ from __future__ import annotations
 
 import re
 
-__all__ = ["Reading", "CHANGE_TAIL", "FUNDS", "plain"]
+__all__ = ["Reading", "CHANGE_TAIL", "UP_TAIL", "FUNDS", "plain"]
 
-CHANGE_TAIL = re.compile(r"(净)?(增加|减少|增长|下降|降低|节约|超支|上升|增幅|降幅)(了)?$")
+# a figure after these words is a change: 增加 X; 调减 X (“从会议费预算中调减 403.75 万元”); “本年数小于上年预算数
+# 403.75 万元” (by how much, not the 上年 figure)
+_THAN = r"(?:上年|去年|年初|上年度)?(?:预算数|预算|执行数|决算数|数)?"
+CHANGE_TAIL = re.compile(r"(净)?(增加|减少|增长|下降|降低|节约|超支|上升|增幅|降幅|调增|调减|压减|核减|削减|缩减"
+                         rf"|(?:小于|大于|少于|多于|低于|高于){_THAN})(了)?$")
+UP_TAIL = re.compile(rf"(增加|增长|上升|超支|调增|(?:大于|多于|高于){_THAN})(了)?$")   # of those, the ones up
 FUNDS = re.compile(r"一般公共预算|政府性基金预算|国有资本经营预算")
 # 全年预算 / 调整预算 / 调整后预算 / 预算调整 are not the 年初预算 a 决算 compares with
 OTHER_BUDGETS = re.compile(r"全年预算|调整后?预算|预算调整|追加预算|预算执行")

@@ -170,6 +170,9 @@ class TableSet:
     presence: tuple[Presence, ...] = ()
     source: Path = field(default=Path("."), compare=False)
     narrative: str = ""          # the 情况说明 interface (xltools.narrative.sets.REGISTRY); "" = 决算
+    # titles of tables publications print with this set's that it does not express (江苏's 政府采购预算表): the
+    # importer ends the table above at them instead of reading their rows as that table's
+    unexpressed: tuple[str, ...] = ()
 
     def variant(self, name: str | None) -> Variant:
         """A variant by id (``ningxia``), by the Chinese name its label starts with (``宁夏``; a unique
@@ -435,7 +438,8 @@ def _parse_set(doc: dict, path: Path) -> TableSet:
     return TableSet(id=str(doc.get("set", path.parent.name)), title=str(doc.get("title", "")),
                     kind_label=str(doc.get("kind_label", "")), tables=tables,
                     identities=tuple(identities), variants=variants, presence=tuple(presence), source=path,
-                    narrative=str(doc.get("narrative", "") or ""))
+                    narrative=str(doc.get("narrative", "") or ""),
+                    unexpressed=_aliases({"id": "unexpressed", **doc}, path, "unexpressed", "unexpressed"))
 
 
 _CN_NUM = "一二三四五六七八九十"
