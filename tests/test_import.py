@@ -558,7 +558,10 @@ CORPUS_PDFS = sorted(CORPUS.rglob("*.pdf")) if CORPUS.is_dir() else []
 @pytest.mark.skipif(not CORPUS_PDFS, reason="../shared/corpus 不在")
 def test_every_corpus_pdf_imports_or_is_refused_in_chinese():
     """Every real publication of the corpus: recognised (its tables, most numbers placed) or refused with
-    a Chinese message naming it — never an exception. The 上海 ones place all but a few numbers."""
+    a Chinese message naming it — never an exception, nor in the import report `xltools import` prints. The
+    上海 ones place all but a few numbers; 江苏 and 上海 together 99 % (5,057 of 5,076)."""
+    from xltools.importer import report_lines
+
     placed = numbers = 0
     for pdf in CORPUS_PDFS:
         try:
@@ -566,11 +569,12 @@ def test_every_corpus_pdf_imports_or_is_refused_in_chinese():
         except ImportError_ as exc:
             assert pdf.name in str(exc)
             continue
+        assert report_lines(res, pdf.name)[0].startswith(f"{pdf.name}：识别为")
         numbers += res.numbers
         placed += res.placed
         if pdf.parent.name == "shanghai" and res.numbers:
             assert res.placed >= 0.99 * res.numbers, (pdf.name, res.placed, res.numbers)
-    assert placed >= 0.85 * numbers, (placed, numbers)
+    assert placed >= 0.99 * numbers, (placed, numbers)
 
 
 JC2018 = CORPUS / "jiangsu" / "江苏省人民检察院--2018年省检察院部门预算公开.pdf"
