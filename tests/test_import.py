@@ -691,3 +691,27 @@ def test_a_narrative_whose_tables_are_another_file_is_read_by_its_table_of_conte
     assert main(["import", str(path), "-o", str(tmp_path / "out"), "--report", str(report)]) == 0
     lines = report.read_text(encoding="utf-8").splitlines()
     assert "（版式 jiangsu）" in lines[0] and lines[1].startswith("  未找到：公开01表 收支预算总表")
+
+
+@pytest.mark.skipif(not CORPUS_PDFS, reason="../shared/corpus 不在")
+@pytest.mark.parametrize("name,values", [
+    # a rule through “267.80” (pdfplumber: “267.8 | 0”): read whole, in the cell it starts in
+    ("江苏省人民检察院--2018年省检察院部门预算公开.pdf",
+     {"total": "1384.74", "sg_total": "484.30", "abroad": "100.00", "car": "267.80", "car_run": "267.80",
+      "reception": "116.50", "meeting": "200.44", "training": "700.00"}),
+    # “三公”经费 merged over twelve grid columns: every column under it is its (the grid from the cells' edges)
+    ("江苏省人民检察院--2019年度部门预算公开.pdf",
+     {"total": "1276.70", "sg_total": "418.26", "abroad": "80.00", "car": "237.00", "car_run": "237.00",
+      "reception": "101.26", "meeting": "158.44", "training": "700.00"}),
+])
+def test_three_public_expenses_tables_with_headers_wrapped_and_merged_over_many_columns(name, values):
+    """江苏省检察院 2018/2019 公开09: headers wrapped over ruled sub-rows (“因公出国 / (境)费” read as one label),
+    parents merged over many grid columns, a number split by a rule. The one row is read whole, nothing left."""
+    from xltools.importer.recognize import recognize
+    from xltools.importer.sources import read_source
+
+    res = recognize(read_source(CORPUS / "jiangsu" / name))
+    row = res.report.tables["J09"].rows["amount"].values
+    assert {k: v.amount for k, v in row.items() if v.amount is not None} == {k: Decimal(v) for k, v in values.items()}
+    assert "J09" not in res.report.unread
+    assert not [u for u in res.unplaced if u.where.startswith(("第19页", "第20页")) and "不在任何" not in u.why]

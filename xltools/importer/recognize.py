@@ -829,10 +829,16 @@ _SYNONYMS = {"金额": {"决算数", "统计数", "数额", "金额"}, "决算�
              "统计数": {"金额", "统计数", "数量"}}
 
 
+def _joined(path: tuple[str, ...]) -> set[str]:
+    """A header path's parts and every run of consecutive parts joined: a header wrapped over ruled sub-rows
+    (“单位预留机动经 / 费”, “因公出国 / (境)费”, 江苏省检察院 2018) reads as its whole label."""
+    return {"".join(path[i:j]) for i in range(len(path)) for j in range(i + 1, len(path) + 1)}
+
+
 def _col_score(spec: tuple[str, ...], path: tuple[str, ...]):
     if not spec:
         return None
-    have = set(path)
+    have = _joined(path) if len(path) > 1 else set(path)
     leaf = spec[-1]
     leaf_ok = leaf in have or bool(_SYNONYMS.get(leaf, set()) & have)
     parents = spec[:-1]

@@ -204,7 +204,7 @@ def _pdf_page(page, pno: int, u: int, label: str):
         texts.append(text)
         items.append((y, 0, Line(cells=[text], where=[f"{label}"], unit=u, unit_name=label, is_text=True)))
     for ti, t in enumerate(tables):
-        rows = t.extract()
+        rows = _whole_numbers(t, t.extract(), words)
         cover = _pdf_cover(t, rows)
         # empty ruled rows above the title cell (江苏 2019: a frame line or two drawn over it) are skipped
         lead = next((k for k, r in enumerate(rows) if any(c not in (None, "") for c in r)), 0)
@@ -235,6 +235,41 @@ def _pdf_page(page, pno: int, u: int, label: str):
     return [it[2] for it in items], texts, n_chars
 
 
+_NUMBER_WORD = re.compile(r"[-+]?[\d,，]+(?:\.\d+)?%?")
+# an amount cut in its decimals (“267.8|0”), not two amounts side by side (“881046.28|399”, an amount and a code)
+_CUT_DECIMALS = re.compile(r"-?[\d,]*\d\.(?:\|\d\d|\d\|\d)")
+
+
+def _whole_numbers(t, rows, words):
+    """``rows`` with an amount a rule runs through (pdfplumber splits it over two cells, “267.8 | 0” for 267.80:
+    江苏省检察院 2018 公开09) whole in the cell it starts in — only where the two cells hold nothing but its parts,
+    cut in its decimals (two amounts printed side by side make one word too: “881046.28399”)."""
+    try:
+        trows = list(t.rows)
+    except Exception:  # pragma: no cover - older pdfplumber
+        return rows
+    out = None
+    for w in words:
+        if not _NUMBER_WORD.fullmatch(w["text"]):
+            continue
+        cy = (w["top"] + w["bottom"]) / 2
+        ri = next((i for i, r in enumerate(trows) if r.bbox[1] <= cy <= r.bbox[3]), None)
+        if ri is None or ri >= len(rows):
+            continue
+        hit = [ci for ci, b in enumerate(trows[ri].cells)
+               if b is not None and b[0] < w["x1"] - 0.5 and b[2] > w["x0"] + 0.5 and ci < len(rows[ri])]
+        if len(hit) < 2:
+            continue
+        parts = [re.sub(r"\s+", "", rows[ri][ci] or "") for ci in hit]
+        if "".join(parts) != w["text"] or len(parts) != 2 or not _CUT_DECIMALS.fullmatch("|".join(parts)):
+            continue
+        out = out if out is not None else [list(r) for r in rows]
+        out[ri][hit[0]] = w["text"]
+        for ci in hit[1:]:
+            out[ri][ci] = ""
+    return out if out is not None else rows
+
+
 def _ruled_title(rows) -> list[str]:
     """The title and 部门/单位 lines of a table whose first row is one cell holding them (a title ruled inside
     the frame), else []. Only the lines up to the one naming the unit: the rest repeats the rows below."""
@@ -261,7 +296,10 @@ def _pdf_cover(t, rows) -> dict:
     """(row, col) of a cell covered by a merged cell -> the merged cell's text, from the cells' boxes."""
     try:
         rbox = [r.bbox for r in t.rows]
-        cbox = [c.bbox for c in t.columns]
+        # the grid's columns run from one cell's left edge to the next (pdfplumber's column boxes stretch over
+        # the merged cells starting in them: “三公”经费's over 12 columns, 江苏省检察院 2019 公开09)
+        lefts = [c.bbox[0] for c in t.columns]
+        cbox = [(x0, 0, lefts[j + 1] if j + 1 < len(lefts) else t.bbox[2], 0) for j, x0 in enumerate(lefts)]
     except Exception:  # pragma: no cover - older pdfplumber
         return {}
     out = {}
