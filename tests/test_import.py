@@ -715,3 +715,20 @@ def test_three_public_expenses_tables_with_headers_wrapped_and_merged_over_many_
     assert {k: v.amount for k, v in row.items() if v.amount is not None} == {k: Decimal(v) for k, v in values.items()}
     assert "J09" not in res.report.unread
     assert not [u for u in res.unplaced if u.where.startswith(("第19页", "第20页")) and "不在任何" not in u.why]
+
+
+@pytest.mark.skipif(not CORPUS_PDFS, reason="../shared/corpus 不在")
+def test_a_table_printed_twice_is_read_from_the_printing_read_whole():
+    """人大 2017 prints 公开06 twice; its first printing's grid breaks the rows (amounts on lines of their own), the
+    second is read whole: that one is kept, the first's numbers are reported as a repeated table."""
+    from xltools.importer.recognize import recognize
+    from xltools.importer.sources import read_source
+
+    res = recognize(read_source(CORPUS / "jiangsu" / "江苏省人大办公厅--江苏省人大办公厅2017年度预算公开.pdf"))
+    j06 = res.report.tables["J06"]
+    amount = lambda k: j06.rows[k].values["amount"].amount  # noqa: E731
+    assert amount("total") == Decimal("7666.68") and amount("30312") == Decimal("1018.01")
+    assert sum(amount(k) for k in ("301", "302", "303")) == amount("total")
+    assert "J06" not in res.report.unread
+    dup = [u for u in res.unplaced if "重复出现" in u.why]
+    assert dup and all("财政拨款基本支出预算表" in u.why for u in dup)

@@ -219,16 +219,25 @@ def recognize(src: Source, *, set_hint: str | None = None) -> Recognized:
                 continue
             prev = chosen.get(tid)
             if prev is not None and (prev[1].rows or prev[2].get("empty")):
-                if td.rows:   # the same table twice: keep the first, report the second's numbers
-                    scratch = Recognized(report=None)
-                    for line in b.lines:
-                        for v, w in zip(line.cells, line.where):
-                            if _is_number(v):
-                                scratch.unplaced.append(Unplaced(w, str(v), f"表“{tset.tables[tid].title}”重复出现"))
-                    chosen.setdefault(("dup", len(chosen)), (b, TableData(tid), {"dup": True}, scratch))
+                if td.rows:
+                    # the same table twice: keep the first — or the second where it is read whole and the
+                    # first is not (人大 2017 prints 公开06 twice, the first time in a grid that breaks its rows) —
+                    # and report the other's numbers
+                    if not scratch.unplaced and prev[3].unplaced and prev[1].rows:
+                        chosen[tid] = (b, td, info, scratch)
+                        b = prev[0]
+                    chosen.setdefault(("dup", len(chosen)), (b, TableData(tid), {"dup": True}, _dup(b, tid)))
                 continue
             chosen[tid] = (b, td, info, scratch)
         return chosen
+
+    def _dup(b: _Block, tid: str) -> Recognized:
+        scratch = Recognized(report=None)
+        for line in b.lines:
+            for v, w in zip(line.cells, line.where):
+                if _is_number(v):
+                    scratch.unplaced.append(Unplaced(w, str(v), f"表“{tset.tables[tid].title}”重复出现"))
+        return scratch
 
     picks = {v.id: pick(v.order) for v in tset.variants.values()}
     variant = _choose_variant(tset, picks, meta, blocks)
