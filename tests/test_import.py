@@ -614,7 +614,7 @@ def test_headers_ruled_over_two_grid_columns_and_a_table_continued_in_a_narrower
         assert not [r for r in rules if r.startswith((f"R-{tid}", f"H-{tid}", f"X-{tid}", f"U-{tid}"))], tid
     # “1．未归口管理行政单位离退休费（项）支出 371.92 万元”: a 项, not the 经济分类 退休费 (623.28) its name ends with
     assert not [f for f in findings if f.rule == "N-01" and "离退休费" in f.cell]
-    n04 = [f for f in findings if f.rule == "N-04" and "0.06 %" in f.cell]
+    n04 = [f for f in findings if f.rule == "N-04" and "增长 0.06 %" in f.cell]
     assert len(n04) == 1 and n04[0].level == "error" and "0.60%" in n04[0].message
 
 
@@ -732,3 +732,18 @@ def test_a_table_printed_twice_is_read_from_the_printing_read_whole():
     assert "J06" not in res.report.unread
     dup = [u for u in res.unplaced if "重复出现" in u.why]
     assert dup and all("财政拨款基本支出预算表" in u.why for u in dup)
+
+
+@pytest.mark.skipif(not CORPUS_PDFS, reason="../shared/corpus 不在")
+def test_labels_wrapped_over_ruled_sub_rows_of_a_three_panel_table():
+    """江苏省检察院 2018 公开01: income, 功能分类 and 支出用途 side by side; a label wrapped over three ruled
+    sub-rows (“1.一般公共预” / amounts and the other panels' rows / “算”) is one row with its amount. The table is read
+    whole and adds up: income 21,940.96 + 14.39, 类 16,458.75 + 1,836.22 + 3,660.38, uses 13,994.31 + 5,573 +
+    2,388.04, each 21,955.35."""
+    rep, _, _ = read_any(JC2018)
+    j01 = rep.tables["J01"]
+    v = {k: next(iter(r.values.values())).amount for k, r in j01.rows.items() if r.values}
+    assert v["gpb"] == v["fiscal"] == Decimal("21940.96") and v["reserve"] == Decimal("2388.04")
+    assert v["fiscal"] + v["other"] == v["204"] + v["208"] + v["221"] == v["basic"] + v["project"] + v["reserve"] \
+        == v["income_sub"] == v["expense_sub"] == Decimal("21955.35")
+    assert "J01" not in rep.unread

@@ -630,7 +630,7 @@ def _read_block(table, b: _Block, res: Recognized) -> tuple[TableData, dict]:
             break
     data = [r for r in tail if tuple(_WS.sub("", str(c)) for c in r.cells) not in header_keys
             and _first_text(r) not in ("栏次", "行次")]
-    data = _sub_rows(_under_headers(data, header_lines, width))
+    data = _sub_rows(_under_headers(_wrapped(data), header_lines, width))
     cols = _columns(header_lines, data, width, normalize_code)
     segments = _segments(cols)
     _place(table, segments, cols, data, td, res, normalize_code)
@@ -677,6 +677,41 @@ def _under_headers(data: list[Line], header_lines: list[Line], width: int) -> li
                     moved = list(ln.cells) if moved is None else moved
                     moved[under[0]], moved[c] = ln.cells[c], ""
         out.append(ln if moved is None else replace(ln, cells=moved))
+    return out
+
+
+def _wrapped(data: list[Line]) -> list[Line]:
+    """Labels wrapped over ruled sub-rows (江苏省检察院 2018 公开01: “1.一般公共预” / “| 21,940.96 | 二、外交支出 …” /
+    “算”, the amounts and the other panels on the middle sub-row): a line of labels alone whose cells the next line
+    leaves covered (pdfplumber's None) goes into that line; a line of short labels alone, every other cell of it
+    covered, below labels in the same columns ends them. The lines are copied, not changed."""
+    def labels_only(ln):
+        filled = [k for k, v in enumerate(ln.cells) if v not in (None, "")]
+        return filled if filled and not any(_is_number(ln.cells[k]) for k in filled) else None
+
+    out: list[Line] = []
+    for ln in data:
+        prev = out[-1] if out else None
+        if prev is None or prev.unit != ln.unit or not ln.covered:
+            out.append(ln)
+            continue
+        top, mine = labels_only(prev), labels_only(ln)
+        if top and any(_is_number(v) for v in ln.cells) and \
+                all(k < len(ln.cells) and ln.cells[k] in (None, "") and k in ln.covered for k in top):
+            cells, where = list(ln.cells), list(ln.where)
+            for k in top:
+                cells[k] = prev.cells[k]
+            out[-1] = replace(ln, cells=cells, where=where)
+            continue
+        if mine and set(range(len(ln.cells))) - set(mine) <= ln.covered and \
+                all(len(str(ln.cells[k])) <= 8 and k < len(prev.cells) and isinstance(prev.cells[k], str)
+                    and prev.cells[k] and not _is_number(prev.cells[k]) for k in mine):
+            cells = list(prev.cells)
+            for k in mine:
+                cells[k] = f"{prev.cells[k]}{ln.cells[k]}"
+            out[-1] = replace(prev, cells=cells)
+            continue
+        out.append(ln)
     return out
 
 
