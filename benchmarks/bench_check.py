@@ -155,6 +155,45 @@ def in_process(files: list[Path], src: Path | None = None) -> dict[str, float]:
     return json.loads(r.stdout.strip().splitlines()[-1])
 
 
+_FLOOR_CHILD = r"""
+import json, os, sys, time
+from concurrent.futures import ProcessPoolExecutor
+from pathlib import Path
+
+def read_only(path):
+    # what any safe reading of this workbook costs at least: the guard over the sheets `check` reads, and
+    # python-calamine's values of those sheets; no formula scan, no model, no rule, no output
+    from xltools.read.workbook import (COVER_SHEET, META_SHEET, NOTES_SHEET, SUPPLEMENT_SHEET, Book, _table_sheets,
+                                       meta_from)
+    book = Book(Path(path))
+    names = book.sheet_names
+    meta = meta_from(names, book.grid(META_SHEET), "", book.grid(COVER_SHEET) if COVER_SHEET in names else None)
+    sheets = (_table_sheets(meta) | {SUPPLEMENT_SHEET, NOTES_SHEET}) & set(names)
+    book.need(sheets)
+    return sum(len(book.grid(s)) for s in sheets)
+
+if __name__ == "__main__":
+    files = sys.argv[2:]
+    c0, t = os.times(), time.perf_counter()
+    with ProcessPoolExecutor(int(sys.argv[1])) as ex:
+        rows = sum(ex.map(read_only, files, chunksize=8))
+    secs, c1 = time.perf_counter() - t, os.times()
+    cpu = sum(c1[i] - c0[i] for i in range(4))
+    print(json.dumps({"wall": secs, "cpu": cpu, "rows": rows}))
+"""
+
+
+def floor_read(files: list[Path], jobs: int, src: Path | None = None) -> tuple[float, float]:
+    """The ceiling of any checker built on our safe reading: a pool of ``jobs`` processes that only guards and reads
+    the sheets `check` reads (interpreter start-up included). (wall seconds, CPU seconds of all processes)."""
+    r = subprocess.run([sys.executable, "-c", _FLOOR_CHILD, str(jobs), *map(str, files)], cwd=src or ROOT,
+                       env=_env(src), capture_output=True, text=True)
+    if r.returncode != 0:
+        raise RuntimeError(r.stderr[-2000:])
+    d = json.loads(r.stdout.strip().splitlines()[-1])
+    return d["wall"], d["cpu"]
+
+
 def single_file_ms(path: Path, repeat: int, src: Path | None = None) -> tuple[float, float]:
     """Median wall time (ms) of `xltools check 工作簿.xlsx --json` (one workbook: start-up dominates), and its median
     CPU time (ms)."""
@@ -180,11 +219,12 @@ def addin_import_ms(repeat: int) -> tuple[float, float]:
 def measure(files: list[Path], folder: Path, small: Path, triple: Path, repeat: int, trees: list) -> dict:
     """Every figure of each source tree; the runs of the trees (and of 1 and 2 processes) alternate so that the load
     of this shared machine hits them alike."""
-    res = {name: {"cli": {1: [], 2: []}, "ip": []} for name, _ in trees}
+    res = {name: {"cli": {1: [], 2: []}, "ip": [], "floor": []} for name, _ in trees}
     for _ in range(repeat):
         for name, src in trees:
             for jobs in (2, 1):
                 res[name]["cli"][jobs].append(cli_check(folder, jobs, src))
+            res[name]["floor"].append(floor_read(files, 2, src))
     for _ in range(max(1, repeat - 1)):
         for name, src in trees:
             res[name]["ip"].append(in_process(files, src))
@@ -195,6 +235,7 @@ def measure(files: list[Path], folder: Path, small: Path, triple: Path, repeat: 
             "cli": {j: (min(w for w, _ in rs), min(c for _, c in rs)) for j, rs in r["cli"].items()},
             "warm": min(x["warm"] for x in ip), "cold": min(x["cold"] for x in ip), "read": min(x["read"] for x in ip),
             "calamine": min(x["calamine"] for x in ip),
+            "floor": (min(w for w, _ in r["floor"]), min(c for _, c in r["floor"])),
             "rss": (peak_rss(small, 2, src), peak_rss(folder, 2, src), peak_rss(triple, 2, src)),
             "one": single_file_ms(files[0], repeat, src),
         }
@@ -260,6 +301,9 @@ def main(argv=None) -> int:
         rows.append((f"{name}：其中读取（read_any：安全预检、calamine、公式扫描、取数；再遍）", n, "—", "—", ms(r["read"]),
                      f"{r['read'] / cal:.1f}×"))
         rows.append((f"{name}：对照 python-calamine 读取每个表页（同一进程）", n, "—", "—", ms(cal), "1.0×"))
+        fw, fc = r["floor"]
+        rows.append((f"{name}：上限参照：只做安全预检与 calamine 读取校验所需的表页（2 进程，含启动；无公式扫描、"
+                     "无规则、无输出）", n, f"{fw:.2f}", f"{n / fw:.0f}", ms(fc), f"{fc / cal:.1f}×"))
         (m100, w100), (m1k, w1k), (m3k, w3k) = r["rss"]
         mem += [(name, 100, f"{m100:.0f}", f"{w100:.0f}"), (name, n, f"{m1k:.0f}", f"{w1k:.0f}"),
                 (name, f"{3 * n}（同一批文件 ×3）", f"{m3k:.0f}", f"{w3k:.0f}")]
