@@ -430,7 +430,8 @@ def test_by_how_much_a_figure_differs_is_a_change_not_the_figure():
 
 def test_a_share_printed_of_the_tables_total_with_meetings_and_training_is_on_the_wrong_base():
     """人大 2017 prints 因公出国（境）费 222.5 万元 “占“三公”经费的 8.75%”: 8.75 % is of 公开09's 合计 2,542.60
-    (“三公” + 会议费 + 培训费), not of the “三公” 833.60 (26.69 %): N-03, naming the base the text used."""
+    (“三公” + 会议费 + 培训费), not of the “三公” 833.60 (26.69 %): N-03, naming the base the text used — one
+    headline for the sentence's three shares."""
     from xltools.importer import read_any
     from xltools.narrative.check import check_text
 
@@ -441,3 +442,18 @@ def test_a_share_printed_of_the_tables_total_with_meetings_and_training_is_on_th
     n03 = [f for f in check_text(text, rep) if f.rule == "N-03"]
     assert [f.expected for f in n03] == ["26.69%", "22.02%", "51.28%"]
     assert all("“三公”经费、会议费、培训费合计（2542.60万元）" in f.message for f in n03)
+    # one defect (one wrong base): the first share is its headline, the other two name it as their cause
+    assert [f.cause for f in n03] == [None, f"N-03@{n03[0].cell}", f"N-03@{n03[0].cell}"]
+
+
+def test_the_wrong_shares_of_one_sentence_are_one_defect():
+    """检察院 2017 prints the three 三公 shares 18.85 / 54.43 / 26.72 % of 584.35 (18.82 / 54.39 / 26.79 %): one
+    headline (N-04), the other two beneath it; a change rate wrong in another sentence stays a headline of its own."""
+    from xltools.narrative.check import check_text
+
+    rep, text = _procuratorate_2017()
+    n04 = [f for f in check_text(text, rep) if f.rule == "N-04"]
+    shares = [f for f in n04 if "“三公”经费的比重应为" in f.message]
+    assert [f.expected for f in shares] == ["18.82%", "54.39%", "26.79%"]
+    assert [f.cause for f in shares] == [None, f"N-04@{shares[0].cell}", f"N-04@{shares[0].cell}"]
+    assert [f.cause for f in n04 if f not in shares] == [None, None]     # 2.31 % and 129.97 %

@@ -38,6 +38,7 @@ Rule codes (``Finding.table`` is "情况说明", ``Finding.cell`` the sentence):
 """
 from __future__ import annotations
 
+import dataclasses
 import functools
 import re
 import unicodedata
@@ -813,13 +814,23 @@ class _Checker:
                 return
             alt = self.wrong_whole(m, part, wf, h)
             if alt:
+                # the shares of one sentence taken of the same wrong base are one defect: the first is its headline
+                first = any(f.rule == "N-03" and f.cell == sentence and not f.cause and f.message.endswith(
+                    f"文中是按{alt}计算的") for f in self.out)
                 self.add("N-03", "error", sentence,
                          f"“{m.text}”的基数有误：按{wname} {_fmt(whole, '万元')}计算应为 {exp:.2f}%，文中是按{alt}计算的",
                          expected=f"{exp:.2f}%", actual=m.text)
+                if first:
+                    self.out[-1] = dataclasses.replace(self.out[-1], cause=f"N-03@{sentence}")
             else:
+                # the shares of one whole a sentence lists are worked out together: those wrong are one defect
+                first = any(f.rule == "N-04" and f.cell == sentence and not f.cause and
+                            f"占{wname}的比重应为" in f.message for f in self.out)
                 self.add("N-04", "error", sentence,
                          f"“{m.text}”与数据不符：占{wname}的比重应为 {exp:.2f}%", expected=f"{exp:.2f}%", actual=m.text,
                          difference=f"{m.value - exp:.2f}")
+                if first:
+                    self.out[-1] = dataclasses.replace(self.out[-1], cause=f"N-04@{sentence}")
             return
         # completion rate: 完成(年初)预算的 X%
         if "完成" in c and "预算" in c:
