@@ -427,9 +427,7 @@ def _narrow_layout(line: Line, above: list[Line]) -> tuple[Line, dict] | None:
     they went to, and the template row. None for anything else."""
     from xltools.catalog import normalize_code
 
-    filled = [k for k, c in enumerate(line.cells) if c not in (None, "")]
-    if line.covered:
-        filled = [k for k in range(len(line.cells)) if k not in line.covered]
+    filled = [k for k in range(len(line.cells)) if k not in line.covered] if line.covered else _filled(line)
     cells = [line.cells[k] for k in filled]
     if not cells or line.cells[0] in (None, "") or not normalize_code(line.cells[0]):
         return None
@@ -680,13 +678,18 @@ def _under_headers(data: list[Line], header_lines: list[Line], width: int) -> li
     return out
 
 
+def _filled(ln: Line) -> list[int]:
+    """The columns of a line's non-empty cells."""
+    return [k for k, v in enumerate(ln.cells) if v not in (None, "")]
+
+
 def _wrapped(data: list[Line]) -> list[Line]:
     """Labels wrapped over ruled sub-rows (江苏省检察院 2018 公开01: “1.一般公共预” / “| 21,940.96 | 二、外交支出 …” /
     “算”, the amounts and the other panels on the middle sub-row): a line of labels alone whose cells the next line
     leaves covered (pdfplumber's None) goes into that line; a line of short labels alone, every other cell of it
     covered, below labels in the same columns ends them. The lines are copied, not changed."""
     def labels_only(ln):
-        filled = [k for k, v in enumerate(ln.cells) if v not in (None, "")]
+        filled = _filled(ln)
         return filled if filled and not any(_is_number(ln.cells[k]) for k in filled) else None
 
     out: list[Line] = []
@@ -698,10 +701,10 @@ def _wrapped(data: list[Line]) -> list[Line]:
         top, mine = labels_only(prev), labels_only(ln)
         if top and any(_is_number(v) for v in ln.cells) and \
                 all(k < len(ln.cells) and ln.cells[k] in (None, "") and k in ln.covered for k in top):
-            cells, where = list(ln.cells), list(ln.where)
+            cells = list(ln.cells)
             for k in top:
                 cells[k] = prev.cells[k]
-            out[-1] = replace(ln, cells=cells, where=where)
+            out[-1] = replace(ln, cells=cells)
             continue
         if mine and set(range(len(ln.cells))) - set(mine) <= ln.covered and \
                 all(len(str(ln.cells[k])) <= 8 and k < len(prev.cells) and isinstance(prev.cells[k], str)
@@ -722,7 +725,7 @@ def _sub_rows(data: list[Line]) -> list[Line]:
     below when its amounts cover that line's empty cells (“| | 21,940.96” over “| 合计 |”). Its amounts go into that
     line's empty cells; the lines are copied, not changed."""
     def amounts_only(ln):
-        filled = [k for k, v in enumerate(ln.cells) if v not in (None, "")]
+        filled = _filled(ln)
         return filled if filled and all(_is_number(ln.cells[k]) for k in filled) else None
 
     def merged(into: Line, src: Line, ks) -> Line:

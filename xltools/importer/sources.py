@@ -217,10 +217,10 @@ def _pdf_page(page, pno: int, u: int, label: str):
                 texts.append(text)
                 items.append((top - 0.01 * (len(head) - k), 0,
                               Line(cells=[text], where=[f"{label}"], unit=u, unit_name=label, is_text=True)))
-            rows = [["" for _ in r] for r in rows[:lead + 1]] + rows[lead + 1:]
             # nor is it over the rows below (it may frame them all): their cells are not covered by its text
-            title_cell = next(c for c in t.extract()[lead] if c not in (None, ""))
+            title_cell = next(c for c in rows[lead] if c not in (None, ""))
             cover = {k: v for k, v in cover.items() if v != title_cell}
+            rows = [["" for _ in r] for r in rows[:lead + 1]] + rows[lead + 1:]
         for ri, row in enumerate(rows):
             top = t.rows[ri].bbox[1]
             # pdfplumber gives None for the cells a merged cell covers: give them its text, so
@@ -258,15 +258,13 @@ def _whole_numbers(t, rows, words):
             continue
         hit = [ci for ci, b in enumerate(trows[ri].cells)
                if b is not None and b[0] < w["x1"] - 0.5 and b[2] > w["x0"] + 0.5 and ci < len(rows[ri])]
-        if len(hit) < 2:
+        if len(hit) != 2:
             continue
-        parts = [re.sub(r"\s+", "", rows[ri][ci] or "") for ci in hit]
-        if "".join(parts) != w["text"] or len(parts) != 2 or not _CUT_DECIMALS.fullmatch("|".join(parts)):
+        a, b = (re.sub(r"\s+", "", rows[ri][ci] or "") for ci in hit)
+        if a + b != w["text"] or not _CUT_DECIMALS.fullmatch(f"{a}|{b}"):
             continue
         out = out if out is not None else [list(r) for r in rows]
-        out[ri][hit[0]] = w["text"]
-        for ci in hit[1:]:
-            out[ri][ci] = ""
+        out[ri][hit[0]], out[ri][hit[1]] = w["text"], ""
     return out if out is not None else rows
 
 

@@ -465,6 +465,17 @@ class _Checker:
         self.out.append(Finding(rule, level, TABLE, sentence, message, expected=expected, actual=actual,
                                 difference=difference))
 
+    def add_share(self, rule: str, sentence: str, kin: str, message: str, **kw) -> None:
+        """A wrong share (error): the headline of its defect, or — when an earlier share of the sentence is one whose
+        message holds ``kin`` (the same base, the same whole) — a consequence naming that headline."""
+        head = next((f for f in self.out if f.rule == rule and f.cell == sentence and not f.cause and kin in f.message),
+                    None)
+        self.add(rule, "error", sentence, message, **kw)
+        if head is not None:
+            from xltools.rules.causes import cause_of
+
+            self.out[-1] = dataclasses.replace(self.out[-1], cause=cause_of(head))
+
     def related(self, role: str, subject: Fact | None) -> Fact | None:
         if subject is None:
             return None
@@ -813,24 +824,14 @@ class _Checker:
                     (grouped and _pct_ok(m, exp)):
                 return
             alt = self.wrong_whole(m, part, wf, h)
-            if alt:
-                # the shares of one sentence taken of the same wrong base are one defect: the first is its headline
-                first = any(f.rule == "N-03" and f.cell == sentence and not f.cause and f.message.endswith(
-                    f"文中是按{alt}计算的") for f in self.out)
-                self.add("N-03", "error", sentence,
-                         f"“{m.text}”的基数有误：按{wname} {_fmt(whole, '万元')}计算应为 {exp:.2f}%，文中是按{alt}计算的",
-                         expected=f"{exp:.2f}%", actual=m.text)
-                if first:
-                    self.out[-1] = dataclasses.replace(self.out[-1], cause=f"N-03@{sentence}")
-            else:
-                # the shares of one whole a sentence lists are worked out together: those wrong are one defect
-                first = any(f.rule == "N-04" and f.cell == sentence and not f.cause and
-                            f"占{wname}的比重应为" in f.message for f in self.out)
-                self.add("N-04", "error", sentence,
-                         f"“{m.text}”与数据不符：占{wname}的比重应为 {exp:.2f}%", expected=f"{exp:.2f}%", actual=m.text,
-                         difference=f"{m.value - exp:.2f}")
-                if first:
-                    self.out[-1] = dataclasses.replace(self.out[-1], cause=f"N-04@{sentence}")
+            if alt:      # the shares of one sentence taken of the same wrong base: one defect
+                self.add_share("N-03", sentence, f"文中是按{alt}计算的",
+                               f"“{m.text}”的基数有误：按{wname} {_fmt(whole, '万元')}计算应为 {exp:.2f}%，文中是按{alt}计算的",
+                               expected=f"{exp:.2f}%", actual=m.text)
+            else:        # the shares of one whole a sentence lists are worked out together: those wrong, one defect
+                self.add_share("N-04", sentence, f"占{wname}的比重应为",
+                               f"“{m.text}”与数据不符：占{wname}的比重应为 {exp:.2f}%", expected=f"{exp:.2f}%",
+                               actual=m.text, difference=f"{m.value - exp:.2f}")
             return
         # completion rate: 完成(年初)预算的 X%
         if "完成" in c and "预算" in c:

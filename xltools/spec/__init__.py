@@ -320,7 +320,8 @@ def _aliases(r: dict, path: Path, where: str, key: str = "aliases") -> tuple[str
     if isinstance(got, str):
         got = [got]
     if not isinstance(got, list) or not all(isinstance(a, str) and a.strip() for a in got):
-        raise _fail(path, where, f"{r.get('key') or r.get('id')} 的 {key} 应为文字列表：{got!r}")
+        owner = r.get("key") or r.get("id")
+        raise _fail(path, where, f"{f'{owner} 的 ' if owner else ''}{key} 应为文字列表：{got!r}")
     return tuple(got)
 
 
@@ -439,7 +440,7 @@ def _parse_set(doc: dict, path: Path) -> TableSet:
                     kind_label=str(doc.get("kind_label", "")), tables=tables,
                     identities=tuple(identities), variants=variants, presence=tuple(presence), source=path,
                     narrative=str(doc.get("narrative", "") or ""),
-                    unexpressed=_aliases({"id": "unexpressed", **doc}, path, "unexpressed", "unexpressed"))
+                    unexpressed=_aliases(doc, path, "unexpressed", "unexpressed"))
 
 
 _CN_NUM = "一二三四五六七八九十"
